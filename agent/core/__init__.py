@@ -1,0 +1,1 @@
+"""Pure logic: parsing outputs and deciding. Nothing in here performs I/O."""
