@@ -1,0 +1,295 @@
+"""Start, stop and inspect the lab guest.
+
+Boot waits on real signals only: ``login:`` in the console log (QEMU's chardev logfile records
+everything the guest prints, whether or not a client is attached) and an ``SSH-2.0`` banner on the
+forwarded port. A boot that does not come up in time fails with the last console lines.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from agent.errors import AgentError
+from agent.lab.build import image_paths
+from agent.lab.paths import ImagePaths, StatePaths
+from agent.lab.qemu import DEFAULT_DISK1_SERIAL, LabMachine, NvmeDisk, expected_nic_name, qemu_argv
+
+Log = Callable[[str], None]
+
+DEFAULT_SSH_PORT = 2222
+DEFAULT_CONSOLE_PORT = 4555
+LOGIN_PROMPT = re.compile(rb"login: ?$", re.MULTILINE)
+
+
+@dataclass
+class LabState:
+    """What ``lab.up`` recorded about the running guest (``state.json``)."""
+
+    pid: int
+    ssh_port: int
+    console_port: int
+    nic_slot: int
+    nic_name: str
+    disks: list[dict[str, object]] = field(default_factory=list)
+    image_key: str = ""
+    started_at: float = 0.0
+
+    @classmethod
+    def load(cls, sp: StatePaths) -> LabState | None:
+        try:
+            return cls(**json.loads(sp.state_json.read_text()))
+        except (OSError, ValueError, TypeError):
+            return None
+
+
+@dataclass(frozen=True)
+class DiskSpec:
+    """An NVMe disk to attach: ``--disk1`` (and ``--disk2`` for tests)."""
+
+    n: int
+    size: str = "4G"
+    serial: str = DEFAULT_DISK1_SERIAL
+    slot: int | None = None
+
+
+def parse_size(text: str) -> int:
+    m = re.fullmatch(r"\s*(\d+)\s*([KMGT]?)(?:i?B)?\s*", text, re.IGNORECASE)
+    if not m:
+        raise AgentError(f"bad size {text!r}: use e.g. 4G, 512M")
+    return int(m[1]) * 1024 ** " KMGT".index((m[2] or " ").upper())
+
+
+def pid_alive(pid: int) -> bool:
+    """True when ``pid`` runs and is a QEMU process (a reused pid is not ours)."""
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+    return b"qemu-system" in cmdline
+
+
+def running_state(sp: StatePaths) -> LabState | None:
+    st = LabState.load(sp)
+    if st and pid_alive(st.pid):
+        return st
+    return None
+
+
+def _tail(path: Path, n: int = 20) -> str:
+    try:
+        data = path.read_bytes()[-8000:]
+    except OSError:
+        return "(no console output)"
+    text = data.decode("utf-8", "replace").replace("\r", "")
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", text)
+    return "\n".join(text.splitlines()[-n:])
+
+
+def ssh_banner(port: int, host: str = "127.0.0.1", timeout: float = 2.0) -> str | None:
+    """The SSH banner on ``host:port``, or None (QEMU's forwarder accepts before sshd is up)."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as s:
+            s.settimeout(timeout)
+            data = s.recv(256)
+    except OSError:
+        return None
+    line = data.split(b"\n", 1)[0].decode("ascii", "replace").strip()
+    return line if line.startswith("SSH-") else None
+
+
+def wait_for(
+    what: str,
+    check: Callable[[], bool],
+    *,
+    deadline: float,
+    console_log: Path,
+    pid: int,
+    interval: float = 0.2,
+) -> None:
+    """Poll ``check`` until true; fail with the last console lines when the deadline passes."""
+    while not check():
+        if not pid_alive(pid):
+            raise AgentError(f"the lab guest exited while waiting for {what}.\nlast console lines:\n"
+                             f"{_tail(console_log)}")  # fmt: skip
+        if time.monotonic() > deadline:
+            raise AgentError(f"timed out waiting for {what}.\nlast console lines:\n{_tail(console_log)}")
+        time.sleep(interval)
+
+
+def _free_port(preferred: int) -> int:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", preferred))
+            return preferred
+        except OSError:
+            raise AgentError(f"port 127.0.0.1:{preferred} is in use",
+                             hint="another lab may be running: `invoke lab.status`, or pick other ports") from None  # fmt: skip
+
+
+def prepare_ssh_dir(sp: StatePaths, img: ImagePaths, ssh_port: int) -> None:
+    """Copy the lab key and write the known_hosts line for the guest's fixed host key."""
+    sp.ssh_dir.mkdir(parents=True, exist_ok=True)
+    sp.ssh_dir.chmod(0o700)
+    for src, dst in ((img.ssh_key, sp.ssh_key), (img.ssh_key.with_suffix(".pub"), sp.ssh_key.with_suffix(".pub"))):
+        shutil.copyfile(src, dst)
+    sp.ssh_key.chmod(0o600)
+    keytype, keydata = img.host_key_pub.read_text().split()[:2]
+    sp.known_hosts.write_text(f"[127.0.0.1]:{ssh_port} {keytype} {keydata}\n")
+    secrets = json.loads(img.secrets.read_text())
+    sp.secrets_env.write_text(
+        f"export XDEV_SUDO_PASSWORD='{secrets['admin']}'\nexport XDEV_CONSOLE_PASSWORD='{secrets['root']}'\n"
+    )
+    sp.secrets_env.chmod(0o600)
+
+
+def lab_secrets(img: ImagePaths | None = None) -> dict[str, str]:
+    """The generated passwords: ``admin`` (sudo) and ``root`` (console)."""
+    img = img or image_paths()
+    try:
+        data: dict[str, str] = json.loads(img.secrets.read_text())
+    except OSError:
+        raise AgentError("the lab image is not built", hint="invoke lab.build") from None
+    return data
+
+
+def up(
+    sp: StatePaths,
+    *,
+    disks: list[DiskSpec],
+    nic_slot: int | None = None,
+    ssh_port: int = DEFAULT_SSH_PORT,
+    console_port: int = DEFAULT_CONSOLE_PORT,
+    fresh: bool = False,
+    timeout: float = 180.0,
+    log: Log = print,
+) -> LabState:
+    """Boot the lab guest; return when it is up (login prompt; SSH too when the NIC keeps slot 5)."""
+    img = image_paths()
+    if not img.done_marker.exists():
+        raise AgentError("the lab image is not built", hint="invoke lab.build (needs root)")
+    if shutil.which("qemu-system-x86_64") is None:
+        raise AgentError("qemu-system-x86_64 not found", hint="apt-get install qemu-system-x86")
+    if st := running_state(sp):
+        raise AgentError(f"the lab guest is already running (pid {st.pid})", hint="invoke lab.down first")
+    sp.root.mkdir(parents=True, exist_ok=True)
+    _free_port(ssh_port)
+    _free_port(console_port)
+
+    base_image_changed = (sp.root / "image-key").read_text().strip() != img.root.name if (
+        sp.root / "image-key").exists() else True  # fmt: skip
+    if fresh or base_image_changed or not sp.overlay.exists():
+        sp.overlay.unlink(missing_ok=True)
+        subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", "-F", "raw", "-b", str(img.rootfs),
+                        str(sp.overlay)], check=True)  # fmt: skip
+        (sp.root / "image-key").write_text(img.root.name + "\n")
+
+    nvme: list[NvmeDisk] = []
+    next_slot = 5
+    for d in sorted(disks, key=lambda d: d.n):
+        slot = d.slot if d.slot is not None else next_slot
+        next_slot = max(next_slot, slot + 1)
+        path = sp.disk(d.n)
+        if fresh:
+            path.unlink(missing_ok=True)
+        if not path.exists():
+            with open(path, "wb") as f:
+                f.truncate(parse_size(d.size))
+        nvme.append(NvmeDisk(path, d.serial, slot))
+    if nic_slot is None:
+        nic_slot = next_slot
+    prepare_ssh_dir(sp, img, ssh_port)
+    sp.console_log.unlink(missing_ok=True)
+    sp.pidfile.unlink(missing_ok=True)
+    machine = LabMachine(
+        kernel=img.kernel, initrd=img.initrd, root_overlay=sp.overlay, ssh_port=ssh_port,
+        console_port=console_port, console_log=sp.console_log, pidfile=sp.pidfile, monitor=sp.monitor,
+        nic_slot=nic_slot, disks=tuple(nvme),
+    )  # fmt: skip
+    t0 = time.monotonic()
+    proc = subprocess.run(qemu_argv(machine), capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise AgentError(f"qemu failed to start: {proc.stderr.strip()}")
+    pid = int(sp.pidfile.read_text().strip())
+    state = LabState(
+        pid=pid, ssh_port=ssh_port, console_port=console_port, nic_slot=nic_slot,
+        nic_name=expected_nic_name(nic_slot),
+        disks=[{"n": d.n, "serial": d.serial, "size": d.size, "slot": n.slot, "image": str(n.image)}
+               for d, n in zip(sorted(disks, key=lambda d: d.n), nvme)],
+        image_key=img.root.name, started_at=time.time(),
+    )  # fmt: skip
+    sp.state_json.write_text(json.dumps(asdict(state), indent=2))
+    log(f"lab guest starting (pid {pid}, NIC at slot {nic_slot} -> {state.nic_name}"
+        + "".join(f", NVMe disk{d.n} serial {d.serial} at slot {n.slot}" for d, n in zip(disks, nvme)) + ")")
+    deadline = time.monotonic() + timeout
+
+    def login_seen() -> bool:
+        try:
+            return LOGIN_PROMPT.search(sp.console_log.read_bytes().replace(b"\r", b"")) is not None
+        except OSError:
+            return False
+
+    wait_for("the login prompt on the serial console", login_seen, deadline=deadline,
+             console_log=sp.console_log, pid=pid)  # fmt: skip
+    log(f"  console login prompt after {time.monotonic() - t0:.1f}s")
+    if nic_slot == 5:
+        wait_for("the SSH banner", lambda: ssh_banner(ssh_port) is not None, deadline=deadline,
+                 console_log=sp.console_log, pid=pid)  # fmt: skip
+        log(f"  SSH up after {time.monotonic() - t0:.1f}s on 127.0.0.1:{ssh_port}")
+    else:
+        log(f"  NIC moved to slot {nic_slot} ({state.nic_name}): netplan still names enp0s5, "
+            "so SSH is expected to be unreachable (fix it with `invoke fix-netplan`)")  # fmt: skip
+    return state
+
+
+def down(sp: StatePaths, *, timeout: float = 30.0, log: Log = print) -> bool:
+    """Stop the guest by the pid QEMU wrote (never by name). Returns False when it was not running."""
+    st = LabState.load(sp)
+    pid = st.pid if st else None
+    if pid is None and sp.pidfile.exists():
+        pid = int(sp.pidfile.read_text().strip() or 0) or None
+    if pid is None or not pid_alive(pid):
+        log("the lab guest is not running")
+        return False
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while pid_alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if pid_alive(pid):
+        os.kill(pid, signal.SIGKILL)
+    sp.pidfile.unlink(missing_ok=True)
+    log(f"lab guest stopped (pid {pid})")
+    return True
+
+
+def status_lines(sp: StatePaths) -> list[str]:
+    st = LabState.load(sp)
+    img = image_paths()
+    lines = [f"image: {img.root} ({'built' if img.done_marker.exists() else 'not built: invoke lab.build'})",
+             f"state: {sp.root}"]  # fmt: skip
+    if st is None or not pid_alive(st.pid):
+        return [*lines, "guest: stopped (invoke lab.up)"]
+    lines += [
+        f"guest: running, pid {st.pid}, up {time.time() - st.started_at:.0f}s",
+        f"NIC: slot {st.nic_slot} -> {st.nic_name}"
+        + ("" if st.nic_slot == 5 else " (netplan names enp0s5: SSH unreachable until `invoke fix-netplan`)"),
+    ]
+    for d in st.disks:
+        lines.append(f"disk{d['n']}: NVMe serial {d['serial']} at slot {d['slot']}, image {d['image']}")
+    banner = ssh_banner(st.ssh_port, timeout=1.0)
+    lines += [
+        f"ssh: 127.0.0.1:{st.ssh_port} ({banner or 'no banner'}) -> "
+        f"ssh -i {sp.ssh_key} -o UserKnownHostsFile={sp.known_hosts} -p {st.ssh_port} admin@127.0.0.1",
+        f"console: 127.0.0.1:{st.console_port} -> invoke lab.console (leave with Ctrl-])",
+        f"secrets: . {sp.secrets_env}  (or eval \"$(invoke lab.env)\")",
+    ]
+    return lines
