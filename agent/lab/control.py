@@ -194,9 +194,16 @@ def up(
         (sp.root / "image-key").write_text(img.root.name + "\n")
 
     nvme: list[NvmeDisk] = []
+    taken = {4} | ({nic_slot} if nic_slot is not None else set()) | {d.slot for d in disks if d.slot}
     next_slot = 5
     for d in sorted(disks, key=lambda d: d.n):
-        slot = d.slot if d.slot is not None else next_slot
+        if d.slot is not None:
+            slot = d.slot
+        else:
+            while next_slot in taken:
+                next_slot += 1
+            slot = next_slot
+            taken.add(slot)
         next_slot = max(next_slot, slot + 1)
         path = sp.disk(d.n)
         if fresh:
@@ -206,6 +213,8 @@ def up(
                 f.truncate(parse_size(d.size))
         nvme.append(NvmeDisk(path, d.serial, slot))
     if nic_slot is None:
+        while next_slot in taken:
+            next_slot += 1
         nic_slot = next_slot
     prepare_ssh_dir(sp, img, ssh_port)
     sp.console_log.unlink(missing_ok=True)

@@ -1,0 +1,123 @@
+"""guest-disk-agent tasks. `invoke --list` shows them; each body lives in agent/ops/."""
+
+from __future__ import annotations
+
+from invoke import Collection, Context, task
+from invoke.exceptions import Exit
+
+from agent.cli import guarded, info, out
+from agent.ops import lab as lab_ops
+
+# ---------------------------------------------------------------------------------------------
+# lab.*
+
+
+@task(
+    help={"force": "rebuild even when the cached image for this recipe exists"},
+)
+@guarded
+def build(c: Context, force: bool = False) -> None:
+    """Build the lab guest image (Debian bookworm via debootstrap; cached by recipe; needs root)."""
+    lab_ops.build(force=force)
+
+
+@task(
+    help={
+        "disk1": "attach the passed-through disk: NVMe at slot 5, the NIC moves to slot 6 (enp0s6)",
+        "disk1-size": "size of disk1's sparse image (default 4G)",
+        "disk1-serial": "NVMe serial of disk1 (default Y39B70RTK7AS)",
+        "disk1-slot": "PCI slot of disk1 (default 5; with --nic-slot 5 the NIC keeps its name)",
+        "disk2": "attach a second NVMe disk (next free slot)",
+        "disk2-size": "size of disk2's image",
+        "disk2-serial": "NVMe serial of disk2",
+        "nic-slot": "PCI slot of the NIC (default: 5, or after the disks)",
+        "ssh-port": "loopback port forwarded to the guest's sshd (default 2222)",
+        "console-port": "loopback TCP port of the serial console (default 4555)",
+        "state": "lab state folder (default ~/.cache/guest-disk-agent/lab, or $GDA_LAB_STATE)",
+        "fresh": "start from a clean root overlay and empty disk images",
+    }
+)
+@guarded
+def up(
+    c: Context,
+    disk1: bool = False,
+    disk1_size: str = "4G",
+    disk1_serial: str = "Y39B70RTK7AS",
+    disk1_slot: int | None = None,
+    disk2: bool = False,
+    disk2_size: str = "4G",
+    disk2_serial: str = "GDA2NDDISK000",
+    nic_slot: int | None = None,
+    ssh_port: int = 2222,
+    console_port: int = 4555,
+    state: str | None = None,
+    fresh: bool = False,
+) -> None:
+    """Boot the lab guest under QEMU (TCG) with vm-bhyve's slot layout; waits for console and SSH."""
+    lab_ops.up(state=state, disk1=disk1, disk1_size=disk1_size, disk1_serial=disk1_serial,
+               disk1_slot=disk1_slot, disk2=disk2, disk2_size=disk2_size, disk2_serial=disk2_serial,
+               nic_slot=nic_slot, ssh_port=ssh_port, console_port=console_port, fresh=fresh)  # fmt: skip
+    for line in lab_ops.control.status_lines(lab_ops.state_paths(state)):
+        info(line)
+
+
+@task(help={"state": "lab state folder"})
+@guarded
+def down(c: Context, state: str | None = None) -> None:
+    """Stop the lab guest (by the pid QEMU wrote)."""
+    lab_ops.control.down(lab_ops.state_paths(state), log=info)
+
+
+@task(help={"state": "lab state folder"})
+@guarded
+def status(c: Context, state: str | None = None) -> None:
+    """Show whether the lab guest runs, its ports, and how to reach SSH and the console."""
+    for line in lab_ops.control.status_lines(lab_ops.state_paths(state)):
+        out.print(line, markup=False)
+
+
+@task(help={"state": "lab state folder"})
+@guarded
+def console(c: Context, state: str | None = None) -> None:
+    """Attach this terminal to the lab guest's serial console (leave with Ctrl-])."""
+    from agent.lab.terminal import attach
+
+    st = lab_ops.control.running_state(lab_ops.state_paths(state))
+    if st is None:
+        raise Exit("the lab guest is not running (invoke lab.up)", code=1)
+    attach("127.0.0.1", st.console_port)
+
+
+@task(help={"state": "lab state folder"})
+@guarded
+def env(c: Context, state: str | None = None) -> None:
+    """Print `export` lines for the lab's sudo and console passwords: eval "$(invoke lab.env)"."""
+    for line in lab_ops.env_lines(state):
+        print(line)
+
+
+lab = Collection("lab", build, up, down, status, console, env)
+
+# ---------------------------------------------------------------------------------------------
+# main tasks
+
+
+@task
+def format(c: Context) -> None:  # noqa: A001
+    """Put ext4 or XFS on the whole passed-through disk (never a partition table), safely."""
+    raise Exit("not implemented yet", code=1)
+
+
+@task
+def fix_netplan(c: Context) -> None:
+    """Repair the NIC rename through the serial console, then reconnect over SSH."""
+    raise Exit("not implemented yet", code=1)
+
+
+@task
+def disks(c: Context) -> None:
+    """List the guest's disks and, for each, why it is or is not the disk to format."""
+    raise Exit("not implemented yet", code=1)
+
+
+ns = Collection(format, fix_netplan, disks, lab)
