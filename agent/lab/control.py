@@ -66,7 +66,7 @@ def parse_size(text: str) -> int:
     m = re.fullmatch(r"\s*(\d+)\s*([KMGT]?)(?:i?B)?\s*", text, re.IGNORECASE)
     if not m:
         raise AgentError(f"bad size {text!r}: use e.g. 4G, 512M")
-    return int(m[1]) * 1024 ** " KMGT".index((m[2] or " ").upper())
+    return int(m[1]) * int(1024 ** " KMGT".index((m[2] or " ").upper()))
 
 
 def pid_alive(pid: int) -> bool:

@@ -1,0 +1,131 @@
+"""Fixtures for tests against the real lab guest (QEMU/TCG, Debian bookworm, real sshd and NVMe).
+
+The image is built once per machine (cached by recipe). Tests boot their own lab instance in a
+private state folder on their own ports, so a lab the user runs on the default ports is left alone.
+Every boot starts from a fresh root overlay and fresh disk images: whatever a test changes in the
+guest is gone at the next boot.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from agent.lab import control
+from agent.lab.paths import StatePaths
+from agent.ops import lab as lab_ops
+from agent.remote.ssh import SshSession, SshTarget
+
+REPO = Path(__file__).resolve().parents[2]
+SSH_PORT = int(os.environ.get("GDA_TEST_SSH_PORT", "2322"))
+CONSOLE_PORT = int(os.environ.get("GDA_TEST_CONSOLE_PORT", "4655"))
+
+
+@dataclass
+class Lab:
+    """One lab instance for the tests: boot it in a given layout, reach it, inspect its disks."""
+
+    state: Path
+    ssh_port: int = SSH_PORT
+    console_port: int = CONSOLE_PORT
+    layout: dict[str, Any] | None = None
+    secrets: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def paths(self) -> StatePaths:
+        return StatePaths(self.state)
+
+    def boot(self, **layout: Any) -> control.LabState:
+        """(Re)boot the guest with ``layout`` (lab.up options), fresh overlay and disks."""
+        self.down()
+        st = lab_ops.up(state=str(self.state), ssh_port=self.ssh_port, console_port=self.console_port,
+                        fresh=True, build_first=False, **{"disk1": False, **layout})  # fmt: skip
+        self.layout = layout
+        self.secrets = control.lab_secrets()
+        return st
+
+    def down(self) -> None:
+        control.down(self.paths, log=lambda _m: None)
+
+    def target(self, **over: Any) -> SshTarget:
+        base: dict[str, Any] = dict(host="127.0.0.1", port=self.ssh_port, user="admin",
+                                    identity_file=self.paths.ssh_key, known_hosts=self.paths.known_hosts)  # fmt: skip
+        base.update(over)
+        return SshTarget(**base)
+
+    def ssh(self, **over: Any) -> SshSession:
+        return SshSession(self.target(**over), sudo_password=self.secrets["admin"],
+                          sudo_password_env="XDEV_SUDO_PASSWORD")  # fmt: skip
+
+    def env(self) -> dict[str, str]:
+        """Environment for running the CLI against this lab (passwords in env vars, as documented)."""
+        return {**os.environ, "XDEV_SUDO_PASSWORD": self.secrets["admin"],
+                "XDEV_CONSOLE_PASSWORD": self.secrets["root"]}  # fmt: skip
+
+    def inventory(self, tmp: Path, extra: str = "", guest_extra: str = "") -> Path:
+        """An inventory.yaml like the repository's, pointed at this lab's ports and state."""
+        text = f"""\
+guests:
+  xdev:
+    host: 127.0.0.1
+    port: {self.ssh_port}
+    user: admin
+    identity_file: {self.paths.ssh_key}
+    known_hosts: {self.paths.known_hosts}
+    sudo_password_env: XDEV_SUDO_PASSWORD
+    network:
+      mac: 58:9c:fc:03:19:32
+      netplan_file: /etc/netplan/50-cloud-init.yaml
+    console:
+      tcp: 127.0.0.1:{self.console_port}
+      user: root
+      password_env: XDEV_CONSOLE_PASSWORD
+{guest_extra}{extra}"""
+        path = tmp / "inventory.yaml"
+        path.write_text(text)
+        return path
+
+    def invoke(self, *args: str, inventory: Path | None = None, env: dict[str, str] | None = None,
+               timeout: float = 600) -> subprocess.CompletedProcess[str]:  # fmt: skip
+        """Run ``invoke ARGS`` from the repository, as a user would."""
+        argv = [sys.executable, "-m", "invoke", *args]
+        if inventory is not None:
+            argv += ["--inventory", str(inventory)]
+        return subprocess.run(argv, cwd=REPO, env=env or self.env(), capture_output=True, text=True,
+                              timeout=timeout, check=False)  # fmt: skip
+
+
+def _require_lab_prereqs() -> None:
+    missing = [t for t in ("qemu-system-x86_64", "qemu-img", "debootstrap") if not _which(t)]
+    if missing:
+        pytest.fail(f"lab tests need {', '.join(missing)} (run bash .ci/run, which installs them)")
+
+
+def _which(tool: str) -> bool:
+    from shutil import which
+
+    return which(tool) is not None
+
+
+@pytest.fixture(scope="session")
+def lab_image() -> None:
+    """Build the lab image once (a cache hit when the recipe did not change)."""
+    _require_lab_prereqs()
+    lab_ops.build()
+
+
+@pytest.fixture(scope="session")
+def lab(lab_image: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    """The tests' lab instance; each test module boots the layout it needs."""
+    the_lab = Lab(state=tmp_path_factory.mktemp("lab-state"))
+    try:
+        yield the_lab
+    finally:
+        the_lab.down()
