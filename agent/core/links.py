@@ -12,12 +12,12 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from agent.errors import RemoteError, UsageError
 
-#: Shell snippet (POSIX sh) the caller runs on the guest to produce the listing :func:`parse_sysfs_listing` reads.
+#: POSIX sh the caller runs on the guest to produce the listing that :func:`parse_sysfs_listing` reads.
 SYSFS_LISTING_SCRIPT = r"""for d in /sys/class/net/*; do
   n=${d##*/}; dev=; drv=; mac=
   [ -e "$d/device" ] && dev=$(readlink -f "$d/device")
@@ -68,7 +68,9 @@ def normalize_mac(value: str) -> str:
     """``58-9C-FC-03-19-32`` → ``58:9c:fc:03:19:32``; :class:`UsageError` when it is not a 6-byte MAC."""
     text = str(value).strip().lower()
     if not _MAC_RE.match(text):
-        raise UsageError(f"not a MAC address: {value!r}", hint="write it as six hex bytes, e.g. 58:9c:fc:03:19:32")
+        raise UsageError(
+            f"not a MAC address: {value!r}", hint="write it as six hex bytes, e.g. 58:9c:fc:03:19:32"
+        )
     return text.replace("-", ":")
 
 
@@ -211,12 +213,16 @@ def parse_sysfs_listing(text: str) -> dict[str, SysfsInfo]:
             continue
         fields = line.split("\t")
         if len(fields) < 2 or not fields[0]:
-            raise RemoteError(f"sysfs listing line {lineno} is not 'name<TAB>device<TAB>address<TAB>driver': {line!r}")
+            raise RemoteError(
+                f"sysfs listing line {lineno} is not 'name<TAB>device<TAB>address<TAB>driver': {line!r}"
+            )
         fields += [""] * (4 - len(fields))
         name, device, mac, driver = (f.strip() for f in fields[:4])
         if not device or "/devices/virtual/" in device:
             device = ""
-        result[name] = SysfsInfo(name=name, device_path=device or None, mac=_mac_or_none(mac), driver=driver or None)
+        result[name] = SysfsInfo(
+            name=name, device_path=device or None, mac=_mac_or_none(mac), driver=driver or None
+        )
     return result
 
 
@@ -226,11 +232,11 @@ def parse_ip_link(
     addresses: Mapping[str, Iterable[Address]] | None = None,
     sysfs: Mapping[str, SysfsInfo] | None = None,
 ) -> list[Interface]:
-    """``ip -j -d link show`` (plus optional parsed ``ip -j addr`` and sysfs listing) → interfaces, in ip's order.
+    """``ip -j -d link show`` (plus parsed ``ip -j addr`` and sysfs listing) → interfaces, in ip's order.
 
-    Physical means "backed by a device": ip's ``parentbus`` (iproute2 ≥ 5.x with ``-d``) or a device path in the
-    sysfs listing. When neither source knows (older ip, no listing), an Ethernet link with no ``linkinfo`` kind
-    is taken as physical.
+    Physical means "backed by a device": ip's ``parentbus`` (iproute2 ≥ 5.x with ``-d``) or a device path in
+    the sysfs listing. When neither source knows (older ip, no listing), an Ethernet link with no
+    ``linkinfo`` kind is taken as physical.
     """
     items = _load_json_list(text, "ip -j -d link show")
     ip_knows_parents = any("parentbus" in item for item in items)
@@ -277,7 +283,9 @@ def parse_ip_link(
     return result
 
 
-def gather_interfaces(link_json: str, addr_json: str | None = None, sysfs_listing: str | None = None) -> list[Interface]:
+def gather_interfaces(
+    link_json: str, addr_json: str | None = None, sysfs_listing: str | None = None
+) -> list[Interface]:
     """Convenience: the three raw outputs (the last two optional) → interfaces."""
     return parse_ip_link(
         link_json,
@@ -290,9 +298,6 @@ def find_by_mac(interfaces: Iterable[Interface], mac: str) -> Interface | None:
     """The interface whose current or permanent MAC is ``mac`` (physical ones first), or ``None``."""
     wanted = normalize_mac(mac)
     hits = [i for i in interfaces if i.has_mac(wanted)]
-    hits.sort(key=lambda i: not i.is_physical)
+    # A bond, its bridge/vlans and its members share the current MAC: prefer NICs, then the one that owns it.
+    hits.sort(key=lambda i: (not i.is_physical, i.hardware_mac != wanted))
     return hits[0] if hits else None
-
-
-def with_addresses(interface: Interface, addresses: Iterable[Address]) -> Interface:
-    return replace(interface, addresses=tuple(addresses))
