@@ -161,7 +161,9 @@ def plan_slots(conf: VmConfig, ctx: HostContext) -> SlotPlan:
     # vm::bhyve_device_basic
     hostbridge = conf.get("hostbridge", "standard") or ""
     if not hostbridge.startswith("no"):
-        devices.append(PciDevice(0, None, "amd_hostbridge" if hostbridge == "amd" else "hostbridge", "", "hostbridge"))
+        devices.append(
+            PciDevice(0, None, "amd_hostbridge" if hostbridge == "amd" else "hostbridge", "", "hostbridge")
+        )
     devices.append(PciDevice(31, None, "lpc", "", "lpc"))
 
     slot = _int_or(conf.get("start_slot"), 4)
@@ -192,7 +194,9 @@ def plan_slots(conf: VmConfig, ctx: HostContext) -> SlotPlan:
                 placements.append(_placement(d, path, slot, func, ahci_port=ahci_num))
                 ahci_num += 1
                 if ahci_num >= ahci_limit:
-                    devices.append(PciDevice(slot, func, "ahci", ",".join(ahci_parts), "ahci", tuple(ahci_disks)))
+                    devices.append(
+                        PciDevice(slot, func, "ahci", ",".join(ahci_parts), "ahci", tuple(ahci_disks))
+                    )
                     _fix_ahci_slot(placements, ahci_disks, slot, func)
                     ahci_parts, ahci_disks, ahci_num = [], [], 0
                     add = True
@@ -219,7 +223,9 @@ def plan_slots(conf: VmConfig, ctx: HostContext) -> SlotPlan:
     chain_end = num
 
     ignored = tuple(
-        IgnoredDisk(d.index, _ignored_reason(d, chain_end, by_index)) for d in conf.disks if d.index >= chain_end
+        IgnoredDisk(d.index, _ignored_reason(d, chain_end, by_index))
+        for d in conf.disks
+        if d.index >= chain_end
     )
 
     # vm::bhyve_device_networking

@@ -1,0 +1,181 @@
+"""The slot plan reproduces what vm-bhyve's lib/vm-run generates."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from agent.core.vmconf import parse_vm_config
+from agent.core.vmslots import (
+    HostContext,
+    SlotPlan,
+    config_before_last_disk,
+    guest_nic_name,
+    plan_slots,
+    predict_renames,
+    resolve_disk_path,
+)
+
+FIX = Path(__file__).parent.parent / "fixtures" / "vmbhyve"
+SEED_LOG = Path("/work/shared/seed/bhyve_storage/vm-bhyve.log")
+CTX = HostContext(vm_dir="/zdata/vms/xdev", vm_name="xdev", zvol_dataset="zdata/vms")
+SEED_DEVICES = (
+    "-s 0,hostbridge -s 31,lpc -s 4:0,virtio-blk,/dev/zvol/zdata/vms/xdev/disk0 "
+    "-s 5:0,nvme,/dev/diskid/DISK-Y39B70RTK7ASp4 -s 6:0,virtio-net,tap0,mac=58:9c:fc:03:19:32 "
+    "-s 7:0,fbuf,tcp=0.0.0.0:5900"
+)
+
+
+def plan_of(name: str, ctx: HostContext = CTX) -> SlotPlan:
+    return plan_slots(parse_vm_config((FIX / name).read_text()), ctx)
+
+
+def test_seed_devices_line_byte_for_byte() -> None:
+    assert plan_of("xdev.conf").devices_line() == SEED_DEVICES
+    if SEED_LOG.exists():  # the seed's own log line, when the seed is mounted
+        line = SEED_LOG.read_text().splitlines()[1]
+        assert line.split("[bhyve devices: ", 1)[1].rstrip("]") == SEED_DEVICES
+
+
+def test_seed_nic_is_enp0s6() -> None:
+    plan = plan_of("xdev.conf")
+    nic = plan.nics[0]
+    assert (nic.slot, nic.func, nic.tap, nic.guest_name) == (6, 0, "tap0", "enp0s6")
+    assert plan.uefi
+
+
+def test_first_wrong_config_opens_file_in_vm_dir() -> None:
+    plan = plan_of("xdev.conf_disk1")
+    disk1 = plan.disk(1)
+    assert disk1 is not None
+    assert disk1.path == "/zdata/vms/xdev/disk1"  # the seed's "Could not open backing file" path
+    assert "-s 5:0,nvme,/zdata/vms/xdev/disk1 " in plan.devices_line()
+
+
+def test_second_wrong_config_boots_without_the_disk() -> None:
+    plan = plan_of("xdev.conf_disk1_ng")
+    assert [d.index for d in plan.disks] == [0]
+    assert "nvme" not in plan.devices_line()
+    assert [i.index for i in plan.ignored_disks] == [1]
+    assert plan.nics[0].guest_name == "enp0s5"
+
+
+def test_rename_predicted_from_conf_minus_last_disk() -> None:
+    conf = parse_vm_config((FIX / "xdev.conf").read_text())
+    before = config_before_last_disk(conf)
+    assert before is not None
+    renames = predict_renames(plan_slots(before, CTX), plan_slots(conf, CTX))
+    assert len(renames) == 1
+    r = renames[0]
+    assert (r.before_name, r.after_name) == ("enp0s5", "enp0s6")
+    assert r.message == (
+        "network0 moves from slot 5 to slot 6: enp0s5 → enp0s6; run `invoke fix-netplan` after the first "
+        "boot, or pin the NIC by MAC first (`invoke fix-netplan --match-mac` while SSH still works)"
+    )
+
+
+def test_no_rename_when_the_added_disk_is_not_attached() -> None:
+    conf = parse_vm_config((FIX / "xdev.conf_disk1_ng").read_text())
+    before = config_before_last_disk(conf)
+    assert before is not None
+    assert predict_renames(plan_slots(before, CTX), plan_slots(conf, CTX)) == ()
+
+
+def test_ahci_grouping_for_hdd_passthru() -> None:
+    plan = plan_of("hdd_passthru.conf")
+    assert not plan.uefi
+    assert plan.devices_line() == (
+        "-s 0,hostbridge -s 31,lpc -s 4:0,ahci,hd:/zdata/vms/xdev/disk0.img,hd:/dev/ada0,sectorsize=512,"
+        "hd:/dev/ada1,sectorsize=512,hd:/dev/ada2,sectorsize=512 -s 5:0,virtio-net,<tap>,mac=<generated>"
+    )
+    assert [(d.index, d.slot, d.func, d.ahci_port) for d in plan.disks] == [
+        (0, 4, 0, 0),
+        (1, 4, 0, 1),
+        (2, 4, 0, 2),
+        (3, 4, 0, 3),
+    ]
+    # adding disk3 to a shared controller does not move the NIC
+    conf = parse_vm_config((FIX / "hdd_passthru.conf").read_text())
+    before = config_before_last_disk(conf)
+    assert before is not None
+    assert predict_renames(plan_slots(before, CTX), plan) == ()
+
+
+def test_ahci_without_limit_one_controller_each_as_functions() -> None:
+    text = (FIX / "hdd_passthru.conf").read_text().replace('ahci_device_limit="8"\n', "")
+    plan = plan_slots(parse_vm_config(text), CTX)
+    ahci = [d.render() for d in plan.devices if d.kind == "disk"]
+    assert ahci == [
+        "-s 4:0,ahci-hd,/zdata/vms/xdev/disk0.img",
+        "-s 4:1,ahci-hd,/dev/ada0,sectorsize=512",
+        "-s 4:2,ahci-hd,/dev/ada1,sectorsize=512",
+        "-s 4:3,ahci-hd,/dev/ada2,sectorsize=512",
+    ]
+    assert plan.nics[0].slot == 5
+
+
+def test_ahci_controller_full_flushes_and_continues() -> None:
+    lines = ['loader="grub"', 'ahci_device_limit="2"']
+    for i in range(3):
+        lines += [f'disk{i}_type="ahci-hd"', f'disk{i}_name="d{i}.img"']
+    plan = plan_slots(parse_vm_config("\n".join(lines)), CTX)
+    assert [d.render() for d in plan.devices if d.kind == "ahci"] == [
+        "-s 4:0,ahci,hd:/zdata/vms/xdev/d0.img,hd:/zdata/vms/xdev/d1.img",
+        "-s 4:1,ahci,hd:/zdata/vms/xdev/d2.img",
+    ]
+
+
+def test_non_uefi_functions_wrap_after_eight() -> None:
+    lines = ['loader="bhyveload"', 'network0_type="virtio-net"', 'network0_device="tap3"']
+    for i in range(9):
+        lines += [f'disk{i}_type="virtio-blk"', f'disk{i}_name="d{i}"']
+    plan = plan_slots(parse_vm_config("\n".join(lines)), CTX)
+    assert [(d.slot, d.func) for d in plan.disks][-2:] == [(4, 7), (5, 0)]
+    assert (plan.nics[0].slot, plan.nics[0].func) == (6, 0)
+
+
+def test_uefi_disks_each_take_a_slot_past_six() -> None:
+    lines = ['loader="uefi"']
+    for i in range(4):
+        lines += [f'disk{i}_type="nvme"', f'disk{i}_name="d{i}"']
+    plan = plan_slots(parse_vm_config("\n".join(lines)), CTX)
+    assert [(d.slot, d.func) for d in plan.disks] == [(4, 0), (5, 0), (6, 0), (7, 0)]
+
+
+def test_two_nics_are_functions_of_one_slot() -> None:
+    conf = parse_vm_config(
+        'loader="uefi"\ndisk0_type="virtio-blk"\ndisk0_name="disk0"\n'
+        'network0_type="virtio-net"\nnetwork0_mac="58:9c:fc:00:00:01"\n'
+        'network1_type="virtio-net"\nnetwork1_mac="58:9c:fc:00:00:02"\n'
+    )
+    plan = plan_slots(conf, HostContext("/vm/g", "g", "tank/vm", tap_names={0: "tap7", 1: "tap8"}))
+    assert [n.guest_name for n in plan.nics] == ["enp0s5", "enp0s5f1"]
+    assert "-s 5:1,virtio-net,tap8,mac=58:9c:fc:00:00:02" in plan.devices_line()
+
+
+def test_rand_passthru_xhci_console_order() -> None:
+    conf = parse_vm_config(
+        'loader="uefi"\ndisk0_type="nvme"\ndisk0_name="disk0"\nnetwork0_type="e1000"\nnetwork0_device="tap0"\n'
+        'network0_mac="58:9c:fc:00:00:01"\nvirt_random="yes"\npassthru0="2/0/0"\npassthru1="2/0/1"\n'
+        'passthru2="3/0/0=9:0"\ngraphics="yes"\ngraphics_port="5901"\ngraphics_res="1024x768"\n'
+        'xhci_mouse="yes"\nvirt_console0="yes"\n'
+    )
+    assert plan_slots(conf, CTX).devices_line() == (
+        "-s 0,hostbridge -s 31,lpc -s 4:0,nvme,/zdata/vms/xdev/disk0 -s 5:0,e1000,tap0,mac=58:9c:fc:00:00:01 "
+        "-s 6:0,virtio-rnd -s 7:0,passthru,2/0/0 -s 7:1,passthru,2/0/1 -s 9:0,passthru,3/0/0 "
+        "-s 8:0,fbuf,tcp=0.0.0.0:5901,w=1024,h=768 -s 9:0,xhci,tablet "
+        "-s 10:0,virtio-console,0=/zdata/vms/xdev/vtcon.0"
+    )
+
+
+def test_disk_paths() -> None:
+    assert resolve_disk_path("disk0", "sparse-zvol", CTX) == "/dev/zvol/zdata/vms/xdev/disk0"
+    assert resolve_disk_path("disk0", "zvol", CTX) == "/dev/zvol/zdata/vms/xdev/disk0"
+    assert resolve_disk_path("disk0.img", None, CTX) == "/zdata/vms/xdev/disk0.img"
+    assert resolve_disk_path("disk0.img", "file", CTX) == "/zdata/vms/xdev/disk0.img"
+    assert resolve_disk_path("/dev/ada1", "custom", CTX) == "/dev/ada1"
+    assert resolve_disk_path("disk1", "/dev/ada1", CTX) == "/zdata/vms/xdev/disk1"
+
+
+def test_guest_nic_names() -> None:
+    assert guest_nic_name(5, 0) == "enp0s5"
+    assert guest_nic_name(6, 2) == "enp0s6f2"
