@@ -120,4 +120,60 @@ def disks(c: Context) -> None:
     raise Exit("not implemented yet", code=1)
 
 
-ns = Collection(format, fix_netplan, disks, lab)
+@task(
+    help={
+        "conf": "path of the vm-bhyve guest config (e.g. /zdata/vms/xdev/xdev.conf)",
+        "host": "read the config over SSH from this FreeBSD host instead (with --vm)",
+        "vm": "guest name on --host (vm-bhyve's vm_dir/<vm>/<vm>.conf)",
+        "port": "SSH port of --host",
+        "user": "SSH user on --host",
+        "before": "the config as it was before the change (default: this config minus its last disk)",
+        "vm-dir": "the guest's folder on the host (default: the folder of --conf)",
+        "vm-name": "guest name (default: the conf's file name)",
+        "zvol-dataset": "vm-bhyve's ZFS dataset, for zvol disks (default: the parent of --vm-dir)",
+        "json": "print the report as JSON",
+        "accept-new-host-key": "accept and record an unknown host key of --host (like accept-new)",
+    }
+)
+@guarded
+def check_vm_config(
+    c: Context,
+    conf: str | None = None,
+    host: str | None = None,
+    vm: str | None = None,
+    port: int | None = None,
+    user: str | None = None,
+    before: str | None = None,
+    vm_dir: str | None = None,
+    vm_name: str | None = None,
+    zvol_dataset: str | None = None,
+    json: bool = False,
+    accept_new_host_key: bool = False,
+) -> None:
+    """Check a vm-bhyve guest config before boot: disk settings, PCI slots, the NIC rename it causes."""
+    from agent.cli import print_json, render_findings
+    from agent.core.vmfindings import report_to_json
+    from agent.errors import UsageError
+    from agent.ops import vmcheck
+    from agent.remote.ssh import SshSession
+
+    if bool(conf) == bool(host):
+        raise UsageError("give either --conf PATH or --host HOST --vm NAME")
+    if host:
+        if not vm:
+            raise UsageError("--host needs --vm NAME")
+        with SshSession(vmcheck.host_target(host, port, user), accept_new_host_key=accept_new_host_key) as s:
+            src = vmcheck.from_host(s, vm)
+    else:
+        assert conf is not None
+        src = vmcheck.from_file(conf, vm_dir=vm_dir, vm_name=vm_name, zvol_dataset=zvol_dataset)
+    report = vmcheck.check(src, before)
+    if json:
+        print_json(report_to_json(report))
+    else:
+        render_findings(report, origin=src.origin)
+    if report.exit_code:
+        raise Exit(code=report.exit_code)
+
+
+ns = Collection(format, fix_netplan, disks, check_vm_config, lab)

@@ -60,3 +60,20 @@ def guarded(fn: F) -> F:
             raise Exit(code=130) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+_SEVERITY_STYLE = {"ERROR": "bold red", "WARNING": "yellow", "INFO": "cyan"}
+
+
+def render_findings(report: Any, *, origin: str) -> None:
+    """Print a vm-bhyve config report, severities in colour."""
+    from agent.core.vmfindings import render_report
+
+    out.print(f"[bold]{_escape(origin)}[/bold]")
+    for line in render_report(report):
+        word = line.split(" ", 1)[0]
+        style = _SEVERITY_STYLE.get(word)
+        if style:
+            out.print(f"[{style}]{word}[/{style}]{_escape(line[len(word):])}")
+        else:
+            out.print(line, markup=False)
