@@ -1,0 +1,247 @@
+"""Parsing the facts script's output: real captures from this Debian 12 machine and bhyve-like fixtures."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+import pytest
+
+from agent.core.blockdevs import (
+    ProbeState,
+    as_bool,
+    as_int,
+    format_size,
+    parse_facts,
+    split_sections,
+    version_tuple,
+)
+from agent.core.facts_script import render_facts_script
+from agent.errors import RemoteError
+from tests.unit.disk_fixtures import disk, fixture_text, load_facts
+
+NONCE = "b4f1e0c2d9a87765"
+
+
+# ------------------------------------------------------------------------------------ section framing
+
+
+def test_split_sections_skips_noise_before_header_and_reads_rc() -> None:
+    text = "sudo lecture\n" + fixture_text("bhyve_empty_nvme")
+    raw = split_sections(text)
+    assert raw.nonce == NONCE
+    assert raw.uid == 0
+    assert raw.complete
+    sec = raw.get("blkid", "nvme0n1")
+    assert sec is not None and sec.rc == 2 and sec.stdout == "" and sec.stderr == ""
+
+
+def test_forged_marker_with_wrong_nonce_does_not_end_a_section() -> None:
+    text = (
+        f"@@GDA-FACTS v1 nonce={NONCE} uid=0@@\n"
+        f"@@GDA-{NONCE} BEGIN mounts -@@\n"
+        "@@GDA-0000000000000000 END rc=0@@\n"
+        "/dev/nvme0n1 /x ext4 rw 0 0\n"
+        f"@@GDA-{NONCE} STDERR@@\n"
+        f"@@GDA-{NONCE} END rc=0@@\n"
+    )
+    raw = split_sections(text)
+    sec = raw.get("mounts")
+    assert sec is not None
+    assert "/dev/nvme0n1 /x" in sec.stdout
+    assert "@@GDA-0000000000000000 END" in sec.stdout
+    assert not raw.complete
+
+
+def test_truncated_output_keeps_partial_section_without_rc() -> None:
+    text = fixture_text("bhyve_empty_nvme")
+    cut = text[: text.index("BEGIN byid")] + "BEGIN byid -@@\nnvme-x\t/dev/nvme0n1\n"
+    raw = split_sections(cut)
+    sec = raw.get("byid")
+    assert sec is not None and sec.rc is None and "nvme-x" in sec.stdout
+    assert not raw.complete
+
+
+def test_no_header_is_a_remote_error() -> None:
+    with pytest.raises(RemoteError, match="no recognizable output"):
+        split_sections("sh: 1: lsblk: not found\n")
+
+
+def test_failed_lsblk_is_a_remote_error() -> None:
+    text = (
+        f"@@GDA-FACTS v1 nonce={NONCE} uid=0@@\n@@GDA-{NONCE} BEGIN lsblk -@@\n@@GDA-{NONCE} STDERR@@\n"
+        f"lsblk: unknown column: PATH\n@@GDA-{NONCE} END rc=1@@\n@@GDA-{NONCE} DONE@@\n"
+    )
+    with pytest.raises(RemoteError, match="unknown column: PATH"):
+        parse_facts(text)
+
+
+# ------------------------------------------------------------------------- real captures (Debian 12)
+
+
+def test_real_capture_as_root_with_loop_devices() -> None:
+    facts = load_facts("debian12_root_loops")
+    assert facts.privileged
+    assert facts.os_name == "Debian GNU/Linux 12 (bookworm)"
+    assert facts.versions.util_linux == "2.38.1"
+    assert facts.versions.e2fsprogs == "1.47.0"
+    assert facts.versions.xfsprogs == "6.1.0"
+    assert facts.versions.has("mkfs.xfs") and not facts.versions.has("udevadm")
+    assert facts.root_source == "/dev/vda" and facts.root_disks == ("vda",)
+
+    ext4 = disk(facts, "loop0")
+    assert ext4.signatures.state is ProbeState.FOUND
+    (sig,) = ext4.signatures.signatures
+    assert (sig.type, sig.label, sig.offset, sig.usage) == ("ext4", "capdata", "0x438", "filesystem")
+    assert sig.uuid and len(sig.uuid) == 36
+
+    gpt = disk(facts, "loop1")
+    assert gpt.signatures.raw is not None
+    assert (
+        gpt.signatures.raw.mbr_protective and gpt.signatures.raw.gpt_primary and gpt.signatures.raw.gpt_backup
+    )
+    assert {s.type for s in gpt.signatures.signatures} == {"gpt", "PMBR"}
+    assert gpt.signatures.content_signatures == ()
+
+    empty = disk(facts, "loop2")
+    assert empty.signatures.state is ProbeState.NONE
+    assert empty.size_bytes == 64 * 1024 * 1024
+
+    vda = disk(facts, "vda")
+    assert vda.is_root_disk and vda.mounts == ("/",)
+    assert vda.signatures.state is ProbeState.UNKNOWN  # the sandbox forbids opening vda even as root
+    assert any("Operation not permitted" in e for e in vda.signatures.errors)
+    assert (
+        vda.size_bytes == 274877906944 and vda.logical_sector_size == 512 and vda.physical_sector_size == 4096
+    )
+    assert disk(facts, "zram0").size_bytes == 0
+
+
+def test_real_capture_unprivileged_records_unknown_not_none() -> None:
+    facts = load_facts("debian12_user_loops")
+    assert facts.uid == 65534 and not facts.privileged
+    for name in ("loop0", "loop1", "loop2", "vda"):
+        d = disk(facts, name)
+        assert d.signatures.state is ProbeState.UNKNOWN, name
+        assert any("Permission denied" in e for e in d.signatures.errors)
+    assert any("without root" in w for w in facts.warnings)
+
+
+def test_real_capture_without_by_id_falls_back_to_kernel_path() -> None:
+    facts = load_facts("debian12_root")
+    assert facts.by_id == {}
+    assert disk(facts, "vda").stable_path() == "/dev/vda"
+    assert any("by-id" in w for w in facts.warnings)
+
+
+# ------------------------------------------------------------------------------------- bhyve fixtures
+
+
+def test_bhyve_guest_nvme_and_root_disk() -> None:
+    facts = load_facts("bhyve_empty_nvme")
+    nvme = disk(facts, "nvme0n1")
+    assert nvme.model == "bhyve-NVMe" and nvme.serial == "Y39B70RTK7AS"
+    assert nvme.size_bytes == 274877906944 and nvme.human_size() == "256 GiB"
+    assert nvme.is_nvme and nvme.tran == "nvme" and nvme.read_only is False
+    assert nvme.signatures.state is ProbeState.NONE
+    assert nvme.partitions == () and nvme.holders == () and not nvme.in_swap and not nvme.is_root_disk
+    assert nvme.stable_path() == "/dev/disk/by-id/nvme-bhyve-NVMe_Y39B70RTK7AS"
+    assert set(nvme.by_id) == {
+        "nvme-bhyve-NVMe_Y39B70RTK7AS",
+        "nvme-bhyve-NVMe_Y39B70RTK7AS_1",
+        "nvme-eui.589cfc2031930001",
+    }
+    assert nvme.fdisk is not None and "Disk model: bhyve-NVMe" in nvme.fdisk
+
+    vda = disk(facts, "vda")
+    assert vda.is_root_disk and not vda.is_nvme
+    assert vda.partitions == ("vda1", "vda2", "vda3")
+    assert vda.holders == ("dm-0",)
+    assert set(vda.mounts) == {"/", "/boot", "/boot/efi"}
+    assert facts.root_source == "/dev/mapper/ubuntu--vg-ubuntu--lv"
+    assert facts.swaps == ("/swap.img",)
+
+
+def test_old_lsblk_strings_and_padding_are_normalised() -> None:
+    facts = load_facts("bhyve_old_lsblk")
+    assert facts.versions.util_linux == "2.34"
+    nvme = disk(facts, "nvme0n1")
+    assert nvme.model == "bhyve-NVMe"  # padded to 40 in the fixture
+    assert nvme.size_bytes == 274877906944 and nvme.read_only is False and nvme.rotational is False
+    assert set(disk(facts, "vda").mounts) == {"/", "/boot", "/boot/efi"}
+
+
+def test_swap_holders_and_backup_gpt() -> None:
+    swap = disk(load_facts("bhyve_nvme_swap"), "nvme0n1")
+    assert swap.in_swap and swap.swap_devices == ("/dev/nvme0n1",)
+    assert "[SWAP]" not in swap.mounts
+
+    held = disk(load_facts("bhyve_nvme_dm_holder"), "nvme0n1")
+    assert held.holders == ("dm-1",)
+    assert [c.kname for c in held.walk()] == ["dm-1"]
+
+    backup = disk(load_facts("bhyve_nvme_backup_gpt_only"), "nvme0n1")
+    assert backup.signatures.state is ProbeState.FOUND
+    assert backup.signatures.raw is not None and backup.signatures.raw.gpt_backup
+    assert not backup.signatures.raw.gpt_primary and not backup.signatures.raw.mbr_boot_signature
+    assert "a backup GPT header at the last sector" in backup.signatures.partition_tables
+
+
+def test_unprivileged_guest_keeps_lsblk_view_of_root_disk() -> None:
+    facts = load_facts("bhyve_unprivileged")
+    assert disk(facts, "nvme0n1").signatures.state is ProbeState.UNKNOWN
+    vda = disk(facts, "vda")
+    assert vda.signatures.state is ProbeState.FOUND  # from lsblk's PTTYPE (udev database)
+    assert vda.signatures.signatures[0].source == "lsblk"
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [(True, True), ("1", True), (" 0 ", False), (0, False), ("true", True), (None, None), ("x", None)],
+)
+def test_as_bool(value: object, expected: bool | None) -> None:
+    assert as_bool(value) is expected
+
+
+def test_small_helpers() -> None:
+    assert as_int("42") == 42 and as_int(None) is None and as_int(True) is None
+    assert format_size(274877906944) == "256 GiB"
+    assert format_size(1536) == "1.5 KiB"
+    assert format_size(None) == "?"
+    assert version_tuple("1.47.0") == (1, 47, 0) and version_tuple(None) == ()
+
+
+# --------------------------------------------------------------------------- the script, for real
+
+
+def _run_script(shell: str) -> str:
+    script = render_facts_script()
+    proc = subprocess.run(
+        [shell, "-s"], input=script, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == ""
+    return proc.stdout
+
+
+@pytest.mark.parametrize("shell", ["sh", "dash", "bash"])
+def test_facts_script_runs_here_and_parses(shell: str) -> None:
+    if shutil.which(shell) is None:
+        pytest.skip(f"{shell} not installed")
+    facts = parse_facts(_run_script(shell))
+    assert facts.complete
+    assert facts.root_source is not None
+    assert facts.versions.util_linux is not None
+    assert any(d.is_root_disk for d in facts.disks) or facts.root_disks == ()
+
+
+def test_facts_script_is_valid_posix_sh_and_read_only() -> None:
+    script = render_facts_script("0123456789abcdef")
+    proc = subprocess.run(["sh", "-n"], input=script, text=True, capture_output=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+    for forbidden in ("sudo", "parted", "sfdisk", "sgdisk", "wipefs -a", "of=/dev", "--all", "mkfs.ext4 -"):
+        assert forbidden not in script, forbidden
+    assert "gda_version mkfs.xfs -V" in script  # mkfs is only asked for its version
+    assert "N=0123456789abcdef" in script
+    with pytest.raises(ValueError):
+        render_facts_script("bad nonce; rm -rf /")

@@ -1,0 +1,189 @@
+"""Rendering the guard script (quoting, no partitioner) and interpreting its output and exit codes."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+
+import pytest
+
+from agent.core.guard_script import (
+    EXIT_MKFS_FAILED,
+    EXIT_MKFS_MISSING,
+    EXIT_OK,
+    EXIT_SERIAL,
+    EXIT_SIGNATURE,
+    GUARD_CODES,
+    GuardSpec,
+    interpret_guard,
+    render_guard_script,
+    split_guard_output,
+)
+from agent.core.mkfs import build_mkfs_argv
+from agent.errors import Refused, RemoteError
+
+N = "0123456789abcdef"
+
+
+def spec(**kw: object) -> GuardSpec:
+    base: dict[str, object] = {
+        "device_path": "/dev/disk/by-id/nvme-bhyve-NVMe_Y39B70RTK7AS",
+        "fs": "ext4",
+        "mkfs_argv": build_mkfs_argv("ext4", label="hostdata", force=True),
+        "expected_size_bytes": 274877906944,
+        "expected_serial": "Y39B70RTK7AS",
+    }
+    base.update(kw)
+    return GuardSpec(**base)  # type: ignore[arg-type]
+
+
+def output(
+    code: int, reason: str, obs: dict[str, str], blocks: dict[str, tuple[int, str]] | None = None
+) -> str:
+    lines = [f"@@GDA-GUARD v1 nonce={N}@@"]
+    lines += [f"@@GDA-{N} OBS {k}={v}" for k, v in obs.items()]
+    for name, (rc, text) in (blocks or {}).items():
+        lines += [f"@@GDA-{N} BEGIN {name} -@@", *text.splitlines(), f"@@GDA-{N} END rc={rc}@@"]
+    lines.append(f"@@GDA-{N} RESULT code={code} reason={reason}@@")
+    return "\n".join(lines) + "\n"
+
+
+def test_script_is_valid_sh_and_never_partitions() -> None:
+    script = render_guard_script(spec(), nonce=N)
+    for shell in ("sh", "bash"):
+        proc = subprocess.run([shell, "-n"], input=script, text=True, capture_output=True, check=False)
+        assert proc.returncode == 0, proc.stderr
+    for word in (
+        "parted",
+        "sfdisk",
+        "sgdisk",
+        "gdisk",
+        "fdisk",
+        "wipefs -a",
+        "wipefs --all",
+        "partx",
+        "kpartx",
+    ):
+        assert not re.search(rf"(^|[\s;|&(]){re.escape(word)}\b", script), word
+    assert "set -- mkfs.ext4 -F -L hostdata" in script
+    assert "EXP_SERIAL=Y39B70RTK7AS" in script and "CHECK_SERIAL=1" in script
+    assert "EXP_SIZE=274877906944" in script
+
+
+def test_every_interpolated_value_is_quoted() -> None:
+    evil = "/dev/disk/by-id/x'; touch /tmp/pwned; echo '$(id)`id`"
+    script = render_guard_script(
+        spec(device_path=evil, expected_serial="a b'$(x)", expected_signatures=("ext4",)), nonce=N
+    )
+    assert "DEVICE_ARG='/dev/disk/by-id/x'\"'\"'; touch /tmp/pwned; echo '\"'\"'$(id)`id`'" in script
+    assert "EXP_SERIAL='a b'\"'\"'$(x)'" in script
+    assert "EXP_SIGS=ext4" in script
+    # run only the assignment lines: the values come back verbatim, nothing executes
+    assignments = "\n".join(line for line in script.splitlines() if re.match(r"^[A-Z_]+=", line))
+    proc = subprocess.run(
+        ["sh", "-c", assignments + '\nprintf "%s\\n%s\\n" "$DEVICE_ARG" "$EXP_SERIAL"'],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert proc.stdout.splitlines() == [evil, "a b'$(x)"]
+
+
+def test_serial_none_disables_the_serial_check() -> None:
+    script = render_guard_script(spec(expected_serial=None), nonce=N)
+    assert "CHECK_SERIAL=0" in script
+
+
+@pytest.mark.parametrize(
+    "kw",
+    [
+        {"device_path": "nvme0n1"},
+        {"device_path": "/dev/x\n"},
+        {"mkfs_argv": ("mkfs.xfs",)},
+        {"mkfs_argv": ()},
+        {"expected_size_bytes": 0},
+        {"expected_signatures": ("two words",)},
+    ],
+)
+def test_spec_validation(kw: dict[str, object]) -> None:
+    with pytest.raises(ValueError):
+        spec(**kw)
+
+
+def test_code_table_is_distinct_and_avoids_shell_sudo_and_ssh_codes() -> None:
+    assert len({c.reason for c in GUARD_CODES.values()}) == len(GUARD_CODES)
+    assert not set(GUARD_CODES) & {1, 2, 126, 127, 255}
+    script = render_guard_script(spec(), nonce=N)
+    for code, info in GUARD_CODES.items():
+        assert f"finish {code} {info.reason}" in script, (code, info.reason)
+
+
+def test_success_is_parsed_with_uuid_label_and_duration() -> None:
+    obs = {
+        "device": "/dev/nvme0n1",
+        "mkfs_start_ns": "1700000000000000000",
+        "mkfs_end_ns": "1700000002500000000",
+        "udev_settle": "0",
+    }
+    blocks = {
+        "mkfs": (0, "mke2fs 1.47.0 (5-Feb-2023)\nFilesystem UUID: 3bb5"),
+        "blkid": (0, "DEVNAME=/dev/nvme0n1\nLABEL=hostdata\nUUID=3bb5bece\nTYPE=ext4\nUSAGE=filesystem"),
+    }
+    out = output(EXIT_OK, "ok", obs, blocks)
+    res = interpret_guard("sudo noise\n" + out, 0, spec())
+    assert res.device == "/dev/nvme0n1"
+    assert res.device_arg == "/dev/disk/by-id/nvme-bhyve-NVMe_Y39B70RTK7AS"
+    assert (res.fs, res.uuid, res.label) == ("ext4", "3bb5bece", "hostdata")
+    assert res.mkfs_seconds == pytest.approx(2.5)
+    assert res.udev_settled
+    assert "mke2fs 1.47.0" in res.mkfs_output
+
+
+def test_refusal_names_what_was_found() -> None:
+    out = output(EXIT_SERIAL, "serial-mismatch", {"device": "/dev/nvme0n1", "serial": "NVME-5-0"})
+    with pytest.raises(Refused) as ei:
+        interpret_guard(out, EXIT_SERIAL, spec())
+    assert "serial is 'NVME-5-0', expected 'Y39B70RTK7AS'" in ei.value.message
+    assert "nothing was changed" in ei.value.message
+    assert "invoke disks" in (ei.value.hint or "")
+
+    out = output(EXIT_SIGNATURE, "signature", {"device": "/dev/nvme0n1", "signatures": "xfs",
+                                               "expected_signatures": ""})  # fmt: skip
+    with pytest.raises(Refused, match=r"signatures \[xfs\], expected \[\]"):
+        interpret_guard(out, EXIT_SIGNATURE, spec())
+
+
+def test_missing_mkfs_names_the_package() -> None:
+    out = output(EXIT_MKFS_MISSING, "mkfs-missing", {"mkfs_program": "mkfs.xfs"})
+    with pytest.raises(Refused, match=r"mkfs.xfs is not installed on the guest \(package xfsprogs\)"):
+        interpret_guard(out, EXIT_MKFS_MISSING, spec(fs="xfs", mkfs_argv=("mkfs.xfs", "-f")))
+
+
+def test_mkfs_failure_is_a_remote_error_with_its_output() -> None:
+    out = output(
+        EXIT_MKFS_FAILED, "mkfs-failed", {"device": "/dev/nvme0n1"}, {"mkfs": (1, "mkfs.ext4: Device busy")}
+    )
+    with pytest.raises(RemoteError, match="Device busy"):
+        interpret_guard(out, EXIT_MKFS_FAILED, spec())
+
+
+def test_output_that_is_not_the_guards() -> None:
+    with pytest.raises(RemoteError, match="no recognizable output"):
+        interpret_guard("sudo: a password is required\n", 1, spec())
+    header_only = f"@@GDA-GUARD v1 nonce={N}@@\n"
+    with pytest.raises(RemoteError, match="exited 2 without a result line"):
+        interpret_guard(header_only, 2, spec())
+    with pytest.raises(RemoteError, match="inconsistent"):
+        interpret_guard(output(EXIT_OK, "ok", {}), 3, spec())
+
+
+def test_split_ignores_forged_markers_inside_blocks() -> None:
+    out = output(
+        EXIT_OK,
+        "ok",
+        {"device": "/dev/nvme0n1"},
+        {"mkfs": (0, "@@GDA-ffffffffffffffff RESULT code=0 reason=ok@@")},
+    )
+    parsed = split_guard_output(out)
+    assert parsed.code == 0
+    assert "ffffffffffffffff" in parsed.blocks["mkfs"][1]

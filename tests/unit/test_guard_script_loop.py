@@ -1,0 +1,244 @@
+"""The guard script for real, against loop devices on sparse files (root + losetup, else skipped).
+
+Every refusal is checked to leave the image byte-identical; successes are verified with an independent
+``blkid -p``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from agent.core import guard_script as g
+from agent.core.blockdevs import ProbeState, parse_facts
+from agent.core.facts_script import render_facts_script
+from agent.core.mkfs import FsType, build_mkfs_argv
+from agent.errors import Refused
+
+SIZE = 320 * 1024 * 1024
+
+pytestmark = [
+    pytest.mark.skipif(os.geteuid() != 0, reason="needs root"),
+    pytest.mark.skipif(shutil.which("losetup") is None, reason="needs losetup"),
+    pytest.mark.timeout(300),
+]
+
+
+def sh(*argv: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(argv, capture_output=True, text=True, check=check, timeout=120)
+
+
+@contextlib.contextmanager
+def loop(tmp_path: Path, name: str = "disk.img", partscan: bool = False) -> Iterator[tuple[str, Path]]:
+    """Attach ``tmp_path/name`` (created sparse if missing) and always detach it."""
+    img = tmp_path / name
+    if not img.exists():
+        with img.open("wb") as f:
+            f.truncate(SIZE)
+    args = ["losetup", "-f", "--show", *(["-P"] if partscan else []), str(img)]
+    proc = subprocess.run(args, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        pytest.skip(f"losetup failed: {proc.stderr.strip()}")
+    dev = proc.stdout.strip()
+    try:
+        yield dev, img
+    finally:
+        subprocess.run(["losetup", "-d", dev], check=False)
+
+
+def digest(img: Path) -> str:
+    return hashlib.sha256(img.read_bytes()).hexdigest()
+
+
+def run_guard(
+    dev: str,
+    fs: FsType = "ext4",
+    expected: tuple[str, ...] = (),
+    size: int = SIZE,
+    serial: str | None = None,
+    lock_timeout: int = 10,
+    label: str | None = "gda-test",
+) -> tuple[subprocess.CompletedProcess[str], g.GuardSpec]:
+    spec = g.GuardSpec(
+        device_path=dev,
+        fs=fs,
+        mkfs_argv=build_mkfs_argv(fs, label=label, no_discard=True, force=True),
+        expected_size_bytes=size,
+        expected_serial=serial,
+        expected_signatures=expected,
+        lock_timeout_s=lock_timeout,
+    )
+    proc = subprocess.run(
+        ["sh", "-s"],
+        input=g.render_guard_script(spec),
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=200,
+    )
+    return proc, spec
+
+
+def blkid(dev: str) -> dict[str, str]:
+    out = sh("blkid", "-p", "-o", "export", dev, check=False).stdout
+    return dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+
+
+def assert_refused(dev: str, img: Path, code: int, **kw: object) -> Refused:
+    before = digest(img)
+    proc, spec = run_guard(dev, **kw)  # type: ignore[arg-type]
+    assert proc.returncode == code, proc.stdout + proc.stderr
+    with pytest.raises(Refused) as ei:
+        g.interpret_guard(proc.stdout, proc.returncode, spec)
+    assert digest(img) == before, "a refusal must not touch the device"
+    return ei.value
+
+
+def test_ext4_then_idempotent_refusal_then_forced_xfs(tmp_path: Path) -> None:
+    with loop(tmp_path) as (dev, img):
+        proc, spec = run_guard(dev, "ext4")
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        res = g.interpret_guard(proc.stdout, 0, spec)
+        real = blkid(dev)
+        assert real["TYPE"] == "ext4" and "PTTYPE" not in real
+        assert res.uuid == real["UUID"] and res.label == "gda-test" == real["LABEL"]
+        assert res.device == dev and res.mkfs_seconds is not None and 0 <= res.mkfs_seconds < 120
+
+        err = assert_refused(dev, img, g.EXIT_SIGNATURE, fs="xfs")
+        assert "signatures [ext4], expected []" in err.message
+
+        proc, spec = run_guard(dev, "xfs", expected=("ext4",))
+        assert proc.returncode == 0, proc.stdout
+        assert blkid(dev)["TYPE"] == "xfs"
+        assert g.interpret_guard(proc.stdout, 0, spec).fs == "xfs"
+
+
+def test_identity_checks(tmp_path: Path) -> None:
+    with loop(tmp_path) as (dev, img):
+        err = assert_refused(dev, img, g.EXIT_SIZE, size=SIZE + 512)
+        assert f"size is {SIZE} bytes, expected {SIZE + 512}" in err.message
+        err = assert_refused(dev, img, g.EXIT_SERIAL, serial="Y39B70RTK7AS")
+        assert "serial is '', expected 'Y39B70RTK7AS'" in err.message
+    proc, spec = run_guard("/dev/disk/by-id/nvme-does-not-exist")
+    assert proc.returncode == g.EXIT_NO_DEVICE
+    with pytest.raises(Refused, match="resolves to"):
+        g.interpret_guard(proc.stdout, proc.returncode, spec)
+
+
+def test_partition_tables_are_refused_including_a_lone_backup_gpt(tmp_path: Path) -> None:
+    if shutil.which("sfdisk") is None:
+        pytest.skip("needs sfdisk to build the test image")
+    img = tmp_path / "gpt.img"
+    with img.open("wb") as f:
+        f.truncate(SIZE)
+    subprocess.run(
+        ["sfdisk", "-q", str(img)], input="label: gpt\n,10M\n", text=True, check=True, capture_output=True
+    )
+    with loop(tmp_path, "gpt.img") as (dev, _):
+        err = assert_refused(dev, img, g.EXIT_PARTITION_TABLE)
+        assert "gpt-backup" in err.message and "gpt-primary" in err.message
+    # wipe the protective MBR and the primary header: only the backup at the end remains
+    with img.open("r+b") as f:
+        f.write(b"\0" * 512 * 34)
+    with loop(tmp_path, "gpt.img") as (dev, _):
+        assert sh("blkid", "-p", dev, check=False).returncode == 2  # libblkid alone does not see it
+        err = assert_refused(dev, img, g.EXIT_PARTITION_TABLE)
+        assert "gpt-backup" in err.message
+
+
+def test_partitions_are_refused(tmp_path: Path) -> None:
+    if shutil.which("sfdisk") is None or shutil.which("blockdev") is None:
+        pytest.skip("needs sfdisk and blockdev")
+    img = tmp_path / "p.img"
+    with img.open("wb") as f:
+        f.truncate(SIZE)
+    subprocess.run(
+        ["sfdisk", "-q", str(img)], input="label: dos\n,10M\n", text=True, check=True, capture_output=True
+    )
+    with loop(tmp_path, "p.img", partscan=True) as (dev, _):
+        sh("blockdev", "--rereadpt", dev, check=False)
+        kname = dev.rsplit("/", 1)[1]
+        if not Path(f"/sys/class/block/{kname}/{kname}p1").exists() and shutil.which("partx"):
+            sh("partx", "-a", dev, check=False)  # test setup only: tell the kernel about the partition
+        if not Path(f"/sys/class/block/{kname}/{kname}p1/partition").exists():
+            pytest.skip("the kernel did not scan the loop device's partitions")
+        err = assert_refused(dev, img, g.EXIT_PARTITIONS)
+        assert f"partitions {kname}p1" in err.message
+        proc, _ = run_guard(f"{dev}p1")
+        assert proc.returncode == g.EXIT_NOT_WHOLE_DISK
+
+
+def test_a_held_lock_is_refused(tmp_path: Path) -> None:
+    with loop(tmp_path) as (dev, img):
+        fd = os.open(dev, os.O_RDONLY)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH)  # like udev probing it
+            assert_refused(dev, img, g.EXIT_LOCKED, lock_timeout=1)
+        finally:
+            os.close(fd)
+
+
+def test_mounted_device_is_refused(tmp_path: Path) -> None:
+    with loop(tmp_path) as (dev, img):
+        sh("mkfs.ext4", "-q", "-F", dev)
+        mnt = tmp_path / "mnt"
+        mnt.mkdir()
+        if subprocess.run(["mount", dev, str(mnt)], capture_output=True, check=False).returncode != 0:
+            pytest.skip("mount is not permitted here")
+        try:
+            err = assert_refused(dev, img, g.EXIT_MOUNTED, expected=("ext4",))
+            assert str(mnt) in err.message
+        finally:
+            subprocess.run(["umount", str(mnt)], check=False)
+
+
+def test_active_swap_is_refused(tmp_path: Path) -> None:
+    with loop(tmp_path) as (dev, img):
+        sh("mkswap", dev)
+        if subprocess.run(["swapon", dev], capture_output=True, check=False).returncode != 0:
+            pytest.skip("swapon is not permitted here")
+        try:
+            assert_refused(dev, img, g.EXIT_SWAP, expected=("swap",))
+        finally:
+            subprocess.run(["swapoff", dev], check=False)
+
+
+def test_not_root_is_refused_before_anything(tmp_path: Path) -> None:
+    if shutil.which("setpriv") is None:
+        pytest.skip("needs setpriv")
+    with loop(tmp_path) as (dev, img):
+        spec = g.GuardSpec(dev, "ext4", build_mkfs_argv("ext4", force=True), SIZE, None)
+        before = digest(img)
+        proc = subprocess.run(
+            ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "sh", "-s"],
+            input=g.render_guard_script(spec), capture_output=True, text=True, check=False, cwd="/",
+        )  # fmt: skip
+        assert proc.returncode == g.EXIT_NOT_ROOT, proc.stdout + proc.stderr
+        assert digest(img) == before
+
+
+def test_facts_script_sees_the_loop_devices(tmp_path: Path) -> None:
+    with loop(tmp_path, "a.img") as (blank, _), loop(tmp_path, "b.img") as (fsdev, _):
+        sh("mkfs.xfs", "-q", "-f", "-L", "factsxfs", fsdev)
+        facts = parse_facts(_facts())
+        b = facts.disk(blank)
+        x = facts.disk(fsdev)
+        assert b is not None and x is not None
+        assert b.signatures.state is ProbeState.NONE and b.size_bytes == SIZE
+        assert x.signatures.state is ProbeState.FOUND
+        assert [(s.type, s.label) for s in x.signatures.signatures] == [("xfs", "factsxfs")]
+
+
+def _facts() -> str:
+    proc = subprocess.run(
+        ["sh", "-s"], input=render_facts_script(), capture_output=True, text=True, check=True, timeout=60
+    )
+    return proc.stdout
