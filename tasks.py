@@ -102,10 +102,71 @@ lab = Collection("lab", build, up, down, status, console, env)
 # main tasks
 
 
-@task
-def format(c: Context) -> None:  # noqa: A001
+_GUEST_HELP = {
+    "guest": "guest name in the inventory (default: the only one)",
+    "inventory": "inventory file (default ./inventory.yaml)",
+    "accept-new-host-key": "accept and record an unknown SSH host key (a changed key is always refused)",
+}
+
+
+@task(
+    help={
+        **_GUEST_HELP,
+        "fs": "ext4 or xfs",
+        "label": "filesystem label (ext4: 16 bytes, xfs: 12)",
+        "no-discard": "do not discard (TRIM) the device before mkfs",
+        "device": "pin the disk: /dev/nvme0n1, nvme0n1 or /dev/disk/by-id/...",
+        "serial": "pin the disk by its serial (e.g. Y39B70RTK7AS)",
+        "force": "overwrite an existing filesystem or other signature (never a partition table); "
+        "needs --yes or the device name typed at the prompt",
+        "yes": "confirm --force without a prompt",
+        "dry-run": "print the plan and the exact commands; change nothing",
+        "json": "print a machine-readable result",
+        "host-compat": "freebsd: only ext4 features FreeBSD mounts read-write (default from "
+        "inventory disk.host_os)",
+    }
+)
+@guarded
+def format(  # noqa: A001
+    c: Context,
+    fs: str = "",
+    label: str | None = None,
+    no_discard: bool = False,
+    device: str | None = None,
+    serial: str | None = None,
+    force: bool = False,
+    yes: bool = False,
+    dry_run: bool = False,
+    json: bool = False,
+    host_compat: str | None = None,
+    guest: str | None = None,
+    inventory: str | None = None,
+    accept_new_host_key: bool = False,
+) -> None:
     """Put ext4 or XFS on the whole passed-through disk (never a partition table), safely."""
-    raise Exit("not implemented yet", code=1)
+    import sys
+
+    from agent.cli import print_json
+    from agent.errors import UsageError
+    from agent.ops import format as fmt
+    from agent.ops.guest import load_guest, ssh_session
+
+    if fs not in ("ext4", "xfs"):
+        raise UsageError("--fs ext4 or --fs xfs is required")
+    if host_compat not in (None, "freebsd", "linux"):
+        raise UsageError("--host-compat takes freebsd or linux")
+    name, g = load_guest(inventory, guest)
+    opts = fmt.FormatOptions(fs=fs, label=label, no_discard=no_discard, force=force, yes=yes, dry_run=dry_run,
+                             device=device, serial=serial, host_compat=host_compat)  # fmt: skip
+    ask = input if sys.stdin.isatty() and not json else None
+    with ssh_session(g, accept_new_host_key=accept_new_host_key) as s:
+        outcome = fmt.run_format(s, name, g, opts, log=info, ask=ask)
+    if json:
+        print_json(outcome.to_json())
+    else:
+        from agent.report import format_summary
+
+        format_summary(outcome)
 
 
 @task
@@ -114,10 +175,31 @@ def fix_netplan(c: Context) -> None:
     raise Exit("not implemented yet", code=1)
 
 
-@task
-def disks(c: Context) -> None:
+@task(help={**_GUEST_HELP, "fs": "judge the disks for this filesystem (ext4 or xfs)", "json": "JSON output"})
+@guarded
+def disks(
+    c: Context,
+    fs: str | None = None,
+    json: bool = False,
+    guest: str | None = None,
+    inventory: str | None = None,
+    accept_new_host_key: bool = False,
+) -> None:
     """List the guest's disks and, for each, why it is or is not the disk to format."""
-    raise Exit("not implemented yet", code=1)
+    from agent.cli import print_json
+    from agent.ops import format as fmt
+    from agent.ops.guest import load_guest, ssh_session
+    from agent.report import disks_table
+
+    name, g = load_guest(inventory, guest)
+    with ssh_session(g, accept_new_host_key=accept_new_host_key) as s:
+        facts, verdicts, pins = fmt.list_disks(s, g, fs, info)
+    if json:
+        print_json([{"name": v.disk.name, "path": v.disk.path, "size_bytes": v.disk.size_bytes,
+                     "model": v.disk.model, "serial": v.disk.serial, "state": v.state.value,
+                     "reasons": [r.text for r in v.reasons], "notes": list(v.notes)} for v in verdicts])  # fmt: skip
+    else:
+        disks_table(name, facts, verdicts, pins)
 
 
 @task(

@@ -36,6 +36,9 @@ def up(
     fresh: bool = False,
     build_first: bool = True,
 ) -> control.LabState:
+    # invoke passes options whose default is None as strings
+    disk1_slot = int(disk1_slot) if disk1_slot is not None else None
+    nic_slot = int(nic_slot) if nic_slot is not None else None
     if build_first:
         lab_build.build(log=info)
     disks: list[control.DiskSpec] = []

@@ -1,0 +1,216 @@
+"""``invoke format`` and ``invoke disks``: gather facts in one round trip, decide (pure), act once.
+
+Remote commands: 1 for the facts (under sudo, so signatures are probed), 1 for the guard+mkfs script
+(re-checks under an exclusive lock right before mkfs), and 1 more only for the FreeBSD profile's
+``dumpe2fs -h`` verification.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from agent.core import hostcompat
+from agent.core.blockdevs import Facts, parse_facts
+from agent.core.candidates import (
+    AlreadyFormatted,
+    FormatPlan,
+    Pins,
+    Verdict,
+    assess_all,
+    make_pins,
+    select_disk,
+)
+from agent.core.facts_script import render_facts_script
+from agent.core.guard_script import GuardResult, GuardSpec, interpret_guard, render_guard_script
+from agent.core.mkfs import build_mkfs_argv, parse_fs, require_mkfs, with_device
+from agent.core.sudo import SudoError
+from agent.errors import Refused, RemoteError
+from agent.inventory import Guest
+from agent.remote.ssh import SshSession
+
+Log = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class FormatOptions:
+    fs: str
+    label: str | None = None
+    no_discard: bool = False
+    force: bool = False
+    yes: bool = False
+    dry_run: bool = False
+    device: str | None = None
+    serial: str | None = None
+    host_compat: str | None = None  # "freebsd" | "linux" | None (inventory disk.host_os)
+
+
+@dataclass
+class FormatOutcome:
+    """What happened; ``to_json`` is the machine-readable result."""
+
+    action: str  # formatted | nothing-to-do | dry-run
+    guest: str
+    device: str
+    device_path: str
+    fs: str
+    uuid: str | None = None
+    label: str | None = None
+    mkfs_seconds: float | None = None
+    mkfs_command: list[str] = field(default_factory=list)
+    host_compat: str | None = None
+    features_disabled: list[str] = field(default_factory=list)
+    host_hint: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    serial: str | None = None
+    size_bytes: int | None = None
+    overwrites: list[str] = field(default_factory=list)
+    remote_commands: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def gather_facts(session: SshSession, *, privileged: bool = True) -> Facts:
+    """The one round trip that learns every disk fact (as root, so signatures are really probed)."""
+    script = render_facts_script()
+    if privileged:
+        r = session.run_as_root(script, timeout=120)
+    else:
+        r = session.run(f"sh -c {shlex.quote(script)}", timeout=120)
+    if r.exit_code != 0 and "@@GDA-FACTS" not in r.stdout:
+        raise RemoteError(f"gathering disk facts failed ({r.exit_code}): {r.stderr.strip()[-500:]}")
+    return parse_facts(r.stdout)
+
+
+def pins_for(guest: Guest, opts: FormatOptions) -> Pins:
+    """Command-line pins win over the inventory's for the same field; the others narrow further."""
+    return make_pins(
+        device=opts.device,
+        serial=opts.serial or guest.disk.serial,
+        model=guest.disk.model,
+        size=guest.disk.size.bytes if guest.disk.size else None,
+    )
+
+
+def host_compat_of(guest: Guest, opts: FormatOptions) -> str | None:
+    return opts.host_compat or guest.disk.host_os
+
+
+def host_hint(guest: Guest, fs: str, host_os: str | None, guest_name: str) -> list[str]:
+    path = str(guest.disk.host_path) if guest.disk.host_path else "<host partition>"
+    if host_os == "freebsd":
+        return hostcompat.freebsd_mount_hint(path, fs=fs, vm_name=guest_name)
+    return [f"on the host, after stopping the guest: mount {path} /mnt  (blkid -p {path} shows TYPE={fs})"]
+
+
+def plan_mkfs(
+    plan: FormatPlan, facts: Facts, opts: FormatOptions, compat: str | None, log: Log
+) -> tuple[GuardSpec, list[str], list[str]]:
+    """The guard spec (with the exact mkfs argv), the features turned off, and warnings."""
+    fs = plan.fs
+    require_mkfs(facts.versions.paths, fs)
+    extra: list[str] = []
+    disabled: list[str] = []
+    warnings: list[str] = []
+    if compat == "freebsd" and fs == "ext4":
+        profile = hostcompat.freebsd_ext4_profile(facts.versions.e2fsprogs or "0.0.0")
+        extra += profile.args
+        disabled = [c.feature for c in profile.disabled]
+        for line in profile.explain()[: len(profile.disabled) + len(profile.not_needed)]:
+            log(f"  FreeBSD profile: {line}")
+    elif compat == "freebsd" and fs == "xfs":
+        warnings.append(hostcompat.XFS_ON_FREEBSD_WARNING)
+    # The guard has checked the device right before mkfs runs; the force flag is only added when a
+    # signature is to be overwritten on purpose (--force), so mkfs's own check stays on otherwise.
+    argv = build_mkfs_argv(fs, label=opts.label, no_discard=opts.no_discard, force=bool(plan.overwrites),
+                           extra_args=extra)  # fmt: skip
+    spec = GuardSpec(
+        device_path=plan.device_path,
+        fs=fs,
+        mkfs_argv=argv,
+        expected_size_bytes=plan.expected_size_bytes,
+        expected_serial=plan.expected_serial,
+        expected_signatures=plan.expected_signatures,
+    )
+    return spec, disabled, warnings
+
+
+def confirm_overwrite(plan: FormatPlan, yes: bool, ask: Callable[[str], str] | None) -> None:
+    """--force needs --yes, or the device's name typed at an interactive prompt."""
+    what = ", ".join(s.describe() for s in plan.overwrites)
+    if yes:
+        return
+    if ask is None:
+        raise Refused(f"--force would destroy {what} on {plan.disk.path}",
+                      hint="add --yes to confirm, or run in a terminal to type the device name")  # fmt: skip
+    answer = ask(f"This destroys {what} on {plan.disk.path}. Type {plan.disk.name} to confirm: ").strip()
+    if answer not in (plan.disk.name, plan.disk.path):
+        raise Refused("not confirmed; nothing was changed")
+
+
+def verify_freebsd(session: SshSession, result: GuardResult) -> list[str]:
+    """``dumpe2fs -h`` of the new filesystem; problems a FreeBSD host would have with it."""
+    r = session.run_as_root(f"PATH=/usr/sbin:/sbin:$PATH dumpe2fs -h {shlex.quote(result.device)} 2>/dev/null")
+    if r.exit_code != 0:
+        raise RemoteError(f"dumpe2fs -h {result.device} failed: {r.stderr.strip()}")
+    return [f"{p.severity}: {p.message}" for p in hostcompat.check_freebsd_compat(r.stdout)]
+
+
+def run_format(
+    session: SshSession,
+    guest_name: str,
+    guest: Guest,
+    opts: FormatOptions,
+    *,
+    log: Log,
+    ask: Callable[[str], str] | None = None,
+) -> FormatOutcome:
+    fs = parse_fs(opts.fs)
+    compat = host_compat_of(guest, opts)
+    facts = gather_facts(session)
+    selection = select_disk(facts, fs, pins=pins_for(guest, opts), force=opts.force,
+                            host_path=str(guest.disk.host_path) if guest.disk.host_path else None)  # fmt: skip
+    hint = host_hint(guest, fs, compat, guest_name)
+    if isinstance(selection, AlreadyFormatted):
+        d = selection.disk
+        return FormatOutcome("nothing-to-do", guest_name, d.path, d.stable_path(), fs, uuid=selection.uuid,
+                             label=selection.label, host_hint=hint, serial=d.serial, size_bytes=d.size_bytes,
+                             remote_commands=session.commands_run)  # fmt: skip
+    plan = selection
+    spec, disabled, warnings = plan_mkfs(plan, facts, opts, compat, log)
+    outcome = FormatOutcome(
+        "dry-run" if opts.dry_run else "formatted", guest_name, plan.disk.path, plan.device_path, fs,
+        label=opts.label, mkfs_command=list(with_device(spec.mkfs_argv, plan.device_path)), host_compat=compat,
+        features_disabled=disabled, host_hint=hint, warnings=warnings, serial=plan.expected_serial,
+        size_bytes=plan.expected_size_bytes, overwrites=[s.describe() for s in plan.overwrites],
+    )  # fmt: skip
+    if opts.dry_run:
+        outcome.remote_commands = session.commands_run
+        return outcome
+    if plan.overwrites:
+        confirm_overwrite(plan, opts.yes, ask)
+    r = session.run_as_root(render_guard_script(spec), timeout=3600)
+    result = interpret_guard(r.stdout, r.exit_code, spec)
+    outcome.uuid, outcome.label, outcome.mkfs_seconds = result.uuid, result.label, result.mkfs_seconds
+    if compat == "freebsd" and fs == "ext4":
+        problems = verify_freebsd(session, result)
+        if problems:
+            raise RemoteError("the new filesystem has features FreeBSD cannot mount read-write:\n  "
+                              + "\n  ".join(problems))  # fmt: skip
+    outcome.remote_commands = session.commands_run
+    return outcome
+
+
+def list_disks(session: SshSession, guest: Guest, fs: str | None, log: Log) -> tuple[Facts, list[Verdict], Pins]:
+    """Facts and a verdict per disk. Falls back to unprivileged facts (signatures unknown) without sudo."""
+    try:
+        facts = gather_facts(session)
+    except SudoError as e:
+        log(f"note: {e.message}; listing without root, so signatures are not probed")
+        facts = gather_facts(session, privileged=False)
+    pins = make_pins(device=None, serial=guest.disk.serial, model=guest.disk.model,
+                     size=guest.disk.size.bytes if guest.disk.size else None)  # fmt: skip
+    return facts, assess_all(facts, parse_fs(fs) if fs else None, pins=pins), pins

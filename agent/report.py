@@ -1,0 +1,59 @@
+"""Human renderings of task results (tables and summaries) with rich."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich.table import Table
+
+from agent.cli import out
+from agent.core.blockdevs import Facts
+from agent.core.candidates import DiskState, Pins, Verdict
+from agent.ops.format import FormatOutcome
+
+_STATE_STYLE = {DiskState.CANDIDATE: "green", DiskState.ALREADY_FORMATTED: "cyan", DiskState.EXCLUDED: "dim"}
+
+
+def disks_table(guest: str, facts: Facts, verdicts: Sequence[Verdict], pins: Pins) -> None:
+    t = Table(title=f"disks on {guest}" + (f"  (pins: {pins.describe()})" if pins != Pins() else ""))
+    for col in ("name", "size", "model", "serial", "state", "why"):
+        t.add_column(col, overflow="fold")
+    for v in verdicts:
+        d = v.disk
+        style = _STATE_STYLE[v.state]
+        t.add_row(d.name, d.human_size(), d.model or "", d.serial or "", f"[{style}]{v.state.value}[/{style}]",
+                  v.why().replace("[", "\\["))  # fmt: skip
+    out.print(t)
+    if not facts.privileged:
+        out.print("[yellow]signatures were not probed (no root): `format` re-checks them under sudo[/yellow]")
+
+
+def format_summary(o: FormatOutcome) -> None:
+    if o.action == "nothing-to-do":
+        out.print(f"[green]nothing to do:[/green] {o.device} ({o.device_path}) already carries {o.fs}, "
+                  f"UUID {o.uuid}" + (f", label {o.label}" if o.label else ""))  # fmt: skip
+    elif o.action == "dry-run":
+        out.print(f"[bold]plan (dry run, nothing changed):[/bold] {o.fs} on {o.device} ({o.device_path}), "
+                  f"serial {o.serial}, {o.size_bytes} bytes")  # fmt: skip
+        if o.overwrites:
+            out.print(f"  [red]would destroy:[/red] {', '.join(o.overwrites)}")
+        out.print("  1. as root, under an exclusive lock on the device, re-check: serial, size, no partitions, "
+                  "no partition table, " + ("only the signatures above" if o.overwrites else "no signature")
+                  + ", not mounted, not swap, no holders")  # fmt: skip
+        out.print(f"  2. {' '.join(o.mkfs_command)}", markup=False)
+        out.print(f"  3. udevadm settle; blkid -p {o.device_path}  (expect TYPE={o.fs}, no PTTYPE)",
+                  markup=False)  # fmt: skip
+    else:
+        secs = f"{o.mkfs_seconds:.1f}s" if o.mkfs_seconds is not None else "?"
+        out.print(f"[green]formatted:[/green] {o.device} ({o.device_path}) as {o.fs}, UUID {o.uuid}"
+                  + (f", label {o.label}" if o.label else "") + f"; mkfs took {secs}")  # fmt: skip
+        out.print(f"  command: {' '.join(o.mkfs_command)}", markup=False)
+    if o.features_disabled:
+        out.print(f"  features turned off for a {o.host_compat} host: {', '.join(o.features_disabled)}")
+    for w in o.warnings:
+        out.print(f"[yellow]warning:[/yellow] {w}", markup=True)
+    if o.host_hint:
+        out.print("[bold]on the host:[/bold]")
+        for line in o.host_hint:
+            out.print(f"  {line}", markup=False)
+    out.print(f"[dim]{o.remote_commands} remote commands[/dim]")
