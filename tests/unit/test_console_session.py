@@ -1,0 +1,431 @@
+"""ConsoleSession and the console transports against a scripted fake console (tests/unit/fake_console.py):
+a fake agetty + login on a pty, then a real bash, served on a unix socket / TCP port / stdio."""
+
+from __future__ import annotations
+
+import getpass
+import io
+import re
+import shlex
+import socket
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, cast
+
+import pytest
+
+from agent.console.links import CU_DETACH, ConsoleKind, ConsoleSpec, default_detach, open_console
+from agent.console.session import ConsoleSession, ConsoleState, ConsoleTimeout, strip_kernel_messages
+from agent.errors import ConsoleError, UsageError
+from tests.unit.fake_console import FakeConsole, fake_console_argv, start_fake_console
+
+pytestmark = pytest.mark.timeout(30)
+
+USER = getpass.getuser()  # the fake's bash runs as us, so `id -un` must agree with the login name
+PASSWORD = "s3cr3t-Pa55"
+FAST: dict[str, Any] = {"prompt_timeout": 3.0, "command_timeout": 5.0}
+
+
+@pytest.fixture
+def short_tmp() -> Iterator[Path]:
+    # unix socket paths are limited to ~108 bytes: pytest's tmp_path can be longer
+    with tempfile.TemporaryDirectory(prefix="gda-") as name:
+        yield Path(name)
+
+
+StartConsole = Callable[..., FakeConsole]
+
+
+@pytest.fixture
+def fake(short_tmp: Path) -> Iterator[StartConsole]:
+    started: list[FakeConsole] = []
+
+    def start(listen: str = "unix", users: list[str] | None = None, **kwargs: Any) -> FakeConsole:
+        state = short_tmp / f"guest{len(started)}"
+        state.mkdir()
+        address = f"unix:{short_tmp}/console{len(started)}.sock" if listen == "unix" else "tcp:127.0.0.1:0"
+        console = start_fake_console(state, address, users=users or [f"{USER}:{PASSWORD}"], **kwargs)
+        started.append(console)
+        return console
+
+    yield start
+    for console in started:
+        console.stop()
+
+
+SessionFactory = Callable[..., ConsoleSession]
+
+
+@pytest.fixture
+def session_for() -> Iterator[SessionFactory]:
+    spawns: list[Any] = []
+
+    def make(console: FakeConsole, *, transcript: io.StringIO | None = None, **kwargs: Any) -> ConsoleSession:
+        kind: ConsoleKind = "unix" if console.address.startswith("unix:") else "tcp"
+        spawn = open_console(ConsoleSpec(kind, console.target), timeout=5)
+        spawns.append(spawn)
+        options = {**FAST, **kwargs}
+        return ConsoleSession(spawn, transcript=transcript, secrets=options.pop("secrets", []), **options)
+
+    yield make
+    for spawn in spawns:
+        spawn.close()
+
+
+@pytest.fixture
+def logged_in(fake: StartConsole, session_for: SessionFactory) -> Iterator[ConsoleSession]:
+    console = session_for(fake())
+    console.login(USER, PASSWORD)
+    yield console
+    console.logout()
+
+
+# ----------------------------------------------------------------------------------- login states
+
+
+def test_login_from_login_prompt_sets_up_the_shell(fake: StartConsole, session_for: SessionFactory) -> None:
+    guest = fake(kmsg_after_login="random: crng init done")
+    console = session_for(guest)
+    assert console.wake() is ConsoleState.LOGIN
+    console.login(USER, PASSWORD)
+    result = console.run("echo \"$PS2|$TERM|${HISTFILE-unset}|$PAGER\"; stty -a | grep -o -- '-echo '; "
+                         "stty size; bind -v | grep bracketed")
+    assert result.exit_status == 0
+    assert result.output == "|dumb|unset|cat\n-echo \n50 500\nset enable-bracketed-paste off\n"
+    assert guest.dmesg_calls() == ["-n 1"]
+    console.logout()
+    assert console.wake() is ConsoleState.LOGIN
+
+
+def test_takes_over_a_shell_already_logged_in(fake: StartConsole, session_for: SessionFactory) -> None:
+    guest = fake(logged_in=USER)
+    console = session_for(guest)
+    assert console.wake() is ConsoleState.SHELL
+    console.login(USER, None)  # no password needed
+    assert console.run("id -un").output == f"{USER}\n"
+    assert guest.failed_logins() == []
+
+
+def test_wrong_password_fails_clearly_without_retrying(
+        fake: StartConsole, session_for: SessionFactory) -> None:
+    guest = fake()
+    transcript = io.StringIO()
+    console = session_for(guest, transcript=transcript)
+    with pytest.raises(ConsoleError) as err:
+        console.login(USER, "wrong-password")
+    message = str(err.value)
+    assert message.startswith(f"console login failed for user {USER}: Login incorrect")
+    assert "wrong-password" not in message
+    assert guest.failed_logins() == [USER]  # one attempt, no loop
+    assert "wrong-password" not in transcript.getvalue()
+    assert console.wake() is ConsoleState.LOGIN  # the console is left at the login prompt
+
+
+def test_forced_password_change_is_aborted_and_reported(
+        fake: StartConsole, session_for: SessionFactory) -> None:
+    guest = fake(users=[f"{USER}:{PASSWORD}:must-change"])
+    console = session_for(guest)
+    with pytest.raises(ConsoleError, match="password must be changed") as err:
+        console.login(USER, PASSWORD)
+    assert err.value.hint and "by hand" in err.value.hint
+    assert PASSWORD not in str(err.value)
+    assert console.wake() is ConsoleState.LOGIN  # Ctrl-C ended login; a new getty is there
+
+
+@pytest.mark.parametrize(("state", "reason"), [("expired", "account has expired"),
+                                               ("locked", "account is locked")])
+def test_expired_or_locked_account(fake: StartConsole, session_for: SessionFactory, state: str,
+                                   reason: str) -> None:
+    console = session_for(fake(users=[f"{USER}:{PASSWORD}:{state}"]))
+    with pytest.raises(ConsoleError, match=reason):
+        console.login(USER, PASSWORD)
+
+
+def test_continuation_prompt_is_cleared_with_ctrl_c(fake: StartConsole, session_for: SessionFactory) -> None:
+    console = session_for(fake(logged_in=USER))
+    assert console.wake() is ConsoleState.SHELL
+    console._send("echo 'an unterminated quote\r")  # an earlier visitor left bash waiting at PS2 "> "
+    console._expect([re.compile(r"> \Z")], 3, "PS2")
+    console.login(USER, None)
+    assert console.run("echo fine").output == "fine\n"
+
+
+def test_busy_console_is_reported_with_its_last_lines(
+        fake: StartConsole, session_for: SessionFactory) -> None:
+    console = session_for(fake(busy=True), prompt_timeout=0.3)
+    with pytest.raises(ConsoleError) as err:
+        console.login(USER, PASSWORD)
+    assert str(err.value).startswith("console busy: no login or shell prompt after 3 wakes")
+    assert "(the console printed nothing)" in str(err.value)
+
+
+# ----------------------------------------------------------------------------------- commands
+
+
+def test_exit_status_propagates(logged_in: ConsoleSession) -> None:
+    assert logged_in.run("true").exit_status == 0
+    assert logged_in.run("false").exit_status == 1
+    assert logged_in.run("(exit 3)").exit_status == 3
+    assert logged_in.run("sh -c 'exit 42'").exit_status == 42
+    result = logged_in.run("echo out; echo err >&2; (exit 7)")
+    assert (result.exit_status, result.output) == (7, "out\nerr\n")
+    assert not result.ok
+
+
+def test_output_is_exact(logged_in: ConsoleSession) -> None:
+    assert logged_in.run("printf 'no newline'").output == "no newline"
+    assert logged_in.run("printf 'a\\n\\nb\\n\\n'").output == "a\n\nb\n\n"
+    assert logged_in.run("true").output == ""
+    tricky = "it's \"quoted\" $HOME `x` \\ ! # not a comment"
+    assert logged_in.run(f"printf '%s\\n' {shlex.quote(tricky)}").output == tricky + "\n"
+    assert logged_in.run("echo one # a comment").output == "one\n"
+    assert logged_in.run("for i in 1 2\ndo echo \"line\t$i\"\ndone").output == "line\t1\nline\t2\n"
+    assert logged_in.run("echo 'héllo wörld'").output == "héllo wörld\n"
+    logged_in.run("cd /tmp && X=kept")
+    assert logged_in.run("pwd; echo $X").output == "/tmp\nkept\n"  # one shell: state persists
+
+
+def test_output_containing_markers(logged_in: ConsoleSession) -> None:
+    fake_markers = "@@GDA-END-1-0@@ @@GDA-START-2@@ @@GDA-END-deadbeef-5-0@@"
+    result = logged_in.run(f"echo '{fake_markers}'; echo \"@@GDA\"\"-END-x-1-0@@\"; false")
+    assert result.exit_status == 1
+    assert result.output == f"{fake_markers}\n@@GDA-END-x-1-0@@\n"
+
+
+def test_interleaved_kernel_messages_are_removed(logged_in: ConsoleSession) -> None:
+    result = logged_in.run("echo one; kmsg 'nvme nvme0: I/O 17 QID 2 timeout, aborting'; echo two; "
+                           "for i in 1 2 3; do printf 'line %s\\n' $i; kmsg \"EXT4-fs (nvme0n1): msg $i\"; "
+                           "done; false")
+    assert result.exit_status == 1
+    assert result.output == "one\ntwo\nline 1\nline 2\nline 3\n"
+    lines = logged_in.last_lines(30)
+    # the kernel lines really came in the middle of the command's output
+    start = max(i for i, line in enumerate(lines) if line.startswith("@@GDA-START-"))
+    end = max(i for i, line in enumerate(lines) if line.startswith("@@GDA-END-"))
+    kernel = [i for i, line in enumerate(lines) if re.match(r"\[\s*\d+\.\d{6}\] (nvme|EXT4)", line)]
+    assert len(kernel) == 4 and start < min(kernel) and max(kernel) < end
+    assert lines.index("two") > kernel[0]
+
+
+def test_keep_kernel_lines_for_dmesg_like_output(logged_in: ConsoleSession) -> None:
+    cmd = "printf '[    1.000000] Linux version 6.1\\n'"
+    assert logged_in.run(cmd).output == ""
+    assert logged_in.run(cmd, keep_kernel_lines=True).output == "[    1.000000] Linux version 6.1\n"
+
+
+def test_strip_kernel_messages_only_at_line_start() -> None:
+    raw = "a\r\n[   12.345678] nvme nvme0: x\r\nsee [ 1.0] here\r\n[ 3.5] usb 1-1: y\r\n"
+    assert strip_kernel_messages(raw) == "a\nsee [ 1.0] here\n"
+
+
+def test_command_timeout_interrupts_and_shows_last_lines(logged_in: ConsoleSession) -> None:
+    with pytest.raises(ConsoleTimeout) as err:
+        logged_in.run("echo started-sleeping; sleep 30", timeout=0.5)
+    message = str(err.value)
+    assert "timed out after 0.5s" in message
+    assert "last console lines:" in message and "  | started-sleeping" in message
+    assert logged_in.run("echo alive").output == "alive\n"  # Ctrl-C brought the prompt back
+
+
+def test_run_checked(logged_in: ConsoleSession) -> None:
+    assert logged_in.run_checked("echo ok") == "ok\n"
+    with pytest.raises(ConsoleError, match=r"exit status 2:\n  \| ls: .*nonexistent"):
+        logged_in.run_checked("ls /nonexistent")
+
+
+def test_never_sends_a_line_beginning_with_tilde(logged_in: ConsoleSession) -> None:
+    # multi-line commands are sent as one line ($'...'), so "~" never follows a newline
+    assert logged_in.run("echo a\n~/x 2>/dev/null; echo b").output == "a\nb\n"
+    with pytest.raises(ConsoleError, match="begins with '~'"):
+        logged_in._send("\r~.")  # what a raw send of cu's escape would be
+
+
+# ----------------------------------------------------------------------------------- files
+
+
+def test_write_and_read_file_round_trip(logged_in: ConsoleSession, short_tmp: Path) -> None:
+    data = bytes(range(256)) * 5 + b"\r\n~.\n\x00"  # binary, several chunks
+    path = short_tmp / "out.bin"
+    logged_in.write_file(str(path), data, mode=0o640)
+    assert path.read_bytes() == data
+    assert path.stat().st_mode & 0o777 == 0o640
+    assert sorted(p.name for p in short_tmp.iterdir() if p.name.startswith(".out.bin")) == []
+    assert logged_in.read_file(str(path)) == data
+
+
+@pytest.mark.parametrize("data", [b"~.\n~~ tilde first\n", b"", b"network:\n  version: 2\n"])
+def test_write_file_small_and_tilde(logged_in: ConsoleSession, short_tmp: Path, data: bytes) -> None:
+    path = short_tmp / "50-cloud-init.yaml"
+    path.write_bytes(b"old content")
+    logged_in.write_file(str(path), data)
+    assert path.read_bytes() == data
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert logged_in.read_file(str(path)) == data
+
+
+def test_read_missing_file_fails(logged_in: ConsoleSession) -> None:
+    with pytest.raises(ConsoleError, match="No such file"):
+        logged_in.read_file("/nonexistent/file")
+
+
+# ----------------------------------------------------------------------------------- transcript, logout
+
+
+def test_transcript_redacts_secrets(fake: StartConsole, session_for: SessionFactory) -> None:
+    transcript = io.StringIO()
+    console = session_for(fake(), transcript=transcript, secrets=["api-token-123"])
+    with console:
+        console.login(USER, PASSWORD)
+        result = console.run("echo api-token-123 and api-token-123")
+        assert result.output == "api-token-123 and api-token-123\n"
+        with pytest.raises(ConsoleError) as err:
+            console.run_checked("echo $((1+1)) api-token-123; false")
+        assert "api-token-123" not in str(err.value) and "********" in str(err.value)
+    text = transcript.getvalue()
+    assert PASSWORD not in text and "api-token-123" not in text
+    assert ">>> <password>" in text
+    assert "******** and ********" in text
+    assert f">>> {USER}" in text and "login: " in text and ">>> exit" in text
+
+
+def test_context_manager_logs_out_on_error(fake: StartConsole, session_for: SessionFactory) -> None:
+    console = session_for(fake())
+    with pytest.raises(RuntimeError), console:
+        console.login(USER, PASSWORD)
+        raise RuntimeError("boom")
+    assert console.wake() is ConsoleState.LOGIN
+    with pytest.raises(ConsoleError, match="not logged in"):
+        console.run("true")
+
+
+# ----------------------------------------------------------------------------------- transports
+
+
+def test_tcp_transport(fake: StartConsole, session_for: SessionFactory) -> None:
+    guest = fake(listen="tcp")
+    assert guest.address.startswith("tcp:127.0.0.1:")
+    with session_for(guest) as console:
+        console.login(USER, PASSWORD)
+        assert console.run("echo over tcp; (exit 5)") == console.run("echo over tcp; (exit 5)")
+        assert console.run("echo over tcp; (exit 5)").output == "over tcp\n"
+
+
+def test_command_transport(short_tmp: Path) -> None:
+    argv = [*fake_console_argv(short_tmp, users=[f"{USER}:{PASSWORD}"]), "--stdio"]
+    spawn = open_console(ConsoleSpec("command", shlex.join(argv)), timeout=5)
+    try:
+        with ConsoleSession(spawn, **FAST) as console:
+            console.login(USER, PASSWORD)
+            assert console.run("echo via command; false").exit_status == 1
+    finally:
+        spawn.close()
+
+
+class _FakeChannel:
+    """Enough of paramiko.Channel, over a connection to the fake console's unix socket."""
+
+    def __init__(self, path: str) -> None:
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.connect(path)
+        self.sent = bytearray()
+        self.pty: tuple[str, int, int] | None = None
+        self.command: str | None = None
+        self.closed = False
+
+    def get_pty(self, term: str, width: int, height: int) -> None:
+        self.pty = (term, width, height)
+
+    def exec_command(self, command: str) -> None:
+        self.command = command
+
+    def settimeout(self, timeout: float | None) -> None:
+        self.sock.settimeout(timeout)
+
+    def recv(self, size: int) -> bytes:
+        return self.sock.recv(size)
+
+    def sendall(self, data: bytes) -> None:
+        self.sent += data
+        self.sock.sendall(data)
+
+    def close(self) -> None:
+        self.closed = True
+        self.sock.close()
+
+
+class _FakeTransport:
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.channels: list[_FakeChannel] = []
+
+    def is_active(self) -> bool:
+        return True
+
+    def open_session(self, timeout: float | None = None) -> _FakeChannel:
+        self.channels.append(_FakeChannel(self.path))
+        return self.channels[-1]
+
+
+class _FakeClient:
+    def __init__(self, path: str) -> None:
+        self.transport = _FakeTransport(path)
+
+    def get_transport(self) -> _FakeTransport:
+        return self.transport
+
+
+def test_ssh_transport_over_a_channel_detaches_with_tilde_dot(fake: StartConsole) -> None:
+    guest = fake()
+    client = _FakeClient(guest.target)
+    spec = ConsoleSpec.from_mapping({"ssh": {"host": "bhyvehost", "command": "sudo vm console xdev"},
+                                     "user": "root", "password_env": "X"})
+    spawn = open_console(spec, ssh_client=cast(Any, client), timeout=5)
+    channel = client.transport.channels[0]
+    assert channel.command == "sudo vm console xdev" and channel.pty == ("vt100", 500, 50)
+    with ConsoleSession(spawn, **FAST) as console:
+        console.login(USER, PASSWORD)
+        assert console.run("echo via ssh").output == "via ssh\n"
+    spawn.close()
+    assert bytes(channel.sent).endswith(CU_DETACH.encode()) and channel.closed
+    assert b"\r~" not in bytes(channel.sent)[: -len(CU_DETACH)]
+    assert b"\n~" not in bytes(channel.sent)
+
+
+def test_console_spec_parsing() -> None:
+    tcp = ConsoleSpec.from_mapping({"tcp": "127.0.0.1:4555", "user": "root"})
+    assert tcp.tcp_address == ("127.0.0.1", 4555) and tcp.detach_sequence is None
+    unix = ConsoleSpec.from_mapping({"unix": "/var/run/x.console"})
+    assert unix == ConsoleSpec("unix", "/var/run/x.console")
+    command = ConsoleSpec.from_mapping({"command": "virsh console xdev"})
+    assert command.argv == ["virsh", "console", "xdev"] and command.detach_sequence == "\x1d"
+    ssh = ConsoleSpec.from_mapping({"ssh": {"host": "h", "command": "sudo vm console xdev", "port": 2222,
+                                            "user": "ops"}})
+    assert (ssh.kind, ssh.target, ssh.host, ssh.port, ssh.user) == \
+        ("ssh", "sudo vm console xdev", "h", 2222, "ops")
+    assert ssh.detach_sequence == CU_DETACH and ssh.describe() == "ssh ops@h:2222: sudo vm console xdev"
+    assert default_detach(["cu", "-l", "/dev/nmdm0B"]) == CU_DETACH and default_detach(["socat", "-"]) is None
+    assert ConsoleSpec("ssh", "cu -l x", host="h", detach="").detach_sequence is None
+    for bad in ({}, {"tcp": "a:1", "unix": "/x"}, {"tcp": "nohostport"}, {"ssh": {"command": "x"}},
+                {"ssh": {"host": "h", "command": "x", "bogus": 1}}, {"command": "'unclosed"}):
+        with pytest.raises(UsageError):
+            ConsoleSpec.from_mapping(bad)
+
+
+def test_connection_refused_is_a_console_error() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    with pytest.raises(ConsoleError, match=f"cannot open console tcp 127.0.0.1:{port}"):
+        open_console(ConsoleSpec("tcp", f"127.0.0.1:{port}"), timeout=2)
+
+
+# ----------------------------------------------------------------------------------- benchmark
+
+
+def test_benchmark_command_round_trip(benchmark: Any, logged_in: ConsoleSession) -> None:
+    """Per-command round trip on the fake console (run with --benchmark-enable)."""
+    if benchmark.disabled:
+        pytest.skip("benchmarks run with --benchmark-enable")
+    result = benchmark(logged_in.run, "true")
+    assert result.exit_status == 0
