@@ -169,10 +169,52 @@ def format(  # noqa: A001
         format_summary(outcome)
 
 
-@task
-def fix_netplan(c: Context) -> None:
+@task(
+    help={
+        **_GUEST_HELP,
+        "via": "auto (SSH if it answers, else the serial console), ssh, or console",
+        "match-mac": "write match: {macaddress} + set-name, so the next slot change cannot break it",
+        "pin-cloud-init": "write /etc/cloud/cloud.cfg.d/99-disable-network-config.cfg so cloud-init "
+        "leaves the file alone",
+        "deadline": "seconds after the apply for SSH to come back before the change is rolled back (90)",
+        "dry-run": "show the repair; change nothing",
+        "transcript": "keep a transcript of the console session (secrets redacted) in this file",
+        "json": "print a machine-readable result",
+    }
+)
+@guarded
+def fix_netplan(
+    c: Context,
+    via: str = "auto",
+    match_mac: bool = False,
+    pin_cloud_init: bool = False,
+    deadline: float = 90.0,
+    dry_run: bool = False,
+    transcript: str | None = None,
+    json: bool = False,
+    guest: str | None = None,
+    inventory: str | None = None,
+    accept_new_host_key: bool = False,
+) -> None:
     """Repair the NIC rename through the serial console, then reconnect over SSH."""
-    raise Exit("not implemented yet", code=1)
+    import contextlib
+
+    from agent.cli import print_json
+    from agent.ops import fixnetplan
+    from agent.ops.guest import load_guest
+    from agent.report import fix_summary
+
+    name, g = load_guest(inventory, guest)
+    with contextlib.ExitStack() as stack:
+        tfile = stack.enter_context(open(transcript, "w")) if transcript else None  # noqa: SIM115
+        opts = fixnetplan.FixOptions(via=via, match_mac=match_mac, pin_cloud_init=pin_cloud_init,
+                                     deadline=float(deadline), dry_run=dry_run,
+                                     accept_new_host_key=accept_new_host_key, transcript=tfile)  # fmt: skip
+        outcome = fixnetplan.run_fix(name, g, opts, log=info)
+    if json:
+        print_json(outcome.to_json())
+    else:
+        fix_summary(outcome)
 
 
 @task(help={**_GUEST_HELP, "fs": "judge the disks for this filesystem (ext4 or xfs)", "json": "JSON output"})

@@ -9,6 +9,7 @@ from rich.table import Table
 from agent.cli import out
 from agent.core.blockdevs import Facts
 from agent.core.candidates import DiskState, Pins, Verdict
+from agent.ops.fixnetplan import FixOutcome
 from agent.ops.format import FormatOutcome
 
 _STATE_STYLE = {DiskState.CANDIDATE: "green", DiskState.ALREADY_FORMATTED: "cyan", DiskState.EXCLUDED: "dim"}
@@ -57,3 +58,28 @@ def format_summary(o: FormatOutcome) -> None:
         for line in o.host_hint:
             out.print(f"  {line}", markup=False)
     out.print(f"[dim]{o.remote_commands} remote commands[/dim]")
+
+
+def fix_summary(o: FixOutcome) -> None:
+    if o.action == "nothing-to-fix":
+        where = f"{o.interface} {' '.join(o.addresses)}" if o.interface else "the network"
+        out.print(f"[green]nothing to fix:[/green] netplan fits the interfaces ({where}); checked via {o.via}")
+        for n in o.notes:
+            out.print(f"  {n}", markup=False)
+        return
+    head = "[bold]repair (dry run, nothing changed):[/bold]" if o.action == "dry-run" else "[green]fixed:[/green]"
+    renames = ", ".join(f"{a} → {b}" for a, b in o.renames.items()) or "MAC pin"
+    out.print(f"{head} {renames} (via {o.via})")
+    for line in o.changes:
+        out.print(f"  {line}", markup=False)
+    if o.action == "dry-run":
+        for path, text in o.files.items():
+            out.print(f"--- new {path} ---", markup=False)
+            out.print(text, markup=False, end="")
+    for w in o.warnings:
+        out.print(f"[yellow]warning:[/yellow] {w.replace('[', chr(92) + '[')}")
+    if o.backups:
+        out.print(f"  backup: {', '.join(o.backups)}", markup=False)
+    if o.action == "fixed":
+        out.print(f"  applied with {o.apply_method}; SSH back {o.seconds_to_ssh:.1f}s after the apply")
+        out.print(f"  {o.interface}: {' '.join(o.addresses) or 'no address'}", markup=False)

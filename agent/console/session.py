@@ -554,6 +554,20 @@ class ConsoleSession:
             return CommandResult(status, re.sub(r"\r+\n", "\n", output))
         return CommandResult(status, strip_kernel_messages(output))
 
+    def start(self, cmd: str, timeout: float | None = None) -> RunningCommand:
+        """Start ``cmd`` and return while it runs, for programs that talk to the terminal (``netplan
+        try``): wait on what it prints with :meth:`RunningCommand.expect`, answer with ``send``, and
+        collect the exit status with ``wait``."""
+        if not self._in_shell or self._shell_unsure:
+            raise ConsoleError("the console session is not logged in")
+        self._seq += 1
+        tag = f"{self._nonce}-{self._seq}"
+        line = f"echo '@@GDA''-START-{tag}@@'; eval {_shell_quote(cmd)}; echo \"@@GDA\"\"-END-{tag}-$?@@\""
+        self._send(line + "\r")
+        self._expect([re.compile(re.escape(f"@@GDA-START-{tag}@@") + r"\r*\n")],
+                     self.prompt_timeout if timeout is None else timeout, f"the start of {self.redact(cmd)!r}")
+        return RunningCommand(self, tag, cmd)
+
     def _interrupt(self) -> None:
         """Ctrl-C a command that timed out and wait for the prompt; if it does not come, stop running."""
         try:
@@ -660,3 +674,45 @@ class ConsoleSession:
             log.warning("console logout failed: %s", type(err).__name__)
         finally:
             self.close()
+
+
+class RunningCommand:
+    """A command started with :meth:`ConsoleSession.start` that is still running on the console."""
+
+    def __init__(self, session: ConsoleSession, tag: str, cmd: str) -> None:
+        self._s = session
+        self._end_re = re.compile(re.escape(f"@@GDA-END-{tag}-") + r"(\d+)@@")
+        self.cmd = cmd
+        self.output = ""
+        self.exit_status: int | None = None
+
+    def expect(self, patterns: list[str], timeout: float) -> int | None:
+        """Wait until the command prints one of ``patterns`` (regexes): its index; None when the
+        command ended first (see ``exit_status``). Raises ConsoleTimeout."""
+        if self.exit_status is not None:
+            return None
+        compiled = [re.compile(p) for p in patterns]
+        index = self._s._expect([*compiled, self._end_re], timeout, f"{patterns} from {self.cmd!r}")
+        self.output += str(self._s._spawn.before) + (str(self._s._spawn.after) if index < len(patterns) else "")
+        if index == len(patterns):
+            self._finished()
+            return None
+        return index
+
+    def send(self, text: str, *, shown: str | None = None) -> None:
+        """Type ``text`` into the running program (e.g. ``"\\r"`` to confirm, ``"\\x03"`` to interrupt)."""
+        self._s._send(text, shown=shown)
+
+    def wait(self, timeout: float) -> CommandResult:
+        """Wait for the command to end; its exit status and everything it printed."""
+        if self.exit_status is None:
+            self._s._expect([self._end_re], timeout, f"the end of {self.cmd!r}")
+            self.output += str(self._s._spawn.before)
+            self._finished()
+        assert self.exit_status is not None
+        return CommandResult(self.exit_status, strip_kernel_messages(self.output))
+
+    def _finished(self) -> None:
+        match = self._s._spawn.match
+        self.exit_status = int(match.group(1))
+        self._s._expect([self._s._prompt_re], self._s.prompt_timeout, "the shell prompt")

@@ -10,6 +10,15 @@ byte-identical (header comments, inline comments, blank lines, indentation, quot
 text is parsed again and must equal the intended structure, and every repaired entry must fit its new
 interface; otherwise the repair refuses rather than write something else.
 
+``match_mac=True`` (``--match-mac``) also works before anything is stale, i.e. before the slot change while
+SSH still works: every ethernets entry that configures a present physical NIC *by name* (its ID without
+``match``, or ``match.name``) and has no ``match.macaddress`` is pinned to that NIC, i.e. becomes
+``match: {macaddress: <its hardware MAC>}`` plus ``set-name: <its current name>`` (the ID and the entry's
+other keys are kept). After the slot change the entry still fits the NIC by MAC, and ``set-name`` gives it
+back its old name, so nothing is stale. Entries already matched by MAC are left alone; a name glob that fits
+several NICs is left alone with a note (which MAC?). With ``pinned_mac`` only the entry that configures that
+NIC is pinned.
+
 netplan's model (what the code relies on): an ``ethernets`` key is an ID; without ``match`` the ID is the
 interface name, with ``match`` (``name`` glob, ``macaddress``, ``driver``; all must hold) it is only a label.
 Other definitions refer to IDs: ``bridges``/``bonds``/``vrfs`` ``interfaces`` lists,
@@ -76,16 +85,33 @@ class EntryRepair:
 
 
 @dataclass(frozen=True)
+class EntryPin:
+    """An ethernets entry that fitted its NIC by name and now matches it by MAC (``match_mac``, not stale)."""
+
+    entry_id: str  # the ID (kept)
+    old_name: str  # the interface name (or glob) the entry named
+    interface: Interface  # the NIC it is pinned to
+    mac: str  # the MAC written to match.macaddress (the NIC's hardware MAC)
+    final_name: str  # its set-name: the NIC's current name, or the one the entry already set
+    paths: tuple[str, ...]  # files that define the entry
+
+
+@dataclass(frozen=True)
 class RepairPlan:
-    """What to write. ``files`` holds only the files that change."""
+    """What to write. ``files`` holds only the files that change.
+
+    ``renames`` and ``repairs`` describe stale entries only; a plan that merely pins entries by MAC
+    (``match_mac`` before the slot change) has both empty and lists the entries in ``pins``.
+    """
 
     files: dict[str, str]  # path → new text
     renames: dict[str, Interface]  # old interface name → the interface that replaces it
     repairs: tuple[EntryRepair, ...]
-    changes: tuple[str, ...]  # human-readable, one per edit
-    warnings: tuple[str, ...]
+    changes: tuple[str, ...]  # human-readable, one per edit (one per file defining a pinned entry)
+    warnings: tuple[str, ...]  # includes why entries were not pinned under match_mac
     has_bonds_or_bridges: bool  # `netplan try` refuses such configs (exit 78)
     cloud_init_files: tuple[str, ...]  # changed files that cloud-init writes (see --pin-cloud-init)
+    pins: tuple[EntryPin, ...] = ()  # entries that fitted by name and now match by MAC (match_mac)
 
 
 @dataclass(frozen=True)
@@ -560,6 +586,7 @@ def _map_stale(
     fine: Sequence[_Entry],
     interfaces: Sequence[Interface],
     pinned_mac: str | None,
+    match_mac: bool = False,
 ) -> tuple[dict[str, tuple[Interface, str]], list[str]]:
     """Choose the new interface of each stale entry: {entry ID: (interface, reason)}, plus warnings."""
     warnings: list[str] = []
@@ -574,13 +601,7 @@ def _map_stale(
 
     if pinned_mac is not None:
         pin = normalize_mac(pinned_mac)
-        pinned = find_by_mac(interfaces, pin)
-        if pinned is None:
-            raise Refused(
-                f"network.mac {pin} (inventory) is not the MAC of any present interface\n"
-                + _present_interfaces_hint(interfaces),
-                hint="correct network.mac in the inventory (vm-bhyve's network0_mac) or remove it",
-            )
+        pinned = _pinned_interface(interfaces, pin)
         if len(rest) > 1:
             raise Refused(
                 f"{len(rest)} ethernets entries name no present interface; network.mac {pin} identifies "
@@ -615,7 +636,12 @@ def _map_stale(
                 warnings.append(
                     f"ethernets.{rest[0].entry_id} → {free[0].name}: chosen as the only unconfigured NIC; "
                     f"other entries match by name ({', '.join(by_name)}): if every NIC moved one slot, they "
-                    "now configure a different NIC. Set network.mac in the inventory, or use --match-mac"
+                    "now configure a different NIC. "
+                    + (
+                        "--match-mac pins them to the NICs that have those names now: check that is right"
+                        if match_mac
+                        else "Set network.mac in the inventory, or use --match-mac"
+                    )
                 )
         else:
             raise Refused(
@@ -645,6 +671,93 @@ def _map_stale(
                     hint="repair the files by hand, matching each NIC by `match: {macaddress: ...}`",
                 )
     return chosen, warnings
+
+
+def _pinned_interface(interfaces: Sequence[Interface], pin: str) -> Interface:
+    """The interface with the inventory's network.mac ``pin`` (normalized); refused when none has it."""
+    pinned = find_by_mac(interfaces, pin)
+    if pinned is None:
+        raise Refused(
+            f"network.mac {pin} (inventory) is not the MAC of any present interface\n"
+            + _present_interfaces_hint(interfaces),
+            hint="correct network.mac in the inventory (vm-bhyve's network0_mac) or remove it",
+        )
+    return pinned
+
+
+def _choose_pins(
+    fine: Sequence[_Entry], interfaces: Sequence[Interface], pinned_mac: str | None
+) -> tuple[list[tuple[_Entry, Interface]], list[str]]:
+    """``match_mac``: the entries that fit a present NIC by name, to pin to its MAC, plus notes on the rest.
+
+    Only entries without ``match.macaddress`` whose ID (no ``match``) or ``match.name`` fits exactly one
+    present interface, a physical one with a MAC. With ``pinned_mac`` only the entry of that NIC.
+    """
+    pin = normalize_mac(pinned_mac) if pinned_mac is not None else None
+    pinned = _pinned_interface(interfaces, pin) if pin is not None else None
+    notes: list[str] = []
+    candidates: list[tuple[_Entry, Interface]] = []
+    for entry in fine:
+        if "macaddress" in entry.match:
+            continue  # already pinned
+        label = f"ethernets.{entry.entry_id}"
+        if entry.has_match and "name" not in entry.match:
+            notes.append(f"{label} matches by neither name nor MAC ({entry.describe()}); not pinned")
+            continue
+        fitting = _fitting(entry, interfaces)
+        if len(fitting) != 1:
+            names = ", ".join(i.name for i in fitting)
+            notes.append(
+                f"{label}: {entry.old_name} fits {len(fitting)} interfaces ({names}); not pinned "
+                "(ambiguous: which MAC?). Give each NIC its own entry to pin it"
+            )
+            continue
+        (iface,) = fitting
+        if pinned is not None and iface.name != pinned.name:
+            notes.append(
+                f"{label} ({iface.name}) left matching by name: network.mac {pin} "
+                f"(inventory) selects {pinned.name}"
+            )
+            continue
+        if not iface.is_physical:
+            notes.append(f"{label} configures {iface.name}, which is not a physical NIC; not pinned")
+            continue
+        if iface.hardware_mac is None:
+            notes.append(f"{label}: {iface.name} has no MAC address; not pinned")
+            continue
+        if any(inst.body is None for inst in entry.instances):
+            notes.append(f"{label} has an empty body in {', '.join(entry.paths)}; not pinned")
+            continue
+        candidates.append((entry, iface))
+    # Two entries that configure one NIC by name: pinning both would keep the clash; leave it to the user.
+    shared: dict[str, list[str]] = {}
+    for entry, iface in candidates:
+        shared.setdefault(iface.name, []).append(entry.entry_id)
+    for name, ids in shared.items():
+        if len(ids) > 1:
+            notes.append(
+                f"ethernets entries {', '.join(ids)} all configure {name} by name; not pinned (which one?)"
+            )
+    return [(e, i) for e, i in candidates if len(shared[i.name]) == 1], notes
+
+
+def _pin_instance(editor: _Editor, entry: _Entry, body: CommentedMap, iface: Interface) -> None:
+    """Edit one file's definition of a fitting entry to ``match: {macaddress: ...}`` + ``set-name``."""
+    ethernets = editor.file.section("ethernets")
+    assert ethernets is not None
+    key = entry.entry_id
+    key_line, key_col = ethernets.lc.key(key)
+    before = len(editor.changes)
+    _pin_by_mac(
+        editor, entry, body, iface, key_line, key_col, ("network", "ethernets", key), body.get("set-name")
+    )
+    del editor.changes[before:]  # one line per pinned entry instead of one per edited key
+    how = (
+        f"match.macaddress + set-name {iface.name}"
+        if entry.set_name is None
+        else f"match.macaddress; its set-name {entry.set_name} kept"
+    )
+    editor.note(key_line, f"ethernets.{key}: pinned to MAC {iface.hardware_mac} ({how})")
 
 
 def _safe_mac(value: str) -> bool:
@@ -833,7 +946,9 @@ def _pin_by_mac(
         new_keys.append(("match", f"{{macaddress: {quoted_mac}}}"))
         editor.note(key_line, f"ethernets.{key}: added match: macaddress: {mac}")
 
-    if not isinstance(set_name, str):  # a set-name of the user's choosing is kept: the MAC match pins it too
+    # A set-name of the user's choosing is kept: the MAC match pins it too. One in another file of the
+    # same ID counts (netplan merges them): adding a different one here would contradict it.
+    if not isinstance(set_name, str) and entry.set_name is None:
         new_keys.append(("set-name", _render(new_name)))
         editor.note(key_line, f"ethernets.{key}: added set-name: {new_name}")
 
@@ -889,20 +1004,23 @@ def plan_repair(
     entries = _collect_entries(parsed)
     stale = [e for e in entries if not _fitting(e, interfaces)]
     fine = [e for e in entries if e not in stale]
+    to_pin, pin_notes = _choose_pins(fine, interfaces, pinned_mac) if match_mac else ([], [])
 
-    if not stale:
+    if not stale and not to_pin:
         return NothingToFix(
             fits=tuple(
                 EntryFit(e.entry_id, e.paths, tuple(i.name for i in _fitting(e, interfaces))) for e in fine
             ),
-            notes=tuple(_nothing_notes(fine, interfaces, pinned_mac)),
+            notes=(*_nothing_notes(fine, interfaces, pinned_mac), *pin_notes),
             has_bonds_or_bridges=_bonds_or_bridges(parsed),
         )
 
-    chosen, warnings = _map_stale(stale, fine, interfaces, pinned_mac)
+    chosen, warnings = _map_stale(stale, fine, interfaces, pinned_mac, match_mac)
+    warnings += pin_notes
     ids = _all_ids(parsed)
     editors = {f.path: _Editor(f) for f in parsed}
     repairs: list[EntryRepair] = []
+    pins: list[EntryPin] = []
     try:
         for entry in stale:
             iface, reason = chosen[entry.entry_id]
@@ -934,6 +1052,21 @@ def plan_repair(
                     paths=entry.paths,
                 )
             )
+        for entry, iface in to_pin:
+            for inst in entry.instances:
+                assert inst.body is not None  # _choose_pins skips entries with an empty body
+                _pin_instance(editors[inst.file.path], entry, inst.body, iface)
+            assert iface.hardware_mac is not None
+            pins.append(
+                EntryPin(
+                    entry_id=entry.entry_id,
+                    old_name=entry.old_name,
+                    interface=iface,
+                    mac=iface.hardware_mac,
+                    final_name=entry.set_name or iface.name,
+                    paths=entry.paths,
+                )
+            )
         new_texts = {
             path: ed.result() for path, ed in editors.items() if ed.splices or ed.inserts or ed.deleted
         }
@@ -943,15 +1076,18 @@ def plan_repair(
             hint="repair it by hand, or rerun without --match-mac",
         ) from exc
 
-    _verify(parsed, editors, new_texts, repairs, interfaces)
+    _verify(parsed, editors, new_texts, repairs, pins)
     new_parsed = [_parse_file(p, new_texts.get(p, files[p])) for p in order]
     changes = [c for ed in editors.values() for c in ed.changes]
     cloud = tuple(p for p in new_texts if is_cloud_init_file(p, files[p]))
     for path in cloud:
         warnings.append(
-            f"{path} is written by cloud-init, which may regenerate it (and undo this repair) at the "
+            f"{path} is written by cloud-init, which may regenerate it (and undo this change) at the "
             f"next boot; --pin-cloud-init writes {CLOUD_INIT_DISABLE_PATH} to stop that"
         )
+    for pin in pins:
+        if pin.final_name != pin.interface.name:
+            warnings.append(f"{pin.interface.name} will be renamed {pin.final_name} by the entry's set-name")
     for rep in repairs:
         if not rep.interface.is_physical:
             warnings.append(
@@ -967,6 +1103,7 @@ def plan_repair(
         warnings=tuple(warnings),
         has_bonds_or_bridges=_bonds_or_bridges(new_parsed),
         cloud_init_files=cloud,
+        pins=tuple(pins),
     )
 
 
@@ -977,6 +1114,16 @@ def _nothing_notes(
     for iface in interfaces:
         if iface.is_physical and iface.name not in configured:
             yield f"{iface.name} ({iface.hardware_mac}) is not configured by any ethernets entry"
+    for entry in fine:
+        if entry.set_name is None:
+            continue
+        for iface in _fitting(entry, interfaces):
+            if iface.name != entry.set_name:
+                yield (
+                    f"ethernets.{entry.entry_id} fits {iface.name} by "
+                    + ("MAC" if "macaddress" in entry.match else "its match")
+                    + f"; its set-name renames it {entry.set_name} when netplan applies"
+                )
     if pinned_mac is not None:
         pinned = find_by_mac(interfaces, pinned_mac)
         if pinned is None:
@@ -988,9 +1135,10 @@ def _verify(
     editors: Mapping[str, _Editor],
     new_texts: Mapping[str, str],
     repairs: Sequence[EntryRepair],
-    interfaces: Sequence[Interface],
+    pins: Sequence[EntryPin] = (),
 ) -> None:
-    """The edited text must parse to exactly the intended structure, and each repaired entry must fit."""
+    """The edited text must parse to exactly the intended structure, each repaired entry must fit, and
+    each pinned entry must fit its NIC by MAC."""
     new_parsed: list[_File] = []
     for f in parsed:
         if f.path not in new_texts:
@@ -1013,4 +1161,17 @@ def _verify(
             raise Refused(
                 f"internal: after the repair ethernets.{rep.new_id} would still not fit "
                 f"{rep.interface.name}; nothing written"
+            )
+    for pin in pins:
+        entry = by_id.get(pin.entry_id)
+        own = entry.match.get("macaddress") if entry is not None else None
+        if (
+            entry is None
+            or not isinstance(own, str)
+            or not pin.interface.has_mac(own)
+            or not _fits(entry, pin.interface)
+        ):
+            raise Refused(
+                f"internal: after pinning, ethernets.{pin.entry_id} would not match {pin.interface.name} "
+                "by MAC; nothing written"
             )

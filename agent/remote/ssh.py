@@ -9,6 +9,7 @@ changed key is always refused. Failures are sorted into classes the callers act 
 from __future__ import annotations
 
 import io
+import logging
 import socket
 import time
 from dataclasses import dataclass
@@ -22,6 +23,12 @@ from invoke.exceptions import CommandTimedOut
 from agent.core.sudo import sudo_failure, wrap
 from agent.errors import RemoteError
 from agent.remote.hostkeys import AcceptNewHost, HostKeyError, RejectUnknownHost, fingerprint
+
+
+# paramiko logs connection failures with tracebacks from its transport thread; the caller reports
+# them as one clear line instead.
+logging.getLogger("paramiko").addHandler(logging.NullHandler())
+logging.getLogger("paramiko").propagate = False
 
 
 class SshUnreachable(RemoteError):

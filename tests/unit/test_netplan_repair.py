@@ -378,6 +378,221 @@ def test_new_id_already_used_is_refused() -> None:
         plan_repair({CLOUD: text}, one_nic())
 
 
+# --------------------------------------------------------------------------- --match-mac before the slot move
+
+CLOUD_INIT_PINNED = """\
+# This file is generated from information provided by the datasource.  Changes
+# to it will not persist across an instance reboot.  To disable cloud-init's
+# network configuration capabilities, write a file
+# /etc/cloud/cloud.cfg.d/99-disable-network-config.cfg with the following:
+# network: {config: disabled}
+network:
+    ethernets:
+        enp0s5:
+            match:
+                macaddress: "58:9c:fc:03:19:32"
+            set-name: enp0s5
+            dhcp4: true
+    version: 2
+"""
+
+
+def before_the_slot_change() -> list[Interface]:
+    """The lab guest while SSH still works: the NIC is enp0s5 (slot 5), with the MAC it keeps in slot 6."""
+    return [
+        dataclasses.replace(i, name="enp0s5", pci_slot="0000:00:05.0") if i.name == "enp0s6" else i
+        for i in one_nic()
+    ]
+
+
+def test_match_mac_before_the_slot_change_pins_the_entry_by_mac() -> None:
+    old = netplan("cloud_init")
+    plan = repair(old, before_the_slot_change(), path=CLOUD, match_mac=True)
+    assert plan.files[CLOUD] == CLOUD_INIT_PINNED
+    assert changed_lines(old, plan.files[CLOUD]) == [
+        (
+            "insert",
+            [],
+            [
+                "            match:\n",
+                '                macaddress: "58:9c:fc:03:19:32"\n',
+                "            set-name: enp0s5\n",
+            ],
+        )
+    ]
+    assert plan.changes == (
+        f"{CLOUD}:8: ethernets.enp0s5: pinned to MAC {MAC6} (match.macaddress + set-name enp0s5)",
+    )
+    assert plan.renames == {} and plan.repairs == ()  # nothing was stale
+    (pin,) = plan.pins
+    assert (pin.entry_id, pin.old_name, pin.interface.name, pin.mac, pin.final_name, pin.paths) == (
+        "enp0s5",
+        "enp0s5",
+        "enp0s5",
+        MAC6,
+        "enp0s5",
+        (CLOUD,),
+    )
+    assert plan.cloud_init_files == (CLOUD,)
+    (warning,) = plan.warnings
+    assert "--pin-cloud-init" in warning
+    # Without --match-mac nothing is stale, so there is nothing to do.
+    assert isinstance(plan_repair({CLOUD: old}, before_the_slot_change()), NothingToFix)
+
+
+def test_pinned_file_after_the_slot_change_is_nothing_to_fix() -> None:
+    plan = repair(netplan("cloud_init"), before_the_slot_change(), path=CLOUD, match_mac=True)
+    for match_mac in (False, True):
+        after = plan_repair(plan.files, one_nic(), match_mac=match_mac)  # enp0s6 now, same MAC
+        assert isinstance(after, NothingToFix)
+        assert [(f.entry_id, f.interfaces) for f in after.fits] == [("enp0s5", ("enp0s6",))]
+        assert after.notes == (
+            "ethernets.enp0s5 fits enp0s6 by MAC; its set-name renames it enp0s5 when netplan applies",
+        )
+    # Pinning twice before the slot change changes nothing either.
+    again = plan_repair(plan.files, before_the_slot_change(), match_mac=True)
+    assert isinstance(again, NothingToFix) and again.notes == ()
+
+
+def test_match_mac_pins_every_entry_that_fits_by_name_and_pinned_mac_selects_one() -> None:
+    old = netplan("two_nics").replace("enp0s5", "enp0s6")  # enp0s6 and enp0s7, both by name
+    plan = repair(old, two_nics(), match_mac=True)
+    assert [(p.entry_id, p.mac) for p in plan.pins] == [("enp0s6", MAC6), ("enp0s7", MAC7)]
+    assert plan.files[OTHER] == (
+        "network:\n"
+        "  version: 2\n"
+        "  ethernets:\n"
+        "    enp0s6:\n"
+        "      match:\n"
+        '        macaddress: "58:9c:fc:03:19:32"\n'
+        "      set-name: enp0s6\n"
+        "      dhcp4: true\n"
+        "    enp0s7:\n"
+        "      match:\n"
+        '        macaddress: "58:9c:fc:0a:bb:01"\n'
+        "      set-name: enp0s7\n"
+        "      addresses:\n"
+        "      - 10.10.0.5/24\n"
+    )
+    assert plan.warnings == ()
+
+    one = repair(old, two_nics(), match_mac=True, pinned_mac=MAC7.upper())
+    assert [(p.entry_id, p.interface.name) for p in one.pins] == [("enp0s7", "enp0s7")]
+    assert changed_lines(old, one.files[OTHER]) == [
+        (
+            "insert",
+            [],
+            ["      match:\n", '        macaddress: "58:9c:fc:0a:bb:01"\n', "      set-name: enp0s7\n"],
+        )
+    ]
+    assert one.changes == (
+        f"{OTHER}:6: ethernets.enp0s7: pinned to MAC {MAC7} (match.macaddress + set-name enp0s7)",
+    )
+    assert one.warnings == (
+        f"ethernets.enp0s6 (enp0s6) left matching by name: network.mac {MAC7} (inventory) selects enp0s7",
+    )
+
+
+def test_match_mac_pinned_mac_that_is_not_present_is_refused() -> None:
+    with pytest.raises(Refused, match="not the MAC of any present interface"):
+        plan_repair(
+            {CLOUD: netplan("cloud_init")},
+            before_the_slot_change(),
+            match_mac=True,
+            pinned_mac="58:9c:fc:00:00:99",
+        )
+
+
+def test_match_mac_when_every_entry_already_matches_by_mac_is_nothing_to_fix() -> None:
+    text = netplan("match_mac_present")
+    before = plan_repair({OTHER: text}, before_the_slot_change(), match_mac=True)
+    assert isinstance(before, NothingToFix)
+    assert before.notes == ()
+    after = plan_repair({OTHER: text}, one_nic(), match_mac=True)
+    assert isinstance(after, NothingToFix)
+    assert [(f.entry_id, f.interfaces) for f in after.fits] == [("enp0s5", ("enp0s6",))]
+
+
+def test_match_mac_leaves_a_glob_that_fits_two_nics_alone_with_a_note() -> None:
+    result = plan_repair({OTHER: netplan("match_name_glob")}, two_nics(), match_mac=True)
+    assert isinstance(result, NothingToFix)
+    assert result.notes == (
+        "ethernets.all-en: en* fits 2 interfaces (enp0s6, enp0s7); not pinned (ambiguous: which MAC?). "
+        "Give each NIC its own entry to pin it",
+    )
+    # The same glob with one NIC is not ambiguous: it is pinned, its name becomes the MAC (the layout of
+    # a repaired entry with a match: set-name goes right under the ID).
+    plan = repair(netplan("match_name_glob"), one_nic(), match_mac=True)
+    assert changed_lines(netplan("match_name_glob"), plan.files[OTHER]) == [
+        ("insert", [], ["      set-name: enp0s6\n"]),
+        ("replace", ['        name: "en*"\n'], ['        macaddress: "58:9c:fc:03:19:32"\n']),
+    ]
+    assert [(p.entry_id, p.old_name, p.final_name) for p in plan.pins] == [("all-en", "en*", "enp0s6")]
+
+
+def test_match_mac_keeps_the_set_name_of_a_match_name_entry() -> None:
+    text = netplan("match_name").replace("enp0s5", "enp0s6")
+    plan = repair(text, one_nic(), match_mac=True)
+    assert changed_lines(text, plan.files[OTHER]) == [
+        ("replace", ["        name: enp0s6\n"], ['        macaddress: "58:9c:fc:03:19:32"\n'])
+    ]
+    assert plan.changes == (
+        f"{OTHER}:5: ethernets.lan: pinned to MAC {MAC6} (match.macaddress; its set-name enp0s6 kept)",
+    )
+
+
+def test_match_mac_leaves_a_driver_only_match_alone() -> None:
+    text = "network:\n  version: 2\n  ethernets:\n    virtio:\n      match: {driver: virtio_net}\n"
+    result = plan_repair({OTHER: text}, one_nic(), match_mac=True)
+    assert isinstance(result, NothingToFix)
+    (note,) = result.notes
+    assert note.startswith("ethernets.virtio matches by neither name nor MAC") and note.endswith("not pinned")
+
+
+def test_match_mac_pins_an_entry_defined_in_two_files_in_both() -> None:
+    extra = "network:\n  version: 2\n  ethernets:\n    enp0s5:\n      mtu: 9000\n"
+    files = {CLOUD: netplan("cloud_init"), "/etc/netplan/90-mtu.yaml": extra}
+    plan = plan_repair(files, before_the_slot_change(), match_mac=True)
+    assert isinstance(plan, RepairPlan)
+    assert plan.files == {
+        CLOUD: CLOUD_INIT_PINNED,
+        "/etc/netplan/90-mtu.yaml": (
+            "network:\n  version: 2\n  ethernets:\n    enp0s5:\n"
+            '      match:\n        macaddress: "58:9c:fc:03:19:32"\n      set-name: enp0s5\n      mtu: 9000\n'
+        ),
+    }
+    assert plan.pins[0].paths == (CLOUD, "/etc/netplan/90-mtu.yaml")
+    assert len(plan.changes) == 2
+
+
+def test_match_mac_repairs_the_stale_entry_and_pins_the_fine_one_in_one_plan() -> None:
+    old = netplan("two_nics")  # enp0s5 is stale, enp0s7 fits by name
+    plan = repair(old, two_nics(), match_mac=True)
+    assert plan.renames["enp0s5"].name == "enp0s6"
+    assert [(p.entry_id, p.mac) for p in plan.pins] == [("enp0s7", MAC7)]
+    assert plan.files[OTHER] == (
+        "network:\n"
+        "  version: 2\n"
+        "  ethernets:\n"
+        "    enp0s6:\n"
+        "      match:\n"
+        '        macaddress: "58:9c:fc:03:19:32"\n'
+        "      set-name: enp0s6\n"
+        "      dhcp4: true\n"
+        "    enp0s7:\n"
+        "      match:\n"
+        '        macaddress: "58:9c:fc:0a:bb:01"\n'
+        "      set-name: enp0s7\n"
+        "      addresses:\n"
+        "      - 10.10.0.5/24\n"
+    )
+    assert plan.changes[-1] == (
+        f"{OTHER}:6: ethernets.enp0s7: pinned to MAC {MAC7} (match.macaddress + set-name enp0s7)"
+    )
+    (warning,) = plan.warnings
+    assert "--match-mac pins them to the NICs that have those names now" in warning
+
+
 # --------------------------------------------------------------------------- references: bridge, bond, vlan
 
 
