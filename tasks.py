@@ -300,4 +300,13 @@ def check_vm_config(
         raise Exit(code=report.exit_code)
 
 
-ns = Collection(format, fix_netplan, disks, check_vm_config, lab)
+@task(help={"inventory": "inventory file (default ./inventory.yaml: the lab guest)", "fs": "ext4 or xfs"})
+@guarded
+def demo(c: Context, inventory: str | None = None, fs: str = "ext4") -> None:
+    """The whole story on the lab: disk attached, SSH lost, fix-netplan via console, format, host check."""
+    from agent.ops.demo import run_demo
+
+    run_demo(inventory, fs)
+
+
+ns = Collection(format, fix_netplan, disks, check_vm_config, demo, lab)

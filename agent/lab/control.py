@@ -128,6 +128,7 @@ def wait_for(
 
 def _free_port(preferred: int) -> int:
     with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as QEMU does: TIME_WAIT is fine
         try:
             s.bind(("127.0.0.1", preferred))
             return preferred
