@@ -122,7 +122,9 @@ def wait_for(
             raise AgentError(f"the lab guest exited while waiting for {what}.\nlast console lines:\n"
                              f"{_tail(console_log)}")  # fmt: skip
         if time.monotonic() > deadline:
-            raise AgentError(f"timed out waiting for {what}.\nlast console lines:\n{_tail(console_log)}")
+            raise AgentError(f"timed out waiting for {what}.\nlast console lines:\n{_tail(console_log)}",
+                             hint="the guest is left running: look with `invoke lab.console`, stop it with "
+                             "`invoke lab.down`")  # fmt: skip
         time.sleep(interval)
 
 

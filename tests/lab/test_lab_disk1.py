@@ -6,6 +6,7 @@ import json
 import socket
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 
@@ -77,3 +78,23 @@ def test_status_says_ssh_is_expected_down(broken: Lab) -> None:
     assert r.returncode == 0, r.stderr
     assert "slot 6 -> enp0s6" in r.stdout and "SSH unreachable until `invoke fix-netplan`" in r.stdout
     assert "NVMe serial Y39B70RTK7AS at slot 5" in r.stdout
+
+
+def test_lab_console_attaches_a_terminal(broken: Lab) -> None:
+    import sys
+
+    import pexpect
+
+    child = pexpect.spawn(sys.executable, ["-m", "invoke", "lab.console", "--state", str(broken.state)],
+                          cwd=str(Path(__file__).resolve().parents[2]), env=broken.env(), encoding="utf-8", timeout=30)  # fmt: skip
+    try:
+        child.expect("Ctrl-] to leave")
+        child.expect("login: ")
+        child.sendline("")
+        child.expect("login: ")
+        child.send("\x1d")  # Ctrl-]
+        child.expect("disconnected from the console")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close()
+    assert child.exitstatus == 0
