@@ -263,7 +263,9 @@ def assess_disk(
         if force and not hard:
             notes.append(sig_text + " — will be overwritten (--force)")
         else:
-            blocking.append(Reason("signature", sig_text + "; --force overwrites it", Override.FORCE))
+            # Only suggest --force where it would help: a disk also blocked for a hard reason stays refused.
+            blocking.append(Reason("signature", sig_text + ("" if hard else "; --force overwrites it"),
+                                   Override.FORCE))  # fmt: skip
     if blocking:
         return Verdict(disk, DiskState.EXCLUDED, tuple(blocking), tuple(notes))
     return Verdict(disk, DiskState.CANDIDATE, (), tuple(notes), overwrites=content if force else ())
@@ -355,7 +357,8 @@ def select_disk(
         all_verdicts = tuple(assess_disk(d, fs, force=force, pins=pins) for d in facts.disks)
         shown = verdicts if pins != Pins() else all_verdicts
         hint = vm_bhyve_hint(host_path)
-        if any(r.override is Override.FORCE for v in shown for r in v.reasons) and not force:
+        forceable = [v for v in shown if v.reasons and all(r.override is Override.FORCE for r in v.reasons)]
+        if forceable and not force:
             hint = (
                 "if that data is really unwanted, rerun with --force (needs --yes or typing the device); "
                 + hint
