@@ -74,6 +74,6 @@ def render_findings(report: Any, *, origin: str) -> None:
         word = line.split(" ", 1)[0]
         style = _SEVERITY_STYLE.get(word)
         if style:
-            out.print(f"[{style}]{word}[/{style}]{_escape(line[len(word):])}")
+            out.print(f"[{style}]{word}[/{style}]{_escape(line[len(word) :])}")
         else:
             out.print(line, markup=False)

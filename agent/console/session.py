@@ -105,10 +105,14 @@ class ConsoleState(enum.Enum):
 # Order matters only for matches starting at the same place; pexpect picks the earliest match in the
 # output, so "You are required to change your password ... Current password:" is a PASSWORD_CHANGE.
 _STATE_PATTERNS: list[tuple[ConsoleState, re.Pattern[str]]] = [
-    (ConsoleState.PASSWORD_CHANGE, re.compile(
-        r"(?i)you are required to change your password|your password has expired"
-        r"|password change required|you must change your password|\(current\) unix password:"
-        rf"|current password: ?{_KMSG_TAIL}\Z|new password: ?{_KMSG_TAIL}\Z")),
+    (
+        ConsoleState.PASSWORD_CHANGE,
+        re.compile(
+            r"(?i)you are required to change your password|your password has expired"
+            r"|password change required|you must change your password|\(current\) unix password:"
+            rf"|current password: ?{_KMSG_TAIL}\Z|new password: ?{_KMSG_TAIL}\Z"
+        ),
+    ),
     (ConsoleState.ACCOUNT_EXPIRED, re.compile(r"(?i)your account has expired")),
     (ConsoleState.ACCOUNT_LOCKED, re.compile(r"(?i)account (?:is |has been |temporarily )?locked")),
     (ConsoleState.NO_LOGIN, re.compile(r"(?i)this account is currently not available")),
@@ -123,7 +127,8 @@ _FAILURES = {
     ConsoleState.PASSWORD_CHANGE: (
         "the password must be changed before logging in (expired or administrator-enforced); "
         "the change was aborted",
-        "change the password on the console by hand, then update the stored console password"),
+        "change the password on the console by hand, then update the stored console password",
+    ),
     ConsoleState.ACCOUNT_EXPIRED: ("the account has expired", "renew it with `chage -E` on the guest"),
     ConsoleState.ACCOUNT_LOCKED: ("the account is locked", "unlock it (faillock --reset / passwd -u)"),
     ConsoleState.NO_LOGIN: ("the account has no login shell", "use an account with a shell"),
@@ -230,8 +235,10 @@ class _Recorder:
     def last_lines(self, count: int) -> list[str]:
         text = _ANSI_RE.sub("", self._redact(self._tail))
         text = re.sub(r"\r+\n", "\n", text)
-        lines = [_CONTROL_RE.sub("", line.rsplit("\r", 1)[-1] if line.rstrip("\r") else line)
-                 for line in text.split("\n")]
+        lines = [
+            _CONTROL_RE.sub("", line.rsplit("\r", 1)[-1] if line.rstrip("\r") else line)
+            for line in text.split("\n")
+        ]
         while lines and not lines[-1].strip():
             lines.pop()
         return lines[-count:]
@@ -248,9 +255,16 @@ class ConsoleSession:
     start of a line (cu's escape); leave it on.
     """
 
-    def __init__(self, spawn: ConsoleSpawn, *, transcript: IO[str] | None = None,
-                 secrets: Iterable[str] = (), prompt_timeout: float = DEFAULT_PROMPT_TIMEOUT,
-                 command_timeout: float = DEFAULT_COMMAND_TIMEOUT, guard_tilde: bool = True) -> None:
+    def __init__(
+        self,
+        spawn: ConsoleSpawn,
+        *,
+        transcript: IO[str] | None = None,
+        secrets: Iterable[str] = (),
+        prompt_timeout: float = DEFAULT_PROMPT_TIMEOUT,
+        command_timeout: float = DEFAULT_COMMAND_TIMEOUT,
+        guard_tilde: bool = True,
+    ) -> None:
         if getattr(spawn, "encoding", None) is None:
             raise TypeError("ConsoleSession needs a text-mode spawn (created with encoding=...)")
         self._spawn = spawn
@@ -293,8 +307,11 @@ class ConsoleSession:
 
     def _context(self) -> str:
         # our own markers and prompt say nothing to a reader: keep what the guest printed
-        lines = [line for line in (_PROTOCOL_RE.sub("", line) for line in self.last_lines(3 * ERROR_LINES))
-                 if line.strip()][-ERROR_LINES:]
+        lines = [
+            line
+            for line in (_PROTOCOL_RE.sub("", line) for line in self.last_lines(3 * ERROR_LINES))
+            if line.strip()
+        ][-ERROR_LINES:]
         if not lines:
             return "\n(the console printed nothing)"
         return "\nlast console lines:\n" + "\n".join(f"  | {line}" for line in lines)
@@ -310,8 +327,10 @@ class ConsoleSession:
             prev = self._last_sent
             for ch in text:
                 if ch == "~" and prev in _LINE_STARTS:
-                    raise ConsoleError("refusing to send a line that begins with '~' (the escape character "
-                                       "of cu, which would act on it)")
+                    raise ConsoleError(
+                        "refusing to send a line that begins with '~' (the escape character "
+                        "of cu, which would act on it)"
+                    )
                 prev = ch
         shown_text = shown if shown is not None else self.redact(_visible(text))
         self._recorder.sent(shown_text)
@@ -319,8 +338,9 @@ class ConsoleSession:
         try:
             self._spawn.send(text)
         except (pexpect.ExceptionPexpect, OSError, ValueError) as exc:
-            raise self._error(f"the console connection was lost while sending ({type(exc).__name__})") \
-                from None
+            raise self._error(
+                f"the console connection was lost while sending ({type(exc).__name__})"
+            ) from None
         if text:
             self._last_sent = text[-1]
 
@@ -335,8 +355,9 @@ class ConsoleSession:
         try:
             index = self._spawn.expect([*patterns, pexpect.TIMEOUT, pexpect.EOF], timeout=max(timeout, 0.0))
         except (pexpect.ExceptionPexpect, OSError, ValueError) as exc:
-            raise self._error(f"console read failed while waiting for {what} ({type(exc).__name__})") \
-                from None
+            raise self._error(
+                f"console read failed while waiting for {what} ({type(exc).__name__})"
+            ) from None
         if index == len(patterns):
             return None
         if index == len(patterns) + 1:
@@ -353,8 +374,11 @@ class ConsoleSession:
 
     def _expect_state(self, timeout: float, what: str, *, required: bool = True) -> ConsoleState | None:
         patterns = [pattern for _, pattern in _STATE_PATTERNS]
-        index = self._expect(patterns, timeout, what) if required else \
-            self._expect_or_timeout(patterns, timeout, what)
+        index = (
+            self._expect(patterns, timeout, what)
+            if required
+            else self._expect_or_timeout(patterns, timeout, what)
+        )
         return None if index is None else _STATE_PATTERNS[index][0]
 
     # ------------------------------------------------------------------------------------ wake / login
@@ -378,9 +402,11 @@ class ConsoleSession:
             if state is not None:
                 log.debug("console state: %s", state.value)
                 return state
-        raise self._error(f"console busy: no login or shell prompt after {attempts} wakes",
-                          "a program holds the console; stop it on the console, or log out of it",
-                          timeout=True)
+        raise self._error(
+            f"console busy: no login or shell prompt after {attempts} wakes",
+            "a program holds the console; stop it on the console, or log out of it",
+            timeout=True,
+        )
 
     def login(self, user: str, password: str | None = None) -> None:
         """Log in as ``user`` (or take over a shell already logged in as ``user``), then set the shell up.
@@ -444,16 +470,20 @@ class ConsoleSession:
                     raise self._error(f"console login failed for user {user}: the password was asked again")
                 elif password is None:
                     self._abort_login()
-                    raise self._error(f"console login for user {user} asks for a password and none was given",
-                                      "set the console password (password_env)")
+                    raise self._error(
+                        f"console login for user {user} asks for a password and none was given",
+                        "set the console password (password_env)",
+                    )
                 else:
                     self._send(password + "\r", shown=PASSWORD_PLACEHOLDER)
                     password_sent, waiting = True, "a shell prompt after the password"
             elif state is ConsoleState.LOGIN_INCORRECT:
                 if user_sent:
                     self._settle_at_login()
-                    raise self._error(f"console login failed for user {user}: Login incorrect",
-                                      "check the console user and password")
+                    raise self._error(
+                        f"console login failed for user {user}: Login incorrect",
+                        "check the console user and password",
+                    )
                 waiting = "the login prompt"
             elif state is ConsoleState.CONTINUATION:
                 self._send("\x03")
@@ -510,15 +540,18 @@ class ConsoleSession:
         self._expect([self._prompt_re], self.prompt_timeout, "the shell prompt after stty -echo")
         self._in_shell = True
         self._shell_unsure = False
-        self.run("bind 'set enable-bracketed-paste off' 2>/dev/null; set +H; stty cols 500 rows 50; "
-                 "export TERM=dumb PAGER=cat SYSTEMD_PAGER=cat; unset HISTFILE; "
-                 "dmesg -n 1 2>/dev/null || sudo -n dmesg -n 1 2>/dev/null; true",
-                 timeout=self.prompt_timeout)
+        self.run(
+            "bind 'set enable-bracketed-paste off' 2>/dev/null; set +H; stty cols 500 rows 50; "
+            "export TERM=dumb PAGER=cat SYSTEMD_PAGER=cat; unset HISTFILE; "
+            "dmesg -n 1 2>/dev/null || sudo -n dmesg -n 1 2>/dev/null; true",
+            timeout=self.prompt_timeout,
+        )
 
     # ------------------------------------------------------------------------------------ commands
 
-    def run(self, cmd: str, timeout: float | None = None, *,
-            keep_kernel_lines: bool = False) -> CommandResult:
+    def run(
+        self, cmd: str, timeout: float | None = None, *, keep_kernel_lines: bool = False
+    ) -> CommandResult:
         """Run ``cmd`` in the logged-in shell (through ``eval``: comments, ``&&``, multi-line text all
         work); return its exit status and output. On a timeout the command is interrupted (Ctrl-C) and
         ConsoleTimeout is raised.
@@ -545,8 +578,9 @@ class ConsoleSession:
             self._expect([end_re], deadline - time.monotonic(), f"the end of {what}")
         except ConsoleTimeout:
             self._interrupt()
-            raise self._error(f"{what} timed out after {limit:g}s (interrupted with Ctrl-C)",
-                              timeout=True) from None
+            raise self._error(
+                f"{what} timed out after {limit:g}s (interrupted with Ctrl-C)", timeout=True
+            ) from None
         output = str(self._spawn.before)
         status = int(self._spawn.match.group(1))
         self._expect([self._prompt_re], self.prompt_timeout, f"the shell prompt after {what}")
@@ -564,16 +598,21 @@ class ConsoleSession:
         tag = f"{self._nonce}-{self._seq}"
         line = f"echo '@@GDA''-START-{tag}@@'; eval {_shell_quote(cmd)}; echo \"@@GDA\"\"-END-{tag}-$?@@\""
         self._send(line + "\r")
-        self._expect([re.compile(re.escape(f"@@GDA-START-{tag}@@") + r"\r*\n")],
-                     self.prompt_timeout if timeout is None else timeout, f"the start of {self.redact(cmd)!r}")
+        self._expect(
+            [re.compile(re.escape(f"@@GDA-START-{tag}@@") + r"\r*\n")],
+            self.prompt_timeout if timeout is None else timeout,
+            f"the start of {self.redact(cmd)!r}",
+        )
         return RunningCommand(self, tag, cmd)
 
     def _interrupt(self) -> None:
         """Ctrl-C a command that timed out and wait for the prompt; if it does not come, stop running."""
         try:
             self._send("\x03")
-            if self._expect_or_timeout([self._prompt_re], self.prompt_timeout, "the prompt after Ctrl-C") \
-                    is None:
+            if (
+                self._expect_or_timeout([self._prompt_re], self.prompt_timeout, "the prompt after Ctrl-C")
+                is None
+            ):
                 self._shell_unsure = True
         except ConsoleError:
             self._shell_unsure = True
@@ -585,8 +624,9 @@ class ConsoleSession:
             output = self.redact(result.output.rstrip("\n"))
             lines = output.split("\n")[-ERROR_LINES:] if output else []
             detail = ("\n" + "\n".join(f"  | {line}" for line in lines)) if lines else " (no output)"
-            raise ConsoleError(f"console command {self.redact(cmd)!r} failed with exit status "
-                               f"{result.exit_status}:{detail}")
+            raise ConsoleError(
+                f"console command {self.redact(cmd)!r} failed with exit status {result.exit_status}:{detail}"
+            )
         return result.output
 
     # ------------------------------------------------------------------------------------ files
@@ -605,12 +645,14 @@ class ConsoleSession:
         try:
             self.run_checked(f"(umask 077 && : > {q(tmp)})")
             for offset in range(0, len(encoded), CHUNK_CHARS):
-                self.run_checked(f"printf %s '{encoded[offset:offset + CHUNK_CHARS]}' >> {q(tmp)}")
+                self.run_checked(f"printf %s '{encoded[offset : offset + CHUNK_CHARS]}' >> {q(tmp)}")
             self.run_checked(f"(umask 077 && base64 -d < {q(tmp)} > {q(new)})")
             got = self.run_checked(f"sha256sum < {q(new)}").split()
             if not got or got[0] != digest:
-                raise ConsoleError(f"write {path}: the checksum on the guest does not match what was sent "
-                                   f"(sent {digest[:16]}, got {got[0][:16] if got else 'nothing'})")
+                raise ConsoleError(
+                    f"write {path}: the checksum on the guest does not match what was sent "
+                    f"(sent {digest[:16]}, got {got[0][:16] if got else 'nothing'})"
+                )
             self.run_checked(f"chmod {mode:04o} {q(new)} && mv -f {q(new)} {q(path)}")
         finally:
             if self._in_shell and not self._shell_unsure:
@@ -664,8 +706,9 @@ class ConsoleSession:
     def __enter__(self) -> ConsoleSession:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         try:
             self.logout()
         except ConsoleError as err:
@@ -693,7 +736,9 @@ class RunningCommand:
             return None
         compiled = [re.compile(p) for p in patterns]
         index = self._s._expect([*compiled, self._end_re], timeout, f"{patterns} from {self.cmd!r}")
-        self.output += str(self._s._spawn.before) + (str(self._s._spawn.after) if index < len(patterns) else "")
+        self.output += str(self._s._spawn.before) + (
+            str(self._s._spawn.after) if index < len(patterns) else ""
+        )
         if index == len(patterns):
             self._finished()
             return None

@@ -78,7 +78,9 @@ def parse_netfacts(text: str) -> NetFacts:
         else:
             current, buf = (what, arg), []
     if not done or "LINK" not in sections:
-        raise RemoteError("the guest's network facts were cut short", hint="rerun; see --transcript for details")
+        raise RemoteError(
+            "the guest's network facts were cut short", hint="rerun; see --transcript for details"
+        )
     interfaces = gather_interfaces(
         "\n".join(sections["LINK"]),
         "\n".join(sections.get("ADDR", [])) or None,

@@ -53,8 +53,12 @@ def sudo_failure(exit_code: int, stderr: str, *, password_env: str | None, user:
             "sudo_password_env (or give the user NOPASSWD in sudoers)",
         )
     if "is not in the sudoers file" in text or "is not allowed to run sudo" in text:
-        return SudoError(f"{user} may not use sudo on the guest; nothing was changed",
-                         hint="add the user to the sudo group, or connect as a user who may")  # fmt: skip
+        return SudoError(
+            f"{user} may not use sudo on the guest; nothing was changed",
+            hint="add the user to the sudo group, or connect as a user who may",
+        )
     if "sudo: command not found" in text or "sudo: not found" in text:
-        return SudoError("sudo is not installed on the guest", hint="apt-get install sudo, or connect as root")
+        return SudoError(
+            "sudo is not installed on the guest", hint="apt-get install sudo, or connect as root"
+        )
     return None

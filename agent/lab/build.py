@@ -58,7 +58,11 @@ def build(recipe: Recipe = DEFAULT_RECIPE, *, log: Log = print, force: bool = Fa
             "building the lab image needs root (debootstrap and chroot)",
             hint="run `invoke lab.build` as root, e.g. `sudo .venv/bin/invoke lab.build`",
         )
-    for tool, pkg in (("debootstrap", "debootstrap"), ("mkfs.ext4", "e2fsprogs"), ("ssh-keygen", "openssh-client")):
+    for tool, pkg in (
+        ("debootstrap", "debootstrap"),
+        ("mkfs.ext4", "e2fsprogs"),
+        ("ssh-keygen", "openssh-client"),
+    ):
         _need(tool, pkg)
     mirror = machine_mirror(recipe.suite)
     paths.root.parent.mkdir(parents=True, exist_ok=True)
@@ -105,7 +109,10 @@ def _build_into(recipe: Recipe, mirror: str, out: Path, log: Log) -> None:
     (tree / "var/cache/apt/archives/partial").mkdir(parents=True, exist_ok=True)
 
     log(f"mkfs.ext4 -d (image {recipe.image_size}, no mount, no loop device) ...")
-    _run(["mkfs.ext4", "-q", "-F", "-L", "lab-root", "-d", str(tree), str(paths.rootfs), recipe.image_size], log)
+    _run(
+        ["mkfs.ext4", "-q", "-F", "-L", "lab-root", "-d", str(tree), str(paths.rootfs), recipe.image_size],
+        log,
+    )
     shutil.rmtree(tree)
     (out / "recipe.json").write_text(json.dumps({"key": recipe.key(), "suite": recipe.suite}, indent=2))
     paths.done_marker.write_text(f"built in {time.monotonic() - t0:.0f}s\n")
@@ -138,15 +145,33 @@ def _configure(recipe: Recipe, tree: Path, passwords: dict[str, str], paths: Ima
     # One fixed host key generated at build time; the lab writes the known_hosts line for it.
     for old in (tree / "etc/ssh").glob("ssh_host_*"):
         old.unlink()
-    _run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"root@{recipe.hostname}",
-          "-f", str(tree / "etc/ssh/ssh_host_ed25519_key")], log)  # fmt: skip
+    _run(
+        [
+            "ssh-keygen",
+            "-q",
+            "-t",
+            "ed25519",
+            "-N",
+            "",
+            "-C",
+            f"root@{recipe.hostname}",
+            "-f",
+            str(tree / "etc/ssh/ssh_host_ed25519_key"),
+        ],
+        log,
+    )
     shutil.copyfile(tree / "etc/ssh/ssh_host_ed25519_key.pub", paths.host_key_pub)
-    _write(tree / "etc/ssh/sshd_config.d/10-lab.conf",
-           "HostKey /etc/ssh/ssh_host_ed25519_key\nPasswordAuthentication no\nUseDNS no\n")  # fmt: skip
+    _write(
+        tree / "etc/ssh/sshd_config.d/10-lab.conf",
+        "HostKey /etc/ssh/ssh_host_ed25519_key\nPasswordAuthentication no\nUseDNS no\n",
+    )
     chroot("systemctl", "enable", "systemd-networkd.service", "ssh.service", "serial-getty@ttyS0.service")
     if recipe.masked_units:
         chroot("systemctl", "mask", *recipe.masked_units)
     _write(tree / "etc/machine-id", "")
-    _write(tree / "etc/cloud/cloud.cfg.d/README", "cloud-init is not installed in the lab; this folder "
-           "exists so that --pin-cloud-init has somewhere to write.\n")  # fmt: skip
+    _write(
+        tree / "etc/cloud/cloud.cfg.d/README",
+        "cloud-init is not installed in the lab; this folder "
+        "exists so that --pin-cloud-init has somewhere to write.\n",
+    )
     log("  guest configured (hostname, users, ssh keys, netplan, serial getty)")

@@ -119,12 +119,15 @@ def wait_for(
     """Poll ``check`` until true; fail with the last console lines when the deadline passes."""
     while not check():
         if not pid_alive(pid):
-            raise AgentError(f"the lab guest exited while waiting for {what}.\nlast console lines:\n"
-                             f"{_tail(console_log)}")  # fmt: skip
+            raise AgentError(
+                f"the lab guest exited while waiting for {what}.\nlast console lines:\n{_tail(console_log)}"
+            )
         if time.monotonic() > deadline:
-            raise AgentError(f"timed out waiting for {what}.\nlast console lines:\n{_tail(console_log)}",
-                             hint="the guest is left running: look with `invoke lab.console`, stop it with "
-                             "`invoke lab.down`")  # fmt: skip
+            raise AgentError(
+                f"timed out waiting for {what}.\nlast console lines:\n{_tail(console_log)}",
+                hint="the guest is left running: look with `invoke lab.console`, stop it with "
+                "`invoke lab.down`",
+            )
         time.sleep(interval)
 
 
@@ -135,15 +138,20 @@ def _free_port(preferred: int) -> int:
             s.bind(("127.0.0.1", preferred))
             return preferred
         except OSError:
-            raise AgentError(f"port 127.0.0.1:{preferred} is in use",
-                             hint="another lab may be running: `invoke lab.status`, or pick other ports") from None  # fmt: skip
+            raise AgentError(
+                f"port 127.0.0.1:{preferred} is in use",
+                hint="another lab may be running: `invoke lab.status`, or pick other ports",
+            ) from None
 
 
 def prepare_ssh_dir(sp: StatePaths, img: ImagePaths, ssh_port: int) -> None:
     """Copy the lab key and write the known_hosts line for the guest's fixed host key."""
     sp.ssh_dir.mkdir(parents=True, exist_ok=True)
     sp.ssh_dir.chmod(0o700)
-    for src, dst in ((img.ssh_key, sp.ssh_key), (img.ssh_key.with_suffix(".pub"), sp.ssh_key.with_suffix(".pub"))):
+    for src, dst in (
+        (img.ssh_key, sp.ssh_key),
+        (img.ssh_key.with_suffix(".pub"), sp.ssh_key.with_suffix(".pub")),
+    ):
         shutil.copyfile(src, dst)
     sp.ssh_key.chmod(0o600)
     keytype, keydata = img.host_key_pub.read_text().split()[:2]
@@ -188,18 +196,24 @@ def up(
     _free_port(ssh_port)
     _free_port(console_port)
 
-    base_image_changed = (sp.root / "image-key").read_text().strip() != img.root.name if (
-        sp.root / "image-key").exists() else True  # fmt: skip
+    base_image_changed = (
+        (sp.root / "image-key").read_text().strip() != img.root.name
+        if (sp.root / "image-key").exists()
+        else True
+    )
     if fresh or base_image_changed or not sp.overlay.exists():
         sp.overlay.unlink(missing_ok=True)
-        subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", "-F", "raw", "-b", str(img.rootfs),
-                        str(sp.overlay)], check=True)  # fmt: skip
+        subprocess.run(
+            ["qemu-img", "create", "-q", "-f", "qcow2", "-F", "raw", "-b", str(img.rootfs), str(sp.overlay)],
+            check=True,
+        )
         (sp.root / "image-key").write_text(img.root.name + "\n")
 
     nvme: list[NvmeDisk] = []
     taken = {4} | ({nic_slot} if nic_slot is not None else set()) | {d.slot for d in disks if d.slot}
     next_slot = 5
-    for d in sorted(disks, key=lambda d: d.n):
+    ordered = sorted(disks, key=lambda d: d.n)
+    for d in ordered:
         if d.slot is not None:
             slot = d.slot
         else:
@@ -223,25 +237,41 @@ def up(
     sp.console_log.unlink(missing_ok=True)
     sp.pidfile.unlink(missing_ok=True)
     machine = LabMachine(
-        kernel=img.kernel, initrd=img.initrd, root_overlay=sp.overlay, ssh_port=ssh_port,
-        console_port=console_port, console_log=sp.console_log, pidfile=sp.pidfile, monitor=sp.monitor,
-        nic_slot=nic_slot, disks=tuple(nvme),
-    )  # fmt: skip
+        kernel=img.kernel,
+        initrd=img.initrd,
+        root_overlay=sp.overlay,
+        ssh_port=ssh_port,
+        console_port=console_port,
+        console_log=sp.console_log,
+        pidfile=sp.pidfile,
+        monitor=sp.monitor,
+        nic_slot=nic_slot,
+        disks=tuple(nvme),
+    )
     t0 = time.monotonic()
     proc = subprocess.run(qemu_argv(machine), capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         raise AgentError(f"qemu failed to start: {proc.stderr.strip()}")
     pid = int(sp.pidfile.read_text().strip())
     state = LabState(
-        pid=pid, ssh_port=ssh_port, console_port=console_port, nic_slot=nic_slot,
+        pid=pid,
+        ssh_port=ssh_port,
+        console_port=console_port,
+        nic_slot=nic_slot,
         nic_name=expected_nic_name(nic_slot),
-        disks=[{"n": d.n, "serial": d.serial, "size": d.size, "slot": n.slot, "image": str(n.image)}
-               for d, n in zip(sorted(disks, key=lambda d: d.n), nvme)],
-        image_key=img.root.name, started_at=time.time(),
-    )  # fmt: skip
+        disks=[
+            {"n": d.n, "serial": d.serial, "size": d.size, "slot": n.slot, "image": str(n.image)}
+            for d, n in zip(ordered, nvme, strict=True)
+        ],
+        image_key=img.root.name,
+        started_at=time.time(),
+    )
     sp.state_json.write_text(json.dumps(asdict(state), indent=2))
-    log(f"lab guest starting (pid {pid}, NIC at slot {nic_slot} -> {state.nic_name}"
-        + "".join(f", NVMe disk{d.n} serial {d.serial} at slot {n.slot}" for d, n in zip(disks, nvme)) + ")")
+    log(
+        f"lab guest starting (pid {pid}, NIC at slot {nic_slot} -> {state.nic_name}"
+        + "".join(f", NVMe disk{d['n']} serial {d['serial']} at slot {d['slot']}" for d in state.disks)
+        + ")"
+    )
     deadline = time.monotonic() + timeout
 
     def login_seen() -> bool:
@@ -250,16 +280,28 @@ def up(
         except OSError:
             return False
 
-    wait_for("the login prompt on the serial console", login_seen, deadline=deadline,
-             console_log=sp.console_log, pid=pid)  # fmt: skip
+    wait_for(
+        "the login prompt on the serial console",
+        login_seen,
+        deadline=deadline,
+        console_log=sp.console_log,
+        pid=pid,
+    )
     log(f"  console login prompt after {time.monotonic() - t0:.1f}s")
     if nic_slot == 5:
-        wait_for("the SSH banner", lambda: ssh_banner(ssh_port) is not None, deadline=deadline,
-                 console_log=sp.console_log, pid=pid)  # fmt: skip
+        wait_for(
+            "the SSH banner",
+            lambda: ssh_banner(ssh_port) is not None,
+            deadline=deadline,
+            console_log=sp.console_log,
+            pid=pid,
+        )
         log(f"  SSH up after {time.monotonic() - t0:.1f}s on 127.0.0.1:{ssh_port}")
     else:
-        log(f"  NIC moved to slot {nic_slot} ({state.nic_name}): netplan still names enp0s5, "
-            "so SSH is expected to be unreachable (fix it with `invoke fix-netplan`)")  # fmt: skip
+        log(
+            f"  NIC moved to slot {nic_slot} ({state.nic_name}): netplan still names enp0s5, "
+            "so SSH is expected to be unreachable (fix it with `invoke fix-netplan`)"
+        )
     return state
 
 
@@ -286,8 +328,10 @@ def down(sp: StatePaths, *, timeout: float = 30.0, log: Log = print) -> bool:
 def status_lines(sp: StatePaths) -> list[str]:
     st = LabState.load(sp)
     img = image_paths()
-    lines = [f"image: {img.root} ({'built' if img.done_marker.exists() else 'not built: invoke lab.build'})",
-             f"state: {sp.root}"]  # fmt: skip
+    lines = [
+        f"image: {img.root} ({'built' if img.done_marker.exists() else 'not built: invoke lab.build'})",
+        f"state: {sp.root}",
+    ]
     if st is None or not pid_alive(st.pid):
         return [*lines, "guest: stopped (invoke lab.up)"]
     lines += [
@@ -302,6 +346,6 @@ def status_lines(sp: StatePaths) -> list[str]:
         f"ssh: 127.0.0.1:{st.ssh_port} ({banner or 'no banner'}) -> "
         f"ssh -i {sp.ssh_key} -o UserKnownHostsFile={sp.known_hosts} -p {st.ssh_port} admin@127.0.0.1",
         f"console: 127.0.0.1:{st.console_port} -> invoke lab.console (leave with Ctrl-])",
-        f"secrets: . {sp.secrets_env}  (or eval \"$(invoke lab.env)\")",
+        f'secrets: . {sp.secrets_env}  (or eval "$(invoke lab.env)")',
     ]
     return lines

@@ -19,7 +19,9 @@ def attach(host: str, port: int) -> None:
     try:
         sock = socket.create_connection((host, port), timeout=5)
     except OSError as e:
-        raise AgentError(f"cannot connect to the console at {host}:{port}: {e}", hint="invoke lab.status") from None
+        raise AgentError(
+            f"cannot connect to the console at {host}:{port}: {e}", hint="invoke lab.status"
+        ) from None
     if not sys.stdin.isatty():
         raise AgentError("lab.console needs a terminal", hint="for scripted use, see agent.console")
     fd = sys.stdin.fileno()

@@ -19,7 +19,9 @@ from agent.cli import out
 from agent.core import hostcompat
 from agent.errors import AgentError
 from agent.lab import control
-from agent.ops import fixnetplan, format as fmt, lab as lab_ops
+from agent.ops import fixnetplan
+from agent.ops import format as fmt
+from agent.ops import lab as lab_ops
 from agent.ops.guest import load_guest, ssh_session
 from agent.ops.vmcheck import check, from_file
 from agent.remote.ssh import SshSession, SshUnreachable
@@ -35,8 +37,9 @@ def step(n: int, text: str) -> None:
 def run_demo(inventory: str | None, fs: str = "ext4") -> None:
     t0 = time.monotonic()
     step(1, "host side: what will vm-bhyve do with xdev.conf? (invoke check-vm-config)")
-    report = check(from_file(str(SEED_CONF), vm_dir="/zdata/vms/xdev", vm_name="xdev", zvol_dataset="zdata/vms"),
-                   None)  # fmt: skip
+    report = check(
+        from_file(str(SEED_CONF), vm_dir="/zdata/vms/xdev", vm_name="xdev", zvol_dataset="zdata/vms"), None
+    )
     out.print(f"  bhyve devices: {report.plan.devices_line()}", markup=False)
     for r in report.renames:
         out.print(f"  [yellow]predicted:[/yellow] {r.message}")
@@ -63,11 +66,18 @@ def run_demo(inventory: str | None, fs: str = "ext4") -> None:
         out.print(f"  SSH is gone: {e.message}", markup=False)
 
     step(4, "repair netplan through the serial console: invoke fix-netplan")
-    fixed = fixnetplan.run_fix(name, guest, fixnetplan.FixOptions(), log=lambda m: out.print(f"  {m}", markup=False))
-    out.print(f"  [green]{', '.join(f'{a} → {b}' for a, b in fixed.renames.items())}[/green]; SSH back "
-              f"{fixed.seconds_to_ssh:.1f}s after the apply; {fixed.interface} {' '.join(fixed.addresses)}")  # fmt: skip
+    fixed = fixnetplan.run_fix(
+        name, guest, fixnetplan.FixOptions(), log=lambda m: out.print(f"  {m}", markup=False)
+    )
+    out.print(
+        f"  [green]{', '.join(f'{a} → {b}' for a, b in fixed.renames.items())}[/green]; SSH back "
+        f"{fixed.seconds_to_ssh:.1f}s after the apply; {fixed.interface} {' '.join(fixed.addresses)}"
+    )
 
-    step(5, f"format the passed-through disk for the FreeBSD host: invoke format --fs {fs} --host-compat freebsd")
+    step(
+        5,
+        f"format the passed-through disk for the FreeBSD host: invoke format --fs {fs} --host-compat freebsd",
+    )
     opts = fmt.FormatOptions(fs=fs, label="linux-data", host_compat="freebsd")
     with ssh_session(guest, accept_new_host_key=False) as s:
         done = fmt.run_format(s, name, guest, opts, log=lambda m: out.print(m, markup=False))
@@ -77,7 +87,9 @@ def run_demo(inventory: str | None, fs: str = "ext4") -> None:
 
     step(6, "host side: what does the host find on its partition (the disk image)?")
     image = sp.disk(1)
-    blkid = subprocess.run(["blkid", "-p", "-o", "export", str(image)], capture_output=True, text=True, check=False)
+    blkid = subprocess.run(
+        ["blkid", "-p", "-o", "export", str(image)], capture_output=True, text=True, check=False
+    )
     out.print(f"  blkid -p {image}:\n    " + blkid.stdout.strip().replace("\n", "\n    "), markup=False)
     if "PTTYPE=" in blkid.stdout or f"TYPE={fs}" not in blkid.stdout:
         raise AgentError(f"the host does not find {fs} directly on its partition:\n{blkid.stdout}")
@@ -86,10 +98,14 @@ def run_demo(inventory: str | None, fs: str = "ext4") -> None:
         problems = hostcompat.check_freebsd_compat(d.stdout)
         feats = hostcompat.header_features(hostcompat.parse_dumpe2fs_header(d.stdout))
         out.print(f"  dumpe2fs -h features: {' '.join(feats)}", markup=False)
-        out.print("  FreeBSD read-write: " + ("[green]yes[/green]" if not problems else
-                                              "; ".join(p.message for p in problems)))  # fmt: skip
-    out.print(f"\n[bold green]done in {time.monotonic() - t0:.0f}s.[/bold green] The lab keeps running: "
-              "invoke lab.status, invoke lab.console, invoke lab.down")  # fmt: skip
+        out.print(
+            "  FreeBSD read-write: "
+            + ("[green]yes[/green]" if not problems else "; ".join(p.message for p in problems))
+        )
+    out.print(
+        f"\n[bold green]done in {time.monotonic() - t0:.0f}s.[/bold green] The lab keeps running: "
+        "invoke lab.status, invoke lab.console, invoke lab.down"
+    )
 
 
 def _links(s: SshSession) -> str:

@@ -125,8 +125,9 @@ def plan_mkfs(
         warnings.append(hostcompat.XFS_ON_FREEBSD_WARNING)
     # The guard has checked the device right before mkfs runs; the force flag is only added when a
     # signature is to be overwritten on purpose (--force), so mkfs's own check stays on otherwise.
-    argv = build_mkfs_argv(fs, label=opts.label, no_discard=opts.no_discard, force=bool(plan.overwrites),
-                           extra_args=extra)  # fmt: skip
+    argv = build_mkfs_argv(
+        fs, label=opts.label, no_discard=opts.no_discard, force=bool(plan.overwrites), extra_args=extra
+    )
     spec = GuardSpec(
         device_path=plan.device_path,
         fs=fs,
@@ -144,8 +145,10 @@ def confirm_overwrite(plan: FormatPlan, yes: bool, ask: Callable[[str], str] | N
     if yes:
         return
     if ask is None:
-        raise Refused(f"--force would destroy {what} on {plan.disk.path}",
-                      hint="add --yes to confirm, or run in a terminal to type the device name")  # fmt: skip
+        raise Refused(
+            f"--force would destroy {what} on {plan.disk.path}",
+            hint="add --yes to confirm, or run in a terminal to type the device name",
+        )
     answer = ask(f"This destroys {what} on {plan.disk.path}. Type {plan.disk.name} to confirm: ").strip()
     if answer not in (plan.disk.name, plan.disk.path):
         raise Refused("not confirmed; nothing was changed")
@@ -153,7 +156,9 @@ def confirm_overwrite(plan: FormatPlan, yes: bool, ask: Callable[[str], str] | N
 
 def verify_freebsd(session: SshSession, result: GuardResult) -> list[str]:
     """``dumpe2fs -h`` of the new filesystem; problems a FreeBSD host would have with it."""
-    r = session.run_as_root(f"PATH=/usr/sbin:/sbin:$PATH dumpe2fs -h {shlex.quote(result.device)} 2>/dev/null")
+    r = session.run_as_root(
+        f"PATH=/usr/sbin:/sbin:$PATH dumpe2fs -h {shlex.quote(result.device)} 2>/dev/null"
+    )
     if r.exit_code != 0:
         raise RemoteError(f"dumpe2fs -h {result.device} failed: {r.stderr.strip()}")
     return [f"{p.severity}: {p.message}" for p in hostcompat.check_freebsd_compat(r.stdout)]
@@ -171,22 +176,47 @@ def run_format(
     fs = parse_fs(opts.fs)
     compat = host_compat_of(guest, opts)
     facts = gather_facts(session)
-    selection = select_disk(facts, fs, pins=pins_for(guest, opts), force=opts.force,
-                            host_path=str(guest.disk.host_path) if guest.disk.host_path else None)  # fmt: skip
+    selection = select_disk(
+        facts,
+        fs,
+        pins=pins_for(guest, opts),
+        force=opts.force,
+        host_path=str(guest.disk.host_path) if guest.disk.host_path else None,
+    )
     hint = host_hint(guest, fs, compat, guest_name)
     if isinstance(selection, AlreadyFormatted):
         d = selection.disk
-        return FormatOutcome("nothing-to-do", guest_name, d.path, d.stable_path(), fs, uuid=selection.uuid,
-                             label=selection.label, host_hint=hint, serial=d.serial, size_bytes=d.size_bytes,
-                             remote_commands=session.commands_run)  # fmt: skip
+        return FormatOutcome(
+            "nothing-to-do",
+            guest_name,
+            d.path,
+            d.stable_path(),
+            fs,
+            uuid=selection.uuid,
+            label=selection.label,
+            host_hint=hint,
+            serial=d.serial,
+            size_bytes=d.size_bytes,
+            remote_commands=session.commands_run,
+        )
     plan = selection
     spec, disabled, warnings = plan_mkfs(plan, facts, opts, compat, log)
     outcome = FormatOutcome(
-        "dry-run" if opts.dry_run else "formatted", guest_name, plan.disk.path, plan.device_path, fs,
-        label=opts.label, mkfs_command=list(with_device(spec.mkfs_argv, plan.device_path)), host_compat=compat,
-        features_disabled=disabled, host_hint=hint, warnings=warnings, serial=plan.expected_serial,
-        size_bytes=plan.expected_size_bytes, overwrites=[s.describe() for s in plan.overwrites],
-    )  # fmt: skip
+        "dry-run" if opts.dry_run else "formatted",
+        guest_name,
+        plan.disk.path,
+        plan.device_path,
+        fs,
+        label=opts.label,
+        mkfs_command=list(with_device(spec.mkfs_argv, plan.device_path)),
+        host_compat=compat,
+        features_disabled=disabled,
+        host_hint=hint,
+        warnings=warnings,
+        serial=plan.expected_serial,
+        size_bytes=plan.expected_size_bytes,
+        overwrites=[s.describe() for s in plan.overwrites],
+    )
     if opts.dry_run:
         outcome.remote_commands = session.commands_run
         return outcome
@@ -198,19 +228,26 @@ def run_format(
     if compat == "freebsd" and fs == "ext4":
         problems = verify_freebsd(session, result)
         if problems:
-            raise RemoteError("the new filesystem has features FreeBSD cannot mount read-write:\n  "
-                              + "\n  ".join(problems))  # fmt: skip
+            raise RemoteError(
+                "the new filesystem has features FreeBSD cannot mount read-write:\n  " + "\n  ".join(problems)
+            )
     outcome.remote_commands = session.commands_run
     return outcome
 
 
-def list_disks(session: SshSession, guest: Guest, fs: str | None, log: Log) -> tuple[Facts, list[Verdict], Pins]:
+def list_disks(
+    session: SshSession, guest: Guest, fs: str | None, log: Log
+) -> tuple[Facts, list[Verdict], Pins]:
     """Facts and a verdict per disk. Falls back to unprivileged facts (signatures unknown) without sudo."""
     try:
         facts = gather_facts(session)
     except SudoError as e:
         log(f"note: {e.message}; listing without root, so signatures are not probed")
         facts = gather_facts(session, privileged=False)
-    pins = make_pins(device=None, serial=guest.disk.serial, model=guest.disk.model,
-                     size=guest.disk.size.bytes if guest.disk.size else None)  # fmt: skip
+    pins = make_pins(
+        device=None,
+        serial=guest.disk.serial,
+        model=guest.disk.model,
+        size=guest.disk.size.bytes if guest.disk.size else None,
+    )
     return facts, assess_all(facts, parse_fs(fs) if fs else None, pins=pins), pins

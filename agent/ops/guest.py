@@ -28,14 +28,22 @@ def sudo_password(guest: Guest) -> str | None:
     """
     if not guest.sudo_password_env:
         return None
-    return resolve_secret(guest.sudo_password_env, what=f"sudo password (${guest.sudo_password_env})",
-                          env=os.environ, prompt=_prompt())  # fmt: skip
+    return resolve_secret(
+        guest.sudo_password_env,
+        what=f"sudo password (${guest.sudo_password_env})",
+        env=os.environ,
+        prompt=_prompt(),
+    )
 
 
 def console_password(guest: Guest) -> str | None:
     env_name = guest.console.password_env if guest.console else None
-    return resolve_secret(env_name, what="console password" + (f" (${env_name})" if env_name else ""),
-                          env=os.environ, prompt=_prompt())  # fmt: skip
+    return resolve_secret(
+        env_name,
+        what="console password" + (f" (${env_name})" if env_name else ""),
+        env=os.environ,
+        prompt=_prompt(),
+    )
 
 
 def ssh_target(guest: Guest, *, connect_timeout: float = 10.0) -> SshTarget:

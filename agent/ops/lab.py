@@ -46,8 +46,15 @@ def up(
         disks.append(control.DiskSpec(1, disk1_size, disk1_serial, disk1_slot))
     if disk2:
         disks.append(control.DiskSpec(2, disk2_size, disk2_serial, None))
-    return control.up(state_paths(state), disks=disks, nic_slot=nic_slot, ssh_port=ssh_port,
-                      console_port=console_port, fresh=fresh, log=info)  # fmt: skip
+    return control.up(
+        state_paths(state),
+        disks=disks,
+        nic_slot=nic_slot,
+        ssh_port=ssh_port,
+        console_port=console_port,
+        fresh=fresh,
+        log=info,
+    )
 
 
 def env_lines(state: str | None) -> list[str]:

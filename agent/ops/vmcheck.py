@@ -1,4 +1,4 @@
-"""``invoke check-vm-config``: read a vm-bhyve guest config (a file, or over SSH from the host) and check it."""
+"""``invoke check-vm-config``: read a vm-bhyve guest config (a file, or over SSH from the host), check it."""
 
 from __future__ import annotations
 
@@ -39,7 +39,8 @@ def from_file(conf: str, *, vm_dir: str | None, vm_name: str | None, zvol_datase
 # One round trip on the FreeBSD host: where vm-bhyve keeps the guest (vm_dir may be "zfs:pool/ds"),
 # then the guest's conf. Prints "dir=", "dataset=", then the conf after a marker line.
 _REMOTE = r"""
-vm_dir=$(sysrc -n vm_dir 2>/dev/null) || { echo "vm_dir is not set in rc.conf (is vm-bhyve set up?)" >&2; exit 3; }
+vm_dir=$(sysrc -n vm_dir 2>/dev/null) || {
+  echo "vm_dir is not set in rc.conf (is vm-bhyve set up?)" >&2; exit 3; }
 case "$vm_dir" in
   zfs:*) ds=${vm_dir#zfs:}; dir=$(zfs get -H -o value mountpoint "$ds") || exit 4 ;;
   *) ds=""; dir=$vm_dir ;;
@@ -53,16 +54,24 @@ def from_host(session: SshSession, vm: str) -> ConfSource:
     script = f"VM={shlex.quote(vm)}\n{_REMOTE}"
     r = session.run(f"sh -c {shlex.quote(script)}")
     if r.exit_code != 0 or "@@conf@@" not in r.stdout:
-        raise UsageError(f"could not read {vm}'s vm-bhyve config on {session.label}: "
-                         f"{(r.stderr or r.stdout).strip()}")  # fmt: skip
+        raise UsageError(
+            f"could not read {vm}'s vm-bhyve config on {session.label}: {(r.stderr or r.stdout).strip()}"
+        )
     head, _, conf = r.stdout.partition("@@conf@@\n")
     facts = dict(line.split("=", 1) for line in head.splitlines() if "=" in line)
-    return ConfSource(conf, f"{session.label}:{facts['dir']}/{vm}.conf", facts["dir"], vm, facts.get("dataset", ""))
+    return ConfSource(
+        conf, f"{session.label}:{facts['dir']}/{vm}.conf", facts["dir"], vm, facts.get("dataset", "")
+    )
 
 
 def check(src: ConfSource, before: str | None) -> Report:
-    return check_vm_config_text(src.text, vm_dir=src.vm_dir, vm_name=src.vm_name, zvol_dataset=src.zvol_dataset,
-                                before_text=_read(before) if before else None)  # fmt: skip
+    return check_vm_config_text(
+        src.text,
+        vm_dir=src.vm_dir,
+        vm_name=src.vm_name,
+        zvol_dataset=src.zvol_dataset,
+        before_text=_read(before) if before else None,
+    )
 
 
 def host_target(host: str, port: int | None, user: str | None) -> SshTarget:

@@ -38,8 +38,7 @@ class RejectUnknownHost(paramiko.MissingHostKeyPolicy):
 
     def missing_host_key(self, client: paramiko.SSHClient, hostname: str, key: paramiko.PKey) -> None:
         raise HostKeyError(
-            f"host key for {hostname} is not in {self.known_hosts} "
-            f"({key.get_name()} {fingerprint(key)})",
+            f"host key for {hostname} is not in {self.known_hosts} ({key.get_name()} {fingerprint(key)})",
             hint="check that fingerprint out of band (on the guest: ssh-keygen -lf "
             "/etc/ssh/ssh_host_ed25519_key.pub), then rerun with --accept-new-host-key",
         )

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import io
 import logging
-import socket
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +22,6 @@ from invoke.exceptions import CommandTimedOut
 from agent.core.sudo import sudo_failure, wrap
 from agent.errors import RemoteError
 from agent.remote.hostkeys import AcceptNewHost, HostKeyError, RejectUnknownHost, fingerprint
-
 
 # paramiko logs connection failures with tracebacks from its transport thread; the caller reports
 # them as one clear line instead.
@@ -135,9 +133,11 @@ class SshSession:
             ) from None
         except (paramiko.SSHException, OSError, EOFError) as e:
             reason = str(e) or type(e).__name__
-            raise SshUnreachable(f"cannot reach SSH on {where}: {reason}",
-                                 hint="is the guest up and its network configured? "
-                                 "(after a disk was attached: invoke fix-netplan)") from None  # fmt: skip
+            raise SshUnreachable(
+                f"cannot reach SSH on {where}: {reason}",
+                hint="is the guest up and its network configured? "
+                "(after a disk was attached: invoke fix-netplan)",
+            ) from None
         if self.accept_new_host_key:
             self.accepted_host_keys = list(accept.accepted)
         return self
@@ -148,7 +148,9 @@ class SshSession:
     def __enter__(self) -> SshSession:
         return self.open()
 
-    def __exit__(self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None) -> None:
+    def __exit__(
+        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.close()
 
     def run(self, command: str, *, stdin: str | None = None, timeout: float | None = None) -> CommandResult:
@@ -167,7 +169,7 @@ class SshSession:
             )
         except CommandTimedOut as e:
             raise RemoteError(f"remote command timed out after {e.timeout}s on {self.label}") from None
-        except (socket.error, paramiko.SSHException, EOFError) as e:
+        except (OSError, paramiko.SSHException, EOFError) as e:
             raise SshUnreachable(f"SSH connection to {self.label} lost: {e}") from None
         return CommandResult(int(r.exited), r.stdout, r.stderr, time.monotonic() - t0)
 
@@ -176,7 +178,9 @@ class SshSession:
         user = str(self.conn.user)
         w = wrap(script, remote_user_is_root=user == "root", password=self._sudo_password)
         result = self.run(w.command, stdin=w.stdin, timeout=timeout)
-        failure = sudo_failure(result.exit_code, result.stderr, password_env=self._sudo_password_env, user=user)
+        failure = sudo_failure(
+            result.exit_code, result.stderr, password_env=self._sudo_password_env, user=user
+        )
         if failure is not None:
             raise failure
         return result

@@ -34,14 +34,16 @@ def test_freebsd_profile_on_the_host_image(guest: Lab, tmp_path: Path) -> None:
     assert "mount -t ext2fs" in " ".join(result["host_hint"])
     with guest.ssh() as s:
         s.run_as_root("sync")
-    dump = subprocess.run(["dumpe2fs", "-h", str(guest.paths.disk(1))], capture_output=True, text=True,
-                          check=True).stdout  # fmt: skip
+    dump = subprocess.run(
+        ["dumpe2fs", "-h", str(guest.paths.disk(1))], capture_output=True, text=True, check=True
+    ).stdout
     features = set(header_features(parse_dumpe2fs_header(dump)))
     assert "extent" in features and "has_journal" in features
     assert not features & EXCLUDED, features & EXCLUDED
     assert check_freebsd_compat(dump) == []
-    blkid = subprocess.run(["blkid", "-p", "-o", "export", str(guest.paths.disk(1))], capture_output=True,
-                           text=True, check=True).stdout  # fmt: skip
+    blkid = subprocess.run(
+        ["blkid", "-p", "-o", "export", str(guest.paths.disk(1))], capture_output=True, text=True, check=True
+    ).stdout
     assert "TYPE=ext4" in blkid and "PTTYPE" not in blkid
 
 
@@ -59,9 +61,11 @@ def test_check_vm_config_over_ssh_with_ssh_config(guest: Lab, tmp_path: Path) ->
     fake_sysrc = "#!/bin/sh\n[ \"$1 $2\" = '-n vm_dir' ] && echo zfs:zdata/vms\n"
     fake_zfs = "#!/bin/sh\necho /zdata/vms\n"
     with guest.ssh() as s:
-        setup = (f"mkdir -p /zdata/vms/xdev && printf %s {_q(conf)} > /zdata/vms/xdev/xdev.conf && "
-                 f"printf %s {_q(fake_sysrc)} > /usr/local/bin/sysrc && printf %s {_q(fake_zfs)} > "
-                 "/usr/local/bin/zfs && chmod +x /usr/local/bin/sysrc /usr/local/bin/zfs")  # fmt: skip
+        setup = (
+            f"mkdir -p /zdata/vms/xdev && printf %s {_q(conf)} > /zdata/vms/xdev/xdev.conf && "
+            f"printf %s {_q(fake_sysrc)} > /usr/local/bin/sysrc && printf %s {_q(fake_zfs)} > "
+            "/usr/local/bin/zfs && chmod +x /usr/local/bin/sysrc /usr/local/bin/zfs"
+        )
         assert s.run_as_root(setup).exit_code == 0
     home = tmp_path / "home"
     (home / ".ssh").mkdir(parents=True)

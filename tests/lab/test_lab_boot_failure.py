@@ -13,8 +13,9 @@ def test_boot_timeout_shows_console_lines(lab_image: None, tmp_path_factory: pyt
     sp = StatePaths(tmp_path_factory.mktemp("lab-timeout"))
     try:
         with pytest.raises(AgentError, match="timed out waiting for the login prompt") as info:
-            control.up(sp, disks=[], ssh_port=2392, console_port=4692, fresh=True, timeout=4.0,
-                       log=lambda _m: None)  # fmt: skip
+            control.up(
+                sp, disks=[], ssh_port=2392, console_port=4692, fresh=True, timeout=4.0, log=lambda _m: None
+            )
         assert "last console lines:" in info.value.message
         st = control.LabState.load(sp)
         assert st is not None and control.pid_alive(st.pid), "the guest is left running for inspection"

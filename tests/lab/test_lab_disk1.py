@@ -85,8 +85,14 @@ def test_lab_console_attaches_a_terminal(broken: Lab) -> None:
 
     import pexpect
 
-    child = pexpect.spawn(sys.executable, ["-m", "invoke", "lab.console", "--state", str(broken.state)],
-                          cwd=str(Path(__file__).resolve().parents[2]), env=broken.env(), encoding="utf-8", timeout=30)  # fmt: skip
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "invoke", "lab.console", "--state", str(broken.state)],
+        cwd=str(Path(__file__).resolve().parents[2]),
+        env=broken.env(),
+        encoding="utf-8",
+        timeout=30,
+    )
     try:
         child.expect("Ctrl-] to leave")
         child.expect("login: ")

@@ -21,8 +21,10 @@ def plain(lab: Lab) -> Lab:
 
 def test_ssh_works_and_nic_is_enp0s5(plain: Lab) -> None:
     with plain.ssh() as s:
-        r = s.run("hostname; cat /sys/class/net/enp0s5/address; cat /sys/class/net/enp0s5/operstate; "
-                  "ls /sys/class/net; ip -4 -o addr show dev enp0s5")  # fmt: skip
+        r = s.run(
+            "hostname; cat /sys/class/net/enp0s5/address; cat /sys/class/net/enp0s5/operstate; "
+            "ls /sys/class/net; ip -4 -o addr show dev enp0s5"
+        )
     lines = r.stdout.splitlines()
     assert r.exit_code == 0, r.stderr
     assert lines[0] == "xdev"
@@ -34,8 +36,10 @@ def test_ssh_works_and_nic_is_enp0s5(plain: Lab) -> None:
 
 def test_guest_contents_match_the_bhyve_guest(plain: Lab) -> None:
     with plain.ssh() as s:
-        r = s.run_as_root("stat -c '%a %U' /etc/netplan/50-cloud-init.yaml; cat /etc/netplan/50-cloud-init.yaml; "
-                          "lsblk -dn -o NAME,TYPE; id -nG admin")  # fmt: skip
+        r = s.run_as_root(
+            "stat -c '%a %U' /etc/netplan/50-cloud-init.yaml; cat /etc/netplan/50-cloud-init.yaml; "
+            "lsblk -dn -o NAME,TYPE; id -nG admin"
+        )
         no_pw = s.run("sudo -n true")
     out = r.stdout
     assert out.startswith("600 root\n")
