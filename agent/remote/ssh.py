@@ -133,6 +133,9 @@ class SshSession:
             ) from None
         except (paramiko.SSHException, OSError, EOFError) as e:
             reason = str(e) or type(e).__name__
+            if isinstance(e, paramiko.SSHException):
+                # A port forwarder (QEMU's, a NAT) accepts the connection but nothing answers behind it.
+                reason = f"no SSH banner within {self.target.connect_timeout:g}s ({reason})"
             raise SshUnreachable(
                 f"cannot reach SSH on {where}: {reason}",
                 hint="is the guest up and its network configured? "
