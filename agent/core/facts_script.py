@@ -156,9 +156,9 @@ gda_run() {
     "$@" >"$T/out" 2>"$T/err" </dev/null
     _rc=$?
     printf '@@GDA-%s BEGIN %s %s@@\n' "$N" "$_s" "$_a"
-    awk 1 "$T/out"
+    [ -s "$T/out" ] && awk 1 "$T/out"
     printf '@@GDA-%s STDERR@@\n' "$N"
-    awk 1 "$T/err"
+    [ -s "$T/err" ] && awk 1 "$T/err"
     printf '@@GDA-%s END rc=%s@@\n' "$N" "$_rc"
 }
 
@@ -166,7 +166,8 @@ gda_version() { "$@" 2>&1; }
 
 gda_tools() {
     for _t in $GDA_TOOLS; do
-        printf '%s=%s\n' "$_t" "$(command -v "$_t" 2>/dev/null)"
+        printf '%s=' "$_t"
+        command -v "$_t" 2>/dev/null || echo
     done
 }
 
@@ -203,7 +204,9 @@ gda_sysfs() {
     for _f in size ro removable dev queue/logical_block_size queue/physical_block_size \
               device/serial device/model device/wwid wwid; do
         [ -r "$_d/$_f" ] || continue
-        printf '%s=%s\n' "$_f" "$(tr -d '\n' <"$_d/$_f" 2>/dev/null)"
+        _v=
+        read -r _v <"$_d/$_f" 2>/dev/null
+        printf '%s=%s\n' "$_f" "$_v"
     done
     printf 'holders=%s\n' "$(ls -A "$_d/holders" 2>/dev/null | tr '\n' ' ')"
     for _p in "$_d"/*/partition; do
