@@ -3,8 +3,10 @@
 The decision is pure (:func:`agent.core.netplan_repair.plan_repair`); this module only moves facts
 and files and runs the apply:
 
-* through the console (SSH is down): back up, write, ``netplan generate``, then ``netplan try`` in the
-  foreground on the console. The controller polls SSH; once it is back, Enter on the console confirms.
+* through the console (SSH is down): back up, write, validate with ``netplan generate`` in a scratch
+  root (``/run`` keeps the old generated config: that is what ``netplan try`` backs up and reverts to),
+  then ``netplan try`` in the foreground on the console. The controller polls SSH; once it is back, Enter
+  on the console confirms.
   If SSH does not come back before the deadline, Ctrl-C makes ``netplan try`` revert at once.
 * ``netplan try`` refuses bonds and bridges (exit 78), and over SSH its stdin would be at end-of-file
   (it reverts at once), so in those cases a transient systemd timer on the guest is the way back: it
@@ -114,7 +116,7 @@ def write_config(shell: RootShell, plan: RepairPlan, opts: FixOptions, stamp: st
     log(f"backed up: {', '.join(backups.values())}")
     for path, text in plan.files.items():
         shell.write_file(path, text.encode(), 0o600)
-    rc, out = shell.sh("netplan generate")
+    rc, out = shell.sh(VALIDATE_IN_SCRATCH_ROOT)
     if rc != 0:
         restore(shell, backups)
         raise RemoteError(f"netplan generate rejected the new configuration; the original is restored:\n{out.strip()}")
@@ -123,6 +125,17 @@ def write_config(shell: RootShell, plan: RepairPlan, opts: FixOptions, stamp: st
         shell.write_file(CLOUD_INIT_DISABLE_PATH, cloud_init_disable_config().encode(), 0o644)
         log(f"wrote {CLOUD_INIT_DISABLE_PATH}: cloud-init will leave the network config alone")
     return backups
+
+
+#: ``netplan generate`` of /etc/netplan (and /run/netplan, /lib/netplan) in a scratch root dir: it validates
+#: the new files without touching /run/systemd/network. ``netplan try`` backs up /run's generated config and
+#: reverts to it; generating in place first would make that backup the *new* config and the revert a no-op.
+VALIDATE_IN_SCRATCH_ROOT = (
+    't=$(mktemp -d) || exit 1; mkdir -p "$t/etc" "$t/run" "$t/lib" && cp -a /etc/netplan "$t/etc/" '
+    '&& { [ ! -d /run/netplan ] || cp -a /run/netplan "$t/run/"; } '
+    '&& { [ ! -d /lib/netplan ] || cp -a /lib/netplan "$t/lib/"; } '
+    '&& netplan generate --root-dir "$t"; rc=$?; rm -rf "$t"; exit $rc'
+)
 
 
 def restore(shell: RootShell, backups: dict[str, str]) -> None:
@@ -211,9 +224,10 @@ def apply_with_netplan_try(
 
 
 def describe_network(ssh: SshSession, guest: Guest, plan: RepairPlan) -> tuple[str | None, list[str]]:
-    """The repaired interface (its final name) and its addresses, read back over the new SSH connection."""
+    """The repaired or pinned interface (its final name) and its addresses, read back over the new SSH
+    connection. A pure ``--match-mac`` plan has no repairs, only pins: report the pinned interface."""
     facts = gather(SshShell(ssh), guest)
-    wanted = {r.final_name for r in plan.repairs}
+    wanted = {r.final_name for r in plan.repairs} | {p.final_name for p in plan.pins}
     for iface in facts.interfaces:
         if iface.is_physical and iface.addresses and (not wanted or iface.name in wanted):
             return iface.name, [str(a) for a in iface.addresses]

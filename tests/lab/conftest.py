@@ -42,11 +42,12 @@ class Lab:
     def paths(self) -> StatePaths:
         return StatePaths(self.state)
 
-    def boot(self, **layout: Any) -> control.LabState:
-        """(Re)boot the guest with ``layout`` (lab.up options), fresh overlay and disks."""
+    def boot(self, *, fresh: bool = True, **layout: Any) -> control.LabState:
+        """(Re)boot the guest with ``layout`` (lab.up options), fresh overlay and disks; ``fresh=False``
+        keeps the root overlay (and disk images) of the previous boot: the same guest, rebooted."""
         self.down()
         st = lab_ops.up(state=str(self.state), ssh_port=self.ssh_port, console_port=self.console_port,
-                        fresh=True, build_first=False, **{"disk1": False, **layout})  # fmt: skip
+                        fresh=fresh, build_first=False, **{"disk1": False, **layout})  # fmt: skip
         self.layout = layout
         self.secrets = control.lab_secrets()
         return st
