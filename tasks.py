@@ -54,9 +54,20 @@ def up(
     fresh: bool = False,
 ) -> None:
     """Boot the lab guest under QEMU (TCG) with vm-bhyve's slot layout; waits for console and SSH."""
-    lab_ops.up(state=state, disk1=disk1, disk1_size=disk1_size, disk1_serial=disk1_serial,
-               disk1_slot=disk1_slot, disk2=disk2, disk2_size=disk2_size, disk2_serial=disk2_serial,
-               nic_slot=nic_slot, ssh_port=ssh_port, console_port=console_port, fresh=fresh)  # fmt: skip
+    lab_ops.up(
+        state=state,
+        disk1=disk1,
+        disk1_size=disk1_size,
+        disk1_serial=disk1_serial,
+        disk1_slot=disk1_slot,
+        disk2=disk2,
+        disk2_size=disk2_size,
+        disk2_serial=disk2_serial,
+        nic_slot=nic_slot,
+        ssh_port=ssh_port,
+        console_port=console_port,
+        fresh=fresh,
+    )
     for line in lab_ops.control.status_lines(lab_ops.state_paths(state)):
         info(line)
 
@@ -127,7 +138,7 @@ _GUEST_HELP = {
     }
 )
 @guarded
-def format(  # noqa: A001
+def format(
     c: Context,
     fs: str = "",
     label: str | None = None,
@@ -156,8 +167,17 @@ def format(  # noqa: A001
     if host_compat not in (None, "freebsd", "linux"):
         raise UsageError("--host-compat takes freebsd or linux")
     name, g = load_guest(inventory, guest)
-    opts = fmt.FormatOptions(fs=fs, label=label, no_discard=no_discard, force=force, yes=yes, dry_run=dry_run,
-                             device=device, serial=serial, host_compat=host_compat)  # fmt: skip
+    opts = fmt.FormatOptions(
+        fs=fs,
+        label=label,
+        no_discard=no_discard,
+        force=force,
+        yes=yes,
+        dry_run=dry_run,
+        device=device,
+        serial=serial,
+        host_compat=host_compat,
+    )
     ask = input if sys.stdin.isatty() and not json else None
     with ssh_session(g, accept_new_host_key=accept_new_host_key) as s:
         outcome = fmt.run_format(s, name, g, opts, log=info, ask=ask)
@@ -206,10 +226,16 @@ def fix_netplan(
 
     name, g = load_guest(inventory, guest)
     with contextlib.ExitStack() as stack:
-        tfile = stack.enter_context(open(transcript, "w")) if transcript else None  # noqa: SIM115
-        opts = fixnetplan.FixOptions(via=via, match_mac=match_mac, pin_cloud_init=pin_cloud_init,
-                                     deadline=float(deadline), dry_run=dry_run,
-                                     accept_new_host_key=accept_new_host_key, transcript=tfile)  # fmt: skip
+        tfile = stack.enter_context(open(transcript, "w")) if transcript else None
+        opts = fixnetplan.FixOptions(
+            via=via,
+            match_mac=match_mac,
+            pin_cloud_init=pin_cloud_init,
+            deadline=float(deadline),
+            dry_run=dry_run,
+            accept_new_host_key=accept_new_host_key,
+            transcript=tfile,
+        )
         outcome = fixnetplan.run_fix(name, g, opts, log=info)
     if json:
         print_json(outcome.to_json())
@@ -237,9 +263,21 @@ def disks(
     with ssh_session(g, accept_new_host_key=accept_new_host_key) as s:
         facts, verdicts, pins = fmt.list_disks(s, g, fs, info)
     if json:
-        print_json([{"name": v.disk.name, "path": v.disk.path, "size_bytes": v.disk.size_bytes,
-                     "model": v.disk.model, "serial": v.disk.serial, "state": v.state.value,
-                     "reasons": [r.text for r in v.reasons], "notes": list(v.notes)} for v in verdicts])  # fmt: skip
+        print_json(
+            [
+                {
+                    "name": v.disk.name,
+                    "path": v.disk.path,
+                    "size_bytes": v.disk.size_bytes,
+                    "model": v.disk.model,
+                    "serial": v.disk.serial,
+                    "state": v.state.value,
+                    "reasons": [r.text for r in v.reasons],
+                    "notes": list(v.notes),
+                }
+                for v in verdicts
+            ]
+        )
     else:
         disks_table(name, facts, verdicts, pins)
 

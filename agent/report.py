@@ -22,8 +22,14 @@ def disks_table(guest: str, facts: Facts, verdicts: Sequence[Verdict], pins: Pin
     for v in verdicts:
         d = v.disk
         style = _STATE_STYLE[v.state]
-        t.add_row(d.name, d.human_size(), d.model or "", d.serial or "", f"[{style}]{v.state.value}[/{style}]",
-                  v.why().replace("[", "\\["))  # fmt: skip
+        t.add_row(
+            d.name,
+            d.human_size(),
+            d.model or "",
+            d.serial or "",
+            f"[{style}]{v.state.value}[/{style}]",
+            v.why().replace("[", "\\["),
+        )
     out.print(t)
     if not facts.privileged:
         out.print("[yellow]signatures were not probed (no root): `format` re-checks them under sudo[/yellow]")
@@ -31,23 +37,34 @@ def disks_table(guest: str, facts: Facts, verdicts: Sequence[Verdict], pins: Pin
 
 def format_summary(o: FormatOutcome) -> None:
     if o.action == "nothing-to-do":
-        out.print(f"[green]nothing to do:[/green] {o.device} ({o.device_path}) already carries {o.fs}, "
-                  f"UUID {o.uuid}" + (f", label {o.label}" if o.label else ""))  # fmt: skip
+        out.print(
+            f"[green]nothing to do:[/green] {o.device} ({o.device_path}) already carries {o.fs}, "
+            f"UUID {o.uuid}" + (f", label {o.label}" if o.label else "")
+        )
     elif o.action == "dry-run":
-        out.print(f"[bold]plan (dry run, nothing changed):[/bold] {o.fs} on {o.device} ({o.device_path}), "
-                  f"serial {o.serial}, {o.size_bytes} bytes")  # fmt: skip
+        out.print(
+            f"[bold]plan (dry run, nothing changed):[/bold] {o.fs} on {o.device} ({o.device_path}), "
+            f"serial {o.serial}, {o.size_bytes} bytes"
+        )
         if o.overwrites:
             out.print(f"  [red]would destroy:[/red] {', '.join(o.overwrites)}")
-        out.print("  1. as root, under an exclusive lock on the device, re-check: serial, size, no partitions, "
-                  "no partition table, " + ("only the signatures above" if o.overwrites else "no signature")
-                  + ", not mounted, not swap, no holders")  # fmt: skip
+        out.print(
+            "  1. as root, under an exclusive lock on the device, re-check: serial, size, no partitions, "
+            "no partition table, "
+            + ("only the signatures above" if o.overwrites else "no signature")
+            + ", not mounted, not swap, no holders"
+        )
         out.print(f"  2. {' '.join(o.mkfs_command)}", markup=False)
-        out.print(f"  3. udevadm settle; blkid -p {o.device_path}  (expect TYPE={o.fs}, no PTTYPE)",
-                  markup=False)  # fmt: skip
+        out.print(
+            f"  3. udevadm settle; blkid -p {o.device_path}  (expect TYPE={o.fs}, no PTTYPE)", markup=False
+        )
     else:
         secs = f"{o.mkfs_seconds:.1f}s" if o.mkfs_seconds is not None else "?"
-        out.print(f"[green]formatted:[/green] {o.device} ({o.device_path}) as {o.fs}, UUID {o.uuid}"
-                  + (f", label {o.label}" if o.label else "") + f"; mkfs took {secs}")  # fmt: skip
+        out.print(
+            f"[green]formatted:[/green] {o.device} ({o.device_path}) as {o.fs}, UUID {o.uuid}"
+            + (f", label {o.label}" if o.label else "")
+            + f"; mkfs took {secs}"
+        )
         out.print(f"  command: {' '.join(o.mkfs_command)}", markup=False)
     if o.features_disabled:
         out.print(f"  features turned off for a {o.host_compat} host: {', '.join(o.features_disabled)}")
@@ -63,11 +80,17 @@ def format_summary(o: FormatOutcome) -> None:
 def fix_summary(o: FixOutcome) -> None:
     if o.action == "nothing-to-fix":
         where = f"{o.interface} {' '.join(o.addresses)}" if o.interface else "the network"
-        out.print(f"[green]nothing to fix:[/green] netplan fits the interfaces ({where}); checked via {o.via}")
+        out.print(
+            f"[green]nothing to fix:[/green] netplan fits the interfaces ({where}); checked via {o.via}"
+        )
         for n in o.notes:
             out.print(f"  {n}", markup=False)
         return
-    head = "[bold]repair (dry run, nothing changed):[/bold]" if o.action == "dry-run" else "[green]fixed:[/green]"
+    head = (
+        "[bold]repair (dry run, nothing changed):[/bold]"
+        if o.action == "dry-run"
+        else "[green]fixed:[/green]"
+    )
     renames = ", ".join(f"{a} → {b}" for a, b in o.renames.items()) or "MAC pin"
     out.print(f"{head} {renames} (via {o.via})")
     for line in o.changes:

@@ -311,8 +311,9 @@ class ChannelSpawn(_StreamSpawn):
     ``close()`` sends the detach sequence (``cu``'s ``~.``) and closes the channel, never the SSH client.
     """
 
-    def __init__(self, channel: paramiko.Channel, *, name: str, timeout: float = 30.0,
-                 detach: str | None = None) -> None:
+    def __init__(
+        self, channel: paramiko.Channel, *, name: str, timeout: float = 30.0, detach: str | None = None
+    ) -> None:
         super().__init__(name=name, timeout=timeout, detach=detach)
         self.channel = channel
 
@@ -339,8 +340,15 @@ class CommandSpawn(pexpect.spawn):  # type: ignore[misc]
     """``pexpect.spawn`` of a local console command whose ``close()`` sends the detach sequence first."""
 
     def __init__(self, argv: list[str], *, timeout: float = 30.0, detach: str | None = None) -> None:
-        super().__init__(argv[0], argv[1:], timeout=timeout, maxread=_MAXREAD, encoding=_ENCODING,
-                         codec_errors="replace", dimensions=(50, 500))
+        super().__init__(
+            argv[0],
+            argv[1:],
+            timeout=timeout,
+            maxread=_MAXREAD,
+            encoding=_ENCODING,
+            codec_errors="replace",
+            dimensions=(50, 500),
+        )
         self.detach = detach
         self.delaybeforesend = None
         self.delayafterread = None
@@ -354,12 +362,18 @@ class CommandSpawn(pexpect.spawn):  # type: ignore[misc]
 
 def _connect_error(spec: ConsoleSpec, exc: BaseException) -> ConsoleError:
     reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else (str(exc) or type(exc).__name__)
-    return ConsoleError(f"cannot open console {spec.describe()}: {reason}",
-                        hint="is the guest running with its serial console served there?")
+    return ConsoleError(
+        f"cannot open console {spec.describe()}: {reason}",
+        hint="is the guest running with its serial console served there?",
+    )
 
 
-def open_console(spec: ConsoleSpec, *, ssh_client: paramiko.SSHClient | None = None,
-                 timeout: float = DEFAULT_CONNECT_TIMEOUT) -> ConsoleSpawn:
+def open_console(
+    spec: ConsoleSpec,
+    *,
+    ssh_client: paramiko.SSHClient | None = None,
+    timeout: float = DEFAULT_CONNECT_TIMEOUT,
+) -> ConsoleSpawn:
     """Open the console transport ``spec`` and return a text-mode spawn object.
 
     ``timeout`` bounds the connection (and is the spawn's default expect timeout). For ``ssh`` pass the
@@ -374,8 +388,9 @@ def open_console(spec: ConsoleSpec, *, ssh_client: paramiko.SSHClient | None = N
             raise _connect_error(spec, exc) from None
         with contextlib.suppress(OSError):
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        return SocketSpawn(sock, name=f"<console {spec.describe()}>", timeout=timeout,
-                           detach=spec.detach_sequence)
+        return SocketSpawn(
+            sock, name=f"<console {spec.describe()}>", timeout=timeout, detach=spec.detach_sequence
+        )
     if spec.kind == "unix":
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         sock.settimeout(timeout)
@@ -384,8 +399,9 @@ def open_console(spec: ConsoleSpec, *, ssh_client: paramiko.SSHClient | None = N
         except OSError as exc:
             sock.close()
             raise _connect_error(spec, exc) from None
-        return SocketSpawn(sock, name=f"<console {spec.describe()}>", timeout=timeout,
-                           detach=spec.detach_sequence)
+        return SocketSpawn(
+            sock, name=f"<console {spec.describe()}>", timeout=timeout, detach=spec.detach_sequence
+        )
     if spec.kind == "command":
         try:
             return CommandSpawn(spec.argv, timeout=timeout, detach=spec.detach_sequence)
@@ -403,5 +419,6 @@ def open_console(spec: ConsoleSpec, *, ssh_client: paramiko.SSHClient | None = N
         channel.exec_command(spec.target)
     except Exception as exc:  # paramiko raises SSHException, EOFError, socket errors
         raise _connect_error(spec, exc) from None
-    return ChannelSpawn(channel, name=f"<console {spec.describe()}>", timeout=timeout,
-                        detach=spec.detach_sequence)
+    return ChannelSpawn(
+        channel, name=f"<console {spec.describe()}>", timeout=timeout, detach=spec.detach_sequence
+    )

@@ -76,7 +76,9 @@ def gather(shell: RootShell, guest: Guest) -> NetFacts:
     netplan_file = str(guest.network.netplan_file) if guest.network.netplan_file else None
     rc, out = shell.sh(render_netfacts_script(netplan_file), timeout=60)
     if rc != 0 and "@@GDA-NET" not in out:
-        raise RemoteError(f"reading the guest's network state through {shell.label} failed: {out.strip()[-400:]}")
+        raise RemoteError(
+            f"reading the guest's network state through {shell.label} failed: {out.strip()[-400:]}"
+        )
     return parse_netfacts(out)
 
 
@@ -104,7 +106,9 @@ def _q(s: str) -> str:
     return shlex.quote(s)
 
 
-def write_config(shell: RootShell, plan: RepairPlan, opts: FixOptions, stamp: str, log: Log) -> dict[str, str]:
+def write_config(
+    shell: RootShell, plan: RepairPlan, opts: FixOptions, stamp: str, log: Log
+) -> dict[str, str]:
     """Back up, write (mode 0600), validate with ``netplan generate``; restore on failure. {path: backup}."""
     backups: dict[str, str] = {}
     for path in plan.files:
@@ -119,7 +123,9 @@ def write_config(shell: RootShell, plan: RepairPlan, opts: FixOptions, stamp: st
     rc, out = shell.sh(VALIDATE_IN_SCRATCH_ROOT)
     if rc != 0:
         restore(shell, backups)
-        raise RemoteError(f"netplan generate rejected the new configuration; the original is restored:\n{out.strip()}")
+        raise RemoteError(
+            f"netplan generate rejected the new configuration; the original is restored:\n{out.strip()}"
+        )
     if opts.pin_cloud_init:
         shell.sh(f"mkdir -p {_q(CLOUD_INIT_DISABLE_PATH.rsplit('/', 1)[0])}")
         shell.write_file(CLOUD_INIT_DISABLE_PATH, cloud_init_disable_config().encode(), 0o644)
@@ -142,7 +148,9 @@ def restore(shell: RootShell, backups: dict[str, str]) -> None:
     script = " && ".join(f"cp -p {_q(b)} {_q(p)}" for p, b in backups.items())
     rc, out = shell.sh(script)
     if rc != 0:
-        raise RemoteError(f"restoring the backup failed: {out.strip()}; backups: {', '.join(backups.values())}")
+        raise RemoteError(
+            f"restoring the backup failed: {out.strip()}; backups: {', '.join(backups.values())}"
+        )
 
 
 def _revert_script(backups: dict[str, str]) -> str:
@@ -155,7 +163,9 @@ def apply_with_timer(
     """``netplan apply`` guarded by a transient timer that restores the backup unless cancelled."""
     unit = f"gda-netplan-revert-{stamp.lower()}"
     fire = int(opts.deadline + 15)
-    rc, out = shell.sh(f"systemd-run --quiet --unit={unit} --on-active={fire}s /bin/sh -c {_q(_revert_script(backups))}")
+    rc, out = shell.sh(
+        f"systemd-run --quiet --unit={unit} --on-active={fire}s /bin/sh -c {_q(_revert_script(backups))}"
+    )
     if rc != 0:
         restore(shell, backups)
         raise RemoteError(f"could not arm the revert timer (systemd-run): {out.strip()}; original restored")
@@ -173,10 +183,14 @@ def apply_with_timer(
     except SshUnreachable:
         if isinstance(shell, ConsoleShell):
             shell.sh(f"systemctl start {unit}.service")
-            raise RemoteError(f"SSH did not come back within {opts.deadline:g}s of the apply: the old "
-                              "configuration was restored through the console") from None  # fmt: skip
-        raise RemoteError(f"SSH did not come back within {opts.deadline:g}s of the apply: the guest restores the "
-                          f"old configuration by itself within {fire}s ({unit}.timer)") from None  # fmt: skip
+            raise RemoteError(
+                f"SSH did not come back within {opts.deadline:g}s of the apply: the old "
+                "configuration was restored through the console"
+            ) from None
+        raise RemoteError(
+            f"SSH did not come back within {opts.deadline:g}s of the apply: the guest restores the "
+            f"old configuration by itself within {fire}s ({unit}.timer)"
+        ) from None
     seconds = time.monotonic() - t0
     ssh.run_as_root(f"systemctl stop {unit}.timer; systemctl reset-failed {unit}.service 2>/dev/null; true")
     return ssh, seconds
@@ -192,11 +206,16 @@ def apply_with_netplan_try(
     if idx is None:
         status = running.exit_status
         if status == NETPLAN_TRY_NOT_SUPPORTED:
-            log("netplan try refuses this configuration (bonds/bridges, exit 78): using a revert timer instead")
+            log(
+                "netplan try refuses this configuration (bonds/bridges, exit 78): "
+                "using a revert timer instead"
+            )
             ssh, secs = apply_with_timer(shell, backups, guest, opts, stamp, log)
             return ssh, secs, "netplan apply + revert timer"
         restore(shell, backups)
-        raise RemoteError(f"netplan try failed (exit {status}); the original is restored:\n{running.output.strip()}")
+        raise RemoteError(
+            f"netplan try failed (exit {status}); the original is restored:\n{running.output.strip()}"
+        )
     t0 = time.monotonic()
     log(f"netplan try applied the new configuration; waiting up to {opts.deadline:g}s for SSH ...")
     try:
@@ -209,7 +228,8 @@ def apply_with_netplan_try(
         why = e.message if isinstance(e, AgentError) else str(e)
         raise RemoteError(
             f"SSH did not come back within {opts.deadline:g}s of the apply ({why.splitlines()[0]}): "
-            f"netplan try rolled the change back (exit {result.exit_status}) and the original file is restored",
+            f"netplan try rolled the change back (exit {result.exit_status}) and the original file is "
+            "restored",
             hint="check the mapping (inventory network.mac) and the guest's DHCP; the console transcript "
             "(--transcript FILE) shows what happened",
         ) from None
@@ -218,8 +238,10 @@ def apply_with_netplan_try(
     result = running.wait(60)
     if result.exit_status != 0 or "Configuration accepted" not in result.output:
         ssh.close()
-        raise RemoteError(f"netplan try did not accept the configuration (exit {result.exit_status}):\n"
-                          f"{result.output.strip()[-600:]}")  # fmt: skip
+        raise RemoteError(
+            f"netplan try did not accept the configuration (exit {result.exit_status}):\n"
+            f"{result.output.strip()[-600:]}"
+        )
     return ssh, seconds, "netplan try (confirmed after SSH came back)"
 
 
@@ -247,8 +269,11 @@ def run_fix(guest_name: str, guest: Guest, opts: FixOptions, *, log: Log) -> Fix
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     if opts.via in ("auto", "ssh"):
         try:
-            ssh = ssh_session(guest, accept_new_host_key=opts.accept_new_host_key,
-                              connect_timeout=4 if opts.via == "auto" else 10).open()  # fmt: skip
+            ssh = ssh_session(
+                guest,
+                accept_new_host_key=opts.accept_new_host_key,
+                connect_timeout=4 if opts.via == "auto" else 10,
+            ).open()
         except SshUnreachable as e:
             if opts.via == "ssh":
                 raise
@@ -257,9 +282,11 @@ def run_fix(guest_name: str, guest: Guest, opts: FixOptions, *, log: Log) -> Fix
             with ssh:
                 return _fix_over_ssh(ssh, guest, opts, stamp, log)
     password = console_password(guest)
-    with console_shell(guest.console, password, transcript=opts.transcript,
-                       accept_new_host_key=opts.accept_new_host_key) as shell:  # fmt: skip
-        log(f"logged in on the serial console ({shell.label}) as {guest.console.user if guest.console else '?'}")
+    with console_shell(
+        guest.console, password, transcript=opts.transcript, accept_new_host_key=opts.accept_new_host_key
+    ) as shell:
+        user = guest.console.user if guest.console else "?"
+        log(f"logged in on the serial console ({shell.label}) as {user}")
         return _fix_over_console(shell, guest, opts, stamp, log)
 
 
@@ -281,7 +308,11 @@ def _fix_over_ssh(ssh: SshSession, guest: Guest, opts: FixOptions, stamp: str, l
     new_ssh, seconds = apply_with_timer(shell, backups, guest, opts, stamp, log)
     with new_ssh:
         outcome.interface, outcome.addresses = describe_network(new_ssh, guest, decision)
-    outcome.action, outcome.apply_method, outcome.seconds_to_ssh = "fixed", "netplan apply + revert timer", seconds
+    outcome.action, outcome.apply_method, outcome.seconds_to_ssh = (
+        "fixed",
+        "netplan apply + revert timer",
+        seconds,
+    )
     return outcome
 
 
@@ -292,7 +323,9 @@ def _up_interface(facts: NetFacts) -> tuple[str | None, list[str]]:
     return None, []
 
 
-def _fix_over_console(shell: ConsoleShell, guest: Guest, opts: FixOptions, stamp: str, log: Log) -> FixOutcome:
+def _fix_over_console(
+    shell: ConsoleShell, guest: Guest, opts: FixOptions, stamp: str, log: Log
+) -> FixOutcome:
     facts = gather(shell, guest)
     decision = decide(facts, guest, opts)
     outcome = FixOutcome("nothing-to-fix", "console")
@@ -302,9 +335,11 @@ def _fix_over_console(shell: ConsoleShell, guest: Guest, opts: FixOptions, stamp
         try:
             wait_for_ssh(guest, opts, 15, log).close()
         except SshUnreachable as e:
-            raise RemoteError(f"netplan already fits the present interfaces, but SSH is unreachable: {e.message}",
-                              hint="check the guest's address, DHCP and sshd through the console "
-                              "(invoke lab.console for the lab)") from None  # fmt: skip
+            raise RemoteError(
+                f"netplan already fits the present interfaces, but SSH is unreachable: {e.message}",
+                hint="check the guest's address, DHCP and sshd through the console "
+                "(invoke lab.console for the lab)",
+            ) from None
         return outcome
     _fill_plan(outcome, decision)
     for line in decision.changes:

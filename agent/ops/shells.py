@@ -38,8 +38,10 @@ class SshShell:
         q = shlex.quote
         tmp = f"{path}.gda-new"
         b64 = base64.b64encode(data).decode()
-        rc, out = self.sh(f"umask 077; printf %s {q(b64)} | base64 -d > {q(tmp)} && chmod {mode:04o} {q(tmp)} "
-                          f"&& mv -f {q(tmp)} {q(path)}")  # fmt: skip
+        rc, out = self.sh(
+            f"umask 077; printf %s {q(b64)} | base64 -d > {q(tmp)} && chmod {mode:04o} {q(tmp)} "
+            f"&& mv -f {q(tmp)} {q(path)}"
+        )
         if rc != 0:
             raise RemoteError(f"could not write {path} on the guest: {out.strip()}")
 
@@ -58,8 +60,10 @@ class ConsoleShell:
 
     def write_file(self, path: str, data: bytes, mode: int) -> None:
         if not self.root:
-            raise ConsoleError("writing files through the console needs the console user to be root",
-                               hint="set console: user: root in inventory.yaml")  # fmt: skip
+            raise ConsoleError(
+                "writing files through the console needs the console user to be root",
+                hint="set console: user: root in inventory.yaml",
+            )
         self.session.write_file(path, data, mode)
 
 
@@ -85,21 +89,32 @@ def console_shell(
 ) -> Iterator[ConsoleShell]:
     """Log in on the guest's serial console; log out (and detach) when done, also on error."""
     if console is None:
-        raise UsageError("the guest has no console: in inventory.yaml",
-                         hint="add console: {tcp: HOST:PORT} (or unix/command/ssh), user and password_env")  # fmt: skip
+        raise UsageError(
+            "the guest has no console: in inventory.yaml",
+            hint="add console: {tcp: HOST:PORT} (or unix/command/ssh), user and password_env",
+        )
     spec = console_spec(console)
     with contextlib.ExitStack() as stack:
         client = None
         if console.ssh is not None:
             s = console.ssh
-            hv = SshSession(SshTarget(host=s.host, port=s.port, user=s.user, identity_file=s.identity_file,
-                                      known_hosts=s.known_hosts), accept_new_host_key=accept_new_host_key)  # fmt: skip
+            hv = SshSession(
+                SshTarget(
+                    host=s.host,
+                    port=s.port,
+                    user=s.user,
+                    identity_file=s.identity_file,
+                    known_hosts=s.known_hosts,
+                ),
+                accept_new_host_key=accept_new_host_key,
+            )
             stack.enter_context(hv)
             client = hv.conn.client
         spawn = open_console(spec, ssh_client=client)
         stack.callback(spawn.close)
-        session = ConsoleSession(spawn, transcript=transcript, secrets=[password] if password else [],
-                                 command_timeout=120)  # fmt: skip
+        session = ConsoleSession(
+            spawn, transcript=transcript, secrets=[password] if password else [], command_timeout=120
+        )
         stack.enter_context(session)
         session.login(console.user, password)
         yield ConsoleShell(session, user=console.user, label=spec.describe())

@@ -46,8 +46,14 @@ class Lab:
         """(Re)boot the guest with ``layout`` (lab.up options), fresh overlay and disks; ``fresh=False``
         keeps the root overlay (and disk images) of the previous boot: the same guest, rebooted."""
         self.down()
-        st = lab_ops.up(state=str(self.state), ssh_port=self.ssh_port, console_port=self.console_port,
-                        fresh=fresh, build_first=False, **{"disk1": False, **layout})  # fmt: skip
+        st = lab_ops.up(
+            state=str(self.state),
+            ssh_port=self.ssh_port,
+            console_port=self.console_port,
+            fresh=fresh,
+            build_first=False,
+            **{"disk1": False, **layout},
+        )
         self.layout = layout
         self.secrets = control.lab_secrets()
         return st
@@ -56,19 +62,28 @@ class Lab:
         control.down(self.paths, log=lambda _m: None)
 
     def target(self, **over: Any) -> SshTarget:
-        base: dict[str, Any] = dict(host="127.0.0.1", port=self.ssh_port, user="admin",
-                                    identity_file=self.paths.ssh_key, known_hosts=self.paths.known_hosts)  # fmt: skip
+        base: dict[str, Any] = dict(
+            host="127.0.0.1",
+            port=self.ssh_port,
+            user="admin",
+            identity_file=self.paths.ssh_key,
+            known_hosts=self.paths.known_hosts,
+        )
         base.update(over)
         return SshTarget(**base)
 
     def ssh(self, **over: Any) -> SshSession:
-        return SshSession(self.target(**over), sudo_password=self.secrets["admin"],
-                          sudo_password_env="XDEV_SUDO_PASSWORD")  # fmt: skip
+        return SshSession(
+            self.target(**over), sudo_password=self.secrets["admin"], sudo_password_env="XDEV_SUDO_PASSWORD"
+        )
 
     def env(self) -> dict[str, str]:
         """Environment for running the CLI against this lab (passwords in env vars, as documented)."""
-        return {**os.environ, "XDEV_SUDO_PASSWORD": self.secrets["admin"],
-                "XDEV_CONSOLE_PASSWORD": self.secrets["root"]}  # fmt: skip
+        return {
+            **os.environ,
+            "XDEV_SUDO_PASSWORD": self.secrets["admin"],
+            "XDEV_CONSOLE_PASSWORD": self.secrets["root"],
+        }
 
     def inventory(self, tmp: Path, extra: str = "", guest_extra: str = "") -> Path:
         """An inventory.yaml like the repository's, pointed at this lab's ports and state."""
@@ -93,14 +108,26 @@ guests:
         path.write_text(text)
         return path
 
-    def invoke(self, *args: str, inventory: Path | None = None, env: dict[str, str] | None = None,
-               timeout: float = 600) -> subprocess.CompletedProcess[str]:  # fmt: skip
+    def invoke(
+        self,
+        *args: str,
+        inventory: Path | None = None,
+        env: dict[str, str] | None = None,
+        timeout: float = 600,
+    ) -> subprocess.CompletedProcess[str]:
         """Run ``invoke ARGS`` from the repository, as a user would."""
         argv = [sys.executable, "-m", "invoke", *args]
         if inventory is not None:
             argv += ["--inventory", str(inventory)]
-        return subprocess.run(argv, cwd=REPO, env=env or self.env(), capture_output=True, text=True,
-                              timeout=timeout, check=False)  # fmt: skip
+        return subprocess.run(
+            argv,
+            cwd=REPO,
+            env=env or self.env(),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
 
 
 def _require_lab_prereqs() -> None:

@@ -54,8 +54,12 @@ class Guest:
     tmp: Path
     timings: dict[str, float] = field(default_factory=dict)
 
-    def cli(self, *args: str, inv: Path | None = None, env: dict[str, str] | None = None,
-            ) -> subprocess.CompletedProcess[str]:  # fmt: skip
+    def cli(
+        self,
+        *args: str,
+        inv: Path | None = None,
+        env: dict[str, str] | None = None,
+    ) -> subprocess.CompletedProcess[str]:
         """``invoke fix-netplan ARGS --inventory INV``; no outcome, expected or not, prints a traceback."""
         t0 = time.monotonic()
         r = self.lab.invoke("fix-netplan", *args, inventory=inv or self.inv, env=env, timeout=420)
@@ -74,8 +78,9 @@ class Guest:
     def root_console(self, script: str) -> str:
         """Run ``script`` as root through a console login of the test's own (SSH may be down)."""
         _, guest = load_inventory(self.inv).choose(None)
-        with console_shell(guest.console, self.lab.secrets["root"], transcript=None,
-                           accept_new_host_key=False) as shell:  # fmt: skip
+        with console_shell(
+            guest.console, self.lab.secrets["root"], transcript=None, accept_new_host_key=False
+        ) as shell:
             rc, out = shell.sh(script, timeout=120)
         assert rc == 0, f"{script!r} exited {rc}: {out}"
         return out
@@ -85,8 +90,9 @@ class Guest:
         run = self.root_ssh if via == "ssh" else self.root_console
         out = run(f"cat {NETPLAN}; echo @@LS; ls -1 /etc/netplan")
         text, listing = out.split("@@LS\n")
-        backups = sorted(f"/etc/netplan/{n}" for n in listing.split()
-                         if n.startswith("50-cloud-init.yaml.bak."))  # fmt: skip
+        backups = sorted(
+            f"/etc/netplan/{n}" for n in listing.split() if n.startswith("50-cloud-init.yaml.bak.")
+        )
         return text.replace("\r\n", "\n"), backups
 
 

@@ -46,8 +46,12 @@ class Guest:
     inv: Path
     devs: dict[int, str]  # lab disk number -> /dev/nvmeXn1 in the guest
 
-    def cli(self, *args: str, env: dict[str, str] | None = None, inv: Path | None = None,
-            ) -> subprocess.CompletedProcess[str]:  # fmt: skip
+    def cli(
+        self,
+        *args: str,
+        env: dict[str, str] | None = None,
+        inv: Path | None = None,
+    ) -> subprocess.CompletedProcess[str]:
         """Run ``invoke ARGS --inventory INV``; no expected outcome may print a traceback."""
         r = self.lab.invoke(*args, inventory=inv or self.inv, env=env)
         assert "Traceback" not in r.stderr, r.stderr

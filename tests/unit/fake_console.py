@@ -70,7 +70,7 @@ exit 1
 def _write(text: str) -> None:
     data = text.encode()
     while data:
-        data = data[os.write(1, data):]
+        data = data[os.write(1, data) :]
 
 
 def _read_line() -> str:
@@ -147,8 +147,10 @@ def getty(args: argparse.Namespace, first: bool) -> NoReturn:
             _write("\nLogin incorrect\n")
             continue
         if state == "must-change":
-            _write("You are required to change your password immediately (administrator enforced).\n"
-                   f"Changing password for {name}.\nCurrent password: ")
+            _write(
+                "You are required to change your password immediately (administrator enforced).\n"
+                f"Changing password for {name}.\nCurrent password: "
+            )
             _set_echo(False)
             _read_line()  # Ctrl-C (SIGINT) ends us here, as it ends login
             os._exit(1)
@@ -226,13 +228,17 @@ class Supervisor:
         try:
             view = memoryview(data)
             while view:
-                view = view[os.write(self.client_out, view):]
+                view = view[os.write(self.client_out, view) :]
         except OSError:
             self.drop_client()
 
     def forward_guest(self, data: bytes) -> None:
-        if self.args.kmsg_after_login and self.login_prompts == 0 and self.client_out >= 0 \
-                and b"login: " in data:
+        if (
+            self.args.kmsg_after_login
+            and self.login_prompts == 0
+            and self.client_out >= 0
+            and b"login: " in data
+        ):
             self.login_prompts += 1
             self.send(data)
             self.send(self.kmsg_line(self.args.kmsg_after_login))
@@ -324,8 +330,9 @@ class Supervisor:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--listen", default="", help="unix:PATH or tcp:HOST:PORT (port 0: any)")
     parser.add_argument("--stdio", action="store_true", help="serve the console on stdin/stdout")
     parser.add_argument("--state", required=True, help="a directory for the fake guest's files")
@@ -348,8 +355,14 @@ def main(argv: list[str] | None = None) -> None:
 # ---------------------------------------------------------------------- test-side helpers
 
 
-def fake_console_argv(state: Path, *, users: list[str], logged_in: str | None = None, busy: bool = False,
-                      kmsg_after_login: str | None = None) -> list[str]:
+def fake_console_argv(
+    state: Path,
+    *,
+    users: list[str],
+    logged_in: str | None = None,
+    busy: bool = False,
+    kmsg_after_login: str | None = None,
+) -> list[str]:
     """The command line of a fake console (without --listen/--stdio)."""
     argv = [sys.executable, str(Path(__file__).resolve()), "--state", str(state)]
     for user in users:
@@ -395,12 +408,20 @@ class FakeConsole:
             self.proc.stdout.close()
 
 
-def start_fake_console(state: Path, listen: str, *, users: list[str], logged_in: str | None = None,
-                       busy: bool = False, kmsg_after_login: str | None = None,
-                       timeout: float = 10.0) -> FakeConsole:
+def start_fake_console(
+    state: Path,
+    listen: str,
+    *,
+    users: list[str],
+    logged_in: str | None = None,
+    busy: bool = False,
+    kmsg_after_login: str | None = None,
+    timeout: float = 10.0,
+) -> FakeConsole:
     """Start a fake console listening on ``listen`` (``unix:PATH`` or ``tcp:127.0.0.1:0``)."""
-    argv = fake_console_argv(state, users=users, logged_in=logged_in, busy=busy,
-                             kmsg_after_login=kmsg_after_login)
+    argv = fake_console_argv(
+        state, users=users, logged_in=logged_in, busy=busy, kmsg_after_login=kmsg_after_login
+    )
     proc = subprocess.Popen([*argv, "--listen", listen], stdout=subprocess.PIPE, text=True)
     assert proc.stdout is not None
     ready, _, _ = select.select([proc.stdout], [], [], timeout)

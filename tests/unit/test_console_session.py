@@ -89,8 +89,10 @@ def test_login_from_login_prompt_sets_up_the_shell(fake: StartConsole, session_f
     console = session_for(guest)
     assert console.wake() is ConsoleState.LOGIN
     console.login(USER, PASSWORD)
-    result = console.run("echo \"$PS2|$TERM|${HISTFILE-unset}|$PAGER\"; stty -a | grep -o -- '-echo '; "
-                         "stty size; bind -v | grep bracketed")
+    result = console.run(
+        "echo \"$PS2|$TERM|${HISTFILE-unset}|$PAGER\"; stty -a | grep -o -- '-echo '; "
+        "stty size; bind -v | grep bracketed"
+    )
     assert result.exit_status == 0
     assert result.output == "|dumb|unset|cat\n-echo \n50 500\nset enable-bracketed-paste off\n"
     assert guest.dmesg_calls() == ["-n 1"]
@@ -108,7 +110,8 @@ def test_takes_over_a_shell_already_logged_in(fake: StartConsole, session_for: S
 
 
 def test_wrong_password_fails_clearly_without_retrying(
-        fake: StartConsole, session_for: SessionFactory) -> None:
+    fake: StartConsole, session_for: SessionFactory
+) -> None:
     guest = fake()
     transcript = io.StringIO()
     console = session_for(guest, transcript=transcript)
@@ -123,7 +126,8 @@ def test_wrong_password_fails_clearly_without_retrying(
 
 
 def test_forced_password_change_is_aborted_and_reported(
-        fake: StartConsole, session_for: SessionFactory) -> None:
+    fake: StartConsole, session_for: SessionFactory
+) -> None:
     guest = fake(users=[f"{USER}:{PASSWORD}:must-change"])
     console = session_for(guest)
     with pytest.raises(ConsoleError, match="password must be changed") as err:
@@ -133,10 +137,12 @@ def test_forced_password_change_is_aborted_and_reported(
     assert console.wake() is ConsoleState.LOGIN  # Ctrl-C ended login; a new getty is there
 
 
-@pytest.mark.parametrize(("state", "reason"), [("expired", "account has expired"),
-                                               ("locked", "account is locked")])
-def test_expired_or_locked_account(fake: StartConsole, session_for: SessionFactory, state: str,
-                                   reason: str) -> None:
+@pytest.mark.parametrize(
+    ("state", "reason"), [("expired", "account has expired"), ("locked", "account is locked")]
+)
+def test_expired_or_locked_account(
+    fake: StartConsole, session_for: SessionFactory, state: str, reason: str
+) -> None:
     console = session_for(fake(users=[f"{USER}:{PASSWORD}:{state}"]))
     with pytest.raises(ConsoleError, match=reason):
         console.login(USER, PASSWORD)
@@ -152,7 +158,8 @@ def test_continuation_prompt_is_cleared_with_ctrl_c(fake: StartConsole, session_
 
 
 def test_busy_console_is_reported_with_its_last_lines(
-        fake: StartConsole, session_for: SessionFactory) -> None:
+    fake: StartConsole, session_for: SessionFactory
+) -> None:
     console = session_for(fake(busy=True), prompt_timeout=0.3)
     with pytest.raises(ConsoleError) as err:
         console.login(USER, PASSWORD)
@@ -177,10 +184,10 @@ def test_output_is_exact(logged_in: ConsoleSession) -> None:
     assert logged_in.run("printf 'no newline'").output == "no newline"
     assert logged_in.run("printf 'a\\n\\nb\\n\\n'").output == "a\n\nb\n\n"
     assert logged_in.run("true").output == ""
-    tricky = "it's \"quoted\" $HOME `x` \\ ! # not a comment"
+    tricky = 'it\'s "quoted" $HOME `x` \\ ! # not a comment'
     assert logged_in.run(f"printf '%s\\n' {shlex.quote(tricky)}").output == tricky + "\n"
     assert logged_in.run("echo one # a comment").output == "one\n"
-    assert logged_in.run("for i in 1 2\ndo echo \"line\t$i\"\ndone").output == "line\t1\nline\t2\n"
+    assert logged_in.run('for i in 1 2\ndo echo "line\t$i"\ndone').output == "line\t1\nline\t2\n"
     assert logged_in.run("echo 'héllo wörld'").output == "héllo wörld\n"
     logged_in.run("cd /tmp && X=kept")
     assert logged_in.run("pwd; echo $X").output == "/tmp\nkept\n"  # one shell: state persists
@@ -188,15 +195,17 @@ def test_output_is_exact(logged_in: ConsoleSession) -> None:
 
 def test_output_containing_markers(logged_in: ConsoleSession) -> None:
     fake_markers = "@@GDA-END-1-0@@ @@GDA-START-2@@ @@GDA-END-deadbeef-5-0@@"
-    result = logged_in.run(f"echo '{fake_markers}'; echo \"@@GDA\"\"-END-x-1-0@@\"; false")
+    result = logged_in.run(f'echo \'{fake_markers}\'; echo "@@GDA""-END-x-1-0@@"; false')
     assert result.exit_status == 1
     assert result.output == f"{fake_markers}\n@@GDA-END-x-1-0@@\n"
 
 
 def test_interleaved_kernel_messages_are_removed(logged_in: ConsoleSession) -> None:
-    result = logged_in.run("echo one; kmsg 'nvme nvme0: I/O 17 QID 2 timeout, aborting'; echo two; "
-                           "for i in 1 2 3; do printf 'line %s\\n' $i; kmsg \"EXT4-fs (nvme0n1): msg $i\"; "
-                           "done; false")
+    result = logged_in.run(
+        "echo one; kmsg 'nvme nvme0: I/O 17 QID 2 timeout, aborting'; echo two; "
+        "for i in 1 2 3; do printf 'line %s\\n' $i; kmsg \"EXT4-fs (nvme0n1): msg $i\"; "
+        "done; false"
+    )
     assert result.exit_status == 1
     assert result.output == "one\ntwo\nline 1\nline 2\nline 3\n"
     lines = logged_in.last_lines(30)
@@ -378,8 +387,9 @@ class _FakeClient:
 def test_ssh_transport_over_a_channel_detaches_with_tilde_dot(fake: StartConsole) -> None:
     guest = fake()
     client = _FakeClient(guest.target)
-    spec = ConsoleSpec.from_mapping({"ssh": {"host": "bhyvehost", "command": "sudo vm console xdev"},
-                                     "user": "root", "password_env": "X"})
+    spec = ConsoleSpec.from_mapping(
+        {"ssh": {"host": "bhyvehost", "command": "sudo vm console xdev"}, "user": "root", "password_env": "X"}
+    )
     spawn = open_console(spec, ssh_client=cast(Any, client), timeout=5)
     channel = client.transport.channels[0]
     assert channel.command == "sudo vm console xdev" and channel.pty == ("vt100", 500, 50)
@@ -399,15 +409,27 @@ def test_console_spec_parsing() -> None:
     assert unix == ConsoleSpec("unix", "/var/run/x.console")
     command = ConsoleSpec.from_mapping({"command": "virsh console xdev"})
     assert command.argv == ["virsh", "console", "xdev"] and command.detach_sequence == "\x1d"
-    ssh = ConsoleSpec.from_mapping({"ssh": {"host": "h", "command": "sudo vm console xdev", "port": 2222,
-                                            "user": "ops"}})
-    assert (ssh.kind, ssh.target, ssh.host, ssh.port, ssh.user) == \
-        ("ssh", "sudo vm console xdev", "h", 2222, "ops")
+    ssh = ConsoleSpec.from_mapping(
+        {"ssh": {"host": "h", "command": "sudo vm console xdev", "port": 2222, "user": "ops"}}
+    )
+    assert (ssh.kind, ssh.target, ssh.host, ssh.port, ssh.user) == (
+        "ssh",
+        "sudo vm console xdev",
+        "h",
+        2222,
+        "ops",
+    )
     assert ssh.detach_sequence == CU_DETACH and ssh.describe() == "ssh ops@h:2222: sudo vm console xdev"
     assert default_detach(["cu", "-l", "/dev/nmdm0B"]) == CU_DETACH and default_detach(["socat", "-"]) is None
     assert ConsoleSpec("ssh", "cu -l x", host="h", detach="").detach_sequence is None
-    for bad in ({}, {"tcp": "a:1", "unix": "/x"}, {"tcp": "nohostport"}, {"ssh": {"command": "x"}},
-                {"ssh": {"host": "h", "command": "x", "bogus": 1}}, {"command": "'unclosed"}):
+    for bad in (
+        {},
+        {"tcp": "a:1", "unix": "/x"},
+        {"tcp": "nohostport"},
+        {"ssh": {"command": "x"}},
+        {"ssh": {"host": "h", "command": "x", "bogus": 1}},
+        {"command": "'unclosed"},
+    ):
         with pytest.raises(UsageError):
             ConsoleSpec.from_mapping(bad)
 
