@@ -86,3 +86,68 @@ def _q(text: str) -> str:
     import shlex
 
     return shlex.quote(text)
+
+
+def test_console_over_ssh_to_the_host(guest: Lab, tmp_path: Path) -> None:
+    """The `ssh:` console transport: a command run with a pty on another machine over SSH (host keys
+    verified). Here the guest stands in for the hypervisor host and `login` for `vm console xdev`."""
+    from agent.inventory import ConsoleSettings, SSHConsole
+    from agent.ops.shells import console_shell
+
+    with guest.ssh() as s:
+        rule = "admin ALL=(root) NOPASSWD: /bin/login\n"
+        assert (
+            s.run_as_root(
+                f"printf %s {_q(rule)} > /etc/sudoers.d/gda-test && chmod 440 /etc/sudoers.d/gda-test"
+            ).exit_code
+            == 0
+        )
+    try:
+        console = ConsoleSettings(
+            ssh=SSHConsole(
+                host="127.0.0.1",
+                port=guest.ssh_port,
+                user="admin",
+                command="sudo -n /bin/login",
+                identity_file=guest.paths.ssh_key,
+                known_hosts=guest.paths.known_hosts,
+            ),
+            user="root",
+        )
+        transcript = tmp_path / "console.txt"
+        with (
+            transcript.open("w") as t,
+            console_shell(console, guest.secrets["root"], transcript=t, accept_new_host_key=False) as shell,
+        ):
+            rc, out = shell.sh("id -un; tty")
+        assert rc == 0
+        assert out.split()[0] == "root" and out.split()[1].startswith("/dev/pts/")
+        assert guest.secrets["root"] not in transcript.read_text()
+    finally:
+        with guest.ssh() as s:
+            s.run_as_root("rm -f /etc/sudoers.d/gda-test")
+
+
+def test_sudo_nopasswd_needs_no_password(guest: Lab, tmp_path: Path) -> None:
+    with guest.ssh() as s:
+        assert (
+            s.run_as_root(
+                "echo 'admin ALL=(ALL) NOPASSWD: ALL' > /etc/sudoers.d/gda-nopw && "
+                "chmod 440 /etc/sudoers.d/gda-nopw"
+            ).exit_code
+            == 0
+        )
+    try:
+        inv = guest.inventory(tmp_path)
+        text = inv.read_text().replace("    sudo_password_env: XDEV_SUDO_PASSWORD\n", "")
+        inv.write_text(text)
+        env = {k: v for k, v in guest.env().items() if k != "XDEV_SUDO_PASSWORD"}
+        r = guest.invoke("disks", "--json", inventory=inv, env=env)
+        assert r.returncode == 0, r.stderr
+        assert "signatures were not probed" not in r.stdout + r.stderr
+        nvme = next(d for d in json.loads(r.stdout) if d["name"] == "nvme0n1")
+        # Signatures are only readable as root: seeing the xfs left by the test above proves sudo -n ran.
+        assert any("signature xfs" in reason for reason in nvme["reasons"])
+    finally:
+        with guest.ssh() as s:
+            s.run_as_root("rm -f /etc/sudoers.d/gda-nopw")
