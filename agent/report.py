@@ -46,6 +46,8 @@ def format_summary(o: FormatOutcome) -> None:
             f"[bold]plan (dry run, nothing changed):[/bold] {o.fs} on {o.device} ({o.device_path}), "
             f"serial {o.serial}, {o.size_bytes} bytes"
         )
+        if o.fdisk:
+            out.print("  " + o.fdisk.strip().replace("\n", "\n  "), markup=False)
         if o.overwrites:
             out.print(f"  [red]would destroy:[/red] {', '.join(o.overwrites)}")
         out.print(

@@ -67,6 +67,7 @@ class FormatOutcome:
     serial: str | None = None
     size_bytes: int | None = None
     overwrites: list[str] = field(default_factory=list)
+    fdisk: str | None = None  # ``fdisk -l`` of the chosen disk, as the guest sees it
     remote_commands: int = 0
 
     def to_json(self) -> dict[str, Any]:
@@ -216,12 +217,16 @@ def run_format(
         serial=plan.expected_serial,
         size_bytes=plan.expected_size_bytes,
         overwrites=[s.describe() for s in plan.overwrites],
+        fdisk=plan.disk.fdisk,
     )
     if opts.dry_run:
         outcome.remote_commands = session.commands_run
         return outcome
     if plan.overwrites:
         confirm_overwrite(plan, opts.yes, ask)
+    log(f"formatting {plan.disk.path} ({plan.device_path}) as {fs}:")
+    if plan.disk.fdisk:
+        log("  " + plan.disk.fdisk.strip().replace("\n", "\n  "))
     r = session.run_as_root(render_guard_script(spec), timeout=3600)
     result = interpret_guard(r.stdout, r.exit_code, spec)
     outcome.uuid, outcome.label, outcome.mkfs_seconds = result.uuid, result.label, result.mkfs_seconds
