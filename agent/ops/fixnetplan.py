@@ -234,7 +234,13 @@ def apply_with_netplan_try(
             "(--transcript FILE) shows what happened",
         ) from None
     seconds = time.monotonic() - t0
-    running.send("\r", shown="<Enter>")
+    # Confirm through the path that just came back: SIGUSR1 over the new SSH connection is netplan
+    # try's "accept" (the [n] keeps pkill from matching the shell that runs it). Enter on the
+    # console is the fallback.
+    how = "SIGUSR1 over SSH"
+    if ssh.run_as_root("pkill -USR1 -f '^[^ ]*python[^ ]* [^ ]*[n]etplan try'").exit_code != 0:
+        running.send("\r", shown="<Enter>")
+        how = "Enter on the console"
     result = running.wait(60)
     if result.exit_status != 0 or "Configuration accepted" not in result.output:
         ssh.close()
@@ -242,7 +248,7 @@ def apply_with_netplan_try(
             f"netplan try did not accept the configuration (exit {result.exit_status}):\n"
             f"{result.output.strip()[-600:]}"
         )
-    return ssh, seconds, "netplan try (confirmed after SSH came back)"
+    return ssh, seconds, f"netplan try, confirmed with {how} once SSH was back"
 
 
 def describe_network(ssh: SshSession, guest: Guest, plan: RepairPlan) -> tuple[str | None, list[str]]:
