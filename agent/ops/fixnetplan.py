@@ -286,40 +286,14 @@ def run_fix(guest_name: str, guest: Guest, opts: FixOptions, *, log: Log) -> Fix
             log(f"SSH is unreachable ({e.message}); using the serial console")
         else:
             with ssh:
-                return _fix_over_ssh(ssh, guest, opts, stamp, log)
+                return _fix(SshShell(ssh), "ssh", guest, opts, stamp, log)
     password = console_password(guest)
     with console_shell(
         guest.console, password, transcript=opts.transcript, accept_new_host_key=opts.accept_new_host_key
     ) as shell:
         user = guest.console.user if guest.console else "?"
         log(f"logged in on the serial console ({shell.label}) as {user}")
-        return _fix_over_console(shell, guest, opts, stamp, log)
-
-
-def _fix_over_ssh(ssh: SshSession, guest: Guest, opts: FixOptions, stamp: str, log: Log) -> FixOutcome:
-    shell = SshShell(ssh)
-    facts = gather(shell, guest)
-    decision = decide(facts, guest, opts)
-    outcome = FixOutcome("nothing-to-fix", "ssh")
-    if isinstance(decision, NothingToFix):
-        outcome.notes = [decision.summary(), *decision.notes]
-        outcome.interface, outcome.addresses = _up_interface(facts)
-        return outcome
-    _fill_plan(outcome, decision)
-    if opts.dry_run:
-        outcome.action = "dry-run"
-        return outcome
-    backups = write_config(shell, decision, opts, stamp, log)
-    outcome.backups = list(backups.values())
-    new_ssh, seconds = apply_with_timer(shell, backups, guest, opts, stamp, log)
-    with new_ssh:
-        outcome.interface, outcome.addresses = describe_network(new_ssh, guest, decision)
-    outcome.action, outcome.apply_method, outcome.seconds_to_ssh = (
-        "fixed",
-        "netplan apply + revert timer",
-        seconds,
-    )
-    return outcome
+        return _fix(shell, "console", guest, opts, stamp, log)
 
 
 def _up_interface(facts: NetFacts) -> tuple[str | None, list[str]]:
@@ -329,23 +303,24 @@ def _up_interface(facts: NetFacts) -> tuple[str | None, list[str]]:
     return None, []
 
 
-def _fix_over_console(
-    shell: ConsoleShell, guest: Guest, opts: FixOptions, stamp: str, log: Log
-) -> FixOutcome:
+def _fix(shell: RootShell, via: str, guest: Guest, opts: FixOptions, stamp: str, log: Log) -> FixOutcome:
+    """Gather, decide, and (unless a dry run) write and apply, through ``shell`` (SSH or the console)."""
+    on_console = isinstance(shell, ConsoleShell)
     facts = gather(shell, guest)
     decision = decide(facts, guest, opts)
-    outcome = FixOutcome("nothing-to-fix", "console")
+    outcome = FixOutcome("nothing-to-fix", via)
     if isinstance(decision, NothingToFix):
         outcome.notes = [decision.summary(), *decision.notes]
         outcome.interface, outcome.addresses = _up_interface(facts)
-        try:
-            wait_for_ssh(guest, opts, 15, log).close()
-        except SshUnreachable as e:
-            raise RemoteError(
-                f"netplan already fits the present interfaces, but SSH is unreachable: {e.message}",
-                hint="check the guest's address, DHCP and sshd through the console "
-                "(invoke lab.console for the lab)",
-            ) from None
+        if on_console:  # we came through the console because SSH failed: netplan is not the reason
+            try:
+                wait_for_ssh(guest, opts, 15, log).close()
+            except SshUnreachable as e:
+                raise RemoteError(
+                    f"netplan already fits the present interfaces, but SSH is unreachable: {e.message}",
+                    hint="check the guest's address, DHCP and sshd through the console "
+                    "(invoke lab.console for the lab)",
+                ) from None
         return outcome
     _fill_plan(outcome, decision)
     for line in decision.changes:
@@ -355,11 +330,14 @@ def _fix_over_console(
         return outcome
     backups = write_config(shell, decision, opts, stamp, log)
     outcome.backups = list(backups.values())
-    if decision.has_bonds_or_bridges:
-        ssh, seconds = apply_with_timer(shell, backups, guest, opts, stamp, log)
-        method = "netplan apply + revert timer (bonds/bridges: netplan try refuses them)"
-    else:
+    if isinstance(shell, ConsoleShell) and not decision.has_bonds_or_bridges:
         ssh, seconds, method = apply_with_netplan_try(shell, backups, guest, opts, stamp, log)
+    else:
+        ssh, seconds = apply_with_timer(shell, backups, guest, opts, stamp, log)
+        why = (
+            " (bonds/bridges: netplan try refuses them)" if on_console else " (netplan try needs a terminal)"
+        )
+        method = "netplan apply + revert timer" + why
     with ssh:
         outcome.interface, outcome.addresses = describe_network(ssh, guest, decision)
     outcome.action, outcome.apply_method, outcome.seconds_to_ssh = "fixed", method, seconds
