@@ -151,3 +151,40 @@ def test_sudo_nopasswd_needs_no_password(guest: Lab, tmp_path: Path) -> None:
     finally:
         with guest.ssh() as s:
             s.run_as_root("rm -f /etc/sudoers.d/gda-nopw")
+
+
+def test_force_asks_for_the_device_name_on_a_terminal(guest: Lab, tmp_path: Path) -> None:
+    """--force without --yes on a terminal: the device name must be typed; anything else changes nothing."""
+    import sys
+
+    import pexpect
+
+    inv = guest.inventory(tmp_path)
+    image = guest.paths.disk(1)
+    before = subprocess.run(
+        ["blkid", "-p", "-o", "export", str(image)], capture_output=True, text=True
+    ).stdout
+    assert "TYPE=" in before, "an earlier test left a filesystem on the disk"
+    argv = ["-m", "invoke", "format", "--fs", "ext4", "--force", "--no-discard", "--inventory", str(inv)]
+
+    def run(answer: str) -> tuple[str, int]:
+        child = pexpect.spawn(
+            sys.executable, argv, cwd=str(REPO), env=guest.env(), encoding="utf-8", timeout=120
+        )
+        child.expect(r"Type nvme0n1 to confirm: ")
+        child.sendline(answer)
+        child.expect(pexpect.EOF)
+        child.close()
+        return str(child.before), int(child.exitstatus or 0)
+
+    text, code = run("vda")
+    assert code == 1 and "not confirmed; nothing was changed" in text
+    assert (
+        subprocess.run(["blkid", "-p", "-o", "export", str(image)], capture_output=True, text=True).stdout
+        == before
+    )
+    text, code = run("nvme0n1")
+    assert code == 0, text
+    assert "-E nodiscard" in text
+    after = subprocess.run(["blkid", "-p", "-o", "export", str(image)], capture_output=True, text=True).stdout
+    assert "TYPE=ext4" in after and after != before
