@@ -283,14 +283,35 @@ class Disk:
             yield from c.walk()
 
     def stable_path(self) -> str:
-        """The preferred ``/dev/disk/by-id`` path (model_serial link first), else the kernel path."""
+        """The preferred ``/dev/disk/by-id`` path, else the kernel path.
+
+        NVMe: udev points ``nvme-<MODEL>_<SERIAL>`` at whichever namespace of the controller it processed
+        last, so that link is never used; the per-namespace ``nvme-<MODEL>_<SERIAL>_<nsid>`` comes first,
+        then the namespace identifiers (``nvme-eui.``/``nvme-nvme.``/``wwn-``), else the kernel path.
+        Other disks: the model_serial link first, then the generic identifiers.
+        """
         links = sorted(self.by_id)
+        serial = re.sub(r"\s+", "_", (self.serial or "").strip())
+        generic_prefixes = ("nvme-eui.", "nvme-nvme.", "wwn-")
+
+        if self.is_nvme:
+            per_ns = re.compile(rf"nvme-.*_{re.escape(serial)}_\d+") if serial else None
+
+            def nvme_rank(link: str) -> int | None:
+                if link.startswith(generic_prefixes):
+                    return 1
+                if per_ns is not None and per_ns.fullmatch(link):
+                    return 0
+                return None  # the controller-wide link (or something unknown): not per namespace
+
+            ranked = [(r, len(link), link) for link in links if (r := nvme_rank(link)) is not None]
+            return "/dev/disk/by-id/" + min(ranked)[2] if ranked else self.path
         if not links:
             return self.path
 
         def rank(link: str) -> tuple[int, int, int, str]:
-            has_serial = bool(self.serial) and (self.serial or "") in link
-            generic = link.startswith(("nvme-eui.", "nvme-nvme.", "wwn-"))
+            has_serial = bool(serial) and serial in link
+            generic = link.startswith(generic_prefixes)
             return (0 if has_serial else 1, 1 if generic else 0, len(link), link)
 
         return "/dev/disk/by-id/" + min(links, key=rank)

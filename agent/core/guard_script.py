@@ -7,20 +7,25 @@ The script (POSIX sh; run it as ``sudo -S sh -s`` or ``sudo sh -c``, no pty) doe
    that node, so the checked device and the formatted device are the same;
 3. takes an exclusive BSD lock (``flock``) on the node — the convention udev honours, so udev does not
    probe the device while mkfs writes it;
-4. re-checks, immediately before mkfs: serial and size in bytes (still the chosen disk), writable, not
-   mounted, not swap, no holders, no partitions, no partition table (wipefs/blkid plus a raw look for a
-   protective MBR and primary/backup ``EFI PART`` headers), and signatures — none, or, with ``--force``,
-   exactly the set discovery saw (``expected_signatures``);
+4. re-checks, immediately before mkfs: serial, WWN (the NVMe namespace's own identity: lsblk's WWN,
+   else sysfs ``wwid`` — the same source order as discovery) and size in bytes (still the chosen disk),
+   writable, not mounted, not swap, no holders, no partitions, no partition table (wipefs/blkid plus a
+   raw look for a protective MBR and primary/backup ``EFI PART`` headers), and signatures — none, or,
+   with ``--force``, exactly the set discovery saw (``expected_signatures``);
 5. runs mkfs with stdin from /dev/null and output captured, timed with ``date +%s%N``;
 6. releases the lock, asks udev to re-read the device (``udevadm trigger --action=change`` + ``settle``),
-   and verifies with ``blkid -p``: TYPE is the requested fs, and no PTTYPE.
+   and verifies with ``blkid -p``: TYPE is the requested fs, a non-empty UUID, and no PTTYPE;
+7. with ``verify_dumpe2fs`` (the FreeBSD ext4 profile), prints ``dumpe2fs -h`` of the new filesystem, so
+   the caller can check its features without another round trip.
 
 It never runs a partitioner and never writes anything but the mkfs.
 
 Output: ``@@GDA-GUARD v1 nonce=<N>@@``, then ``@@GDA-<N> OBS key=value`` lines (what was observed), blocks
-``@@GDA-<N> BEGIN <name> -@@`` … ``@@GDA-<N> END rc=<rc>@@`` (``wipefs``, ``mkfs``, ``blkid``; stderr is
-folded into stdout there) and finally ``@@GDA-<N> RESULT code=<n> reason=<name>@@``; the script exits with
-the same code. Exit codes: see :data:`GUARD_CODES`.
+``@@GDA-<N> BEGIN <name> -@@`` … ``@@GDA-<N> END rc=<rc>@@`` (``wipefs``, ``mkfs``, ``blkid``,
+``dumpe2fs``; stderr is folded into stdout there) and finally ``@@GDA-<N> RESULT code=<n>
+reason=<name>@@``; the script exits with the same code. Exit codes: see :data:`GUARD_CODES`. The
+``mkfs_argv`` observation is printed immediately before mkfs starts: output without a RESULT line tells
+from it whether mkfs may have run.
 """
 
 from __future__ import annotations
@@ -67,6 +72,7 @@ EXIT_MKFS_MISSING = 24
 EXIT_TOOL_MISSING = 25
 EXIT_MKFS_FAILED = 26
 EXIT_VERIFY_FAILED = 27
+EXIT_WWN = 28
 
 _RECHECK = "re-run discovery (invoke disks) and check the guest; nothing was written"
 
@@ -87,6 +93,12 @@ GUARD_CODES: Mapping[int, GuardCode] = {
             "retry when nothing else uses the disk",
         ),
         GuardCode(EXIT_SERIAL, "serial-mismatch", "the device's serial changed since discovery", _RECHECK),
+        GuardCode(
+            EXIT_WWN,
+            "wwn-mismatch",
+            "the device's WWN (the NVMe namespace's identity) changed since discovery",
+            _RECHECK,
+        ),
         GuardCode(EXIT_SIZE, "size-mismatch", "the device's size changed since discovery", _RECHECK),
         GuardCode(EXIT_READ_ONLY, "read-only", "the device is read-only", "check the vm-bhyve disk options"),
         GuardCode(
@@ -132,7 +144,7 @@ GUARD_CODES: Mapping[int, GuardCode] = {
         GuardCode(
             EXIT_VERIFY_FAILED,
             "verify-failed",
-            "mkfs ran but blkid -p does not show the expected filesystem",
+            "mkfs ran but blkid -p does not show the expected filesystem with a UUID and no partition table",
             "inspect the device with blkid -p and wipefs",
             device_changed=True,
         ),
@@ -156,6 +168,9 @@ class GuardSpec:
     expected_size_bytes: int
     expected_serial: str | None  # None: skip the serial check (devices without serial, e.g. loop)
     expected_signatures: tuple[str, ...] = ()  # non-partition-table signature types force may overwrite
+    # lsblk WWN, else sysfs wwid (Disk.wwn); None: skip the check (devices without one, e.g. loop)
+    expected_wwn: str | None = None
+    verify_dumpe2fs: bool = False  # print ``dumpe2fs -h`` of the new filesystem (ext4 only)
     lock_timeout_s: int = 10
     settle_timeout_s: int = 30
 
@@ -166,7 +181,14 @@ class GuardSpec:
             raise ValueError(f"mkfs argv must start with {MKFS_TOOLS[self.fs].program}: {self.mkfs_argv!r}")
         if self.expected_size_bytes <= 0:
             raise ValueError("expected size must be positive")
-        for v in (*self.mkfs_argv, *self.expected_signatures, self.expected_serial or ""):
+        if self.verify_dumpe2fs and self.fs != "ext4":
+            raise ValueError("dumpe2fs verification is for ext4 only")
+        for v in (
+            *self.mkfs_argv,
+            *self.expected_signatures,
+            self.expected_serial or "",
+            self.expected_wwn or "",
+        ):
             if "\0" in v or "\n" in v:
                 raise ValueError(f"invalid value {v!r}")
         if any(not s or any(c.isspace() for c in s) for s in self.expected_signatures):
@@ -226,6 +248,12 @@ serial=$(lsblk -d -n -o SERIAL -- "$dev" 2>/dev/null | trim)
 [ -n "$serial" ] || serial=$(trim 2>/dev/null <"$S/device/serial")
 obs serial "$serial"
 if [ "$CHECK_SERIAL" = 1 ] && [ "$serial" != "$EXP_SERIAL" ]; then finish 14 serial-mismatch; fi
+# the namespace's own identity (the serial is the controller's): same source order as discovery
+wwn=$(lsblk -d -n -o WWN -- "$dev" 2>/dev/null | trim)
+[ -n "$wwn" ] || wwn=$(trim 2>/dev/null <"$S/wwid")
+[ -n "$wwn" ] || wwn=$(trim 2>/dev/null <"$S/device/wwid")
+obs wwn "$wwn"
+if [ "$CHECK_WWN" = 1 ] && [ "$wwn" != "$EXP_WWN" ]; then finish 28 wwn-mismatch; fi
 sectors=$(cat "$S/size" 2>/dev/null)
 case $sectors in ''|*[!0-9]*) finish 11 no-device ;; esac
 size=$(( sectors * 512 ))
@@ -340,7 +368,12 @@ brc=$?
 block blkid "$T/blkid" "$brc"
 [ "$brc" = 0 ] || finish 27 verify-failed
 grep -q "^TYPE=$FS\$" "$T/blkid" || finish 27 verify-failed
+grep -q '^UUID=[^[:space:]]' "$T/blkid" || finish 27 verify-failed
 grep -q '^PTTYPE=' "$T/blkid" && finish 27 verify-failed
+if [ "$VERIFY_DUMPE2FS" = 1 ]; then
+    dumpe2fs -h -- "$dev" >"$T/dumpe2fs" 2>&1
+    block dumpe2fs "$T/dumpe2fs" "$?"
+fi
 finish 0 ok
 """
 
@@ -360,10 +393,13 @@ def render_guard_script(spec: GuardSpec, nonce: str | None = None) -> str:
         f"EXP_SIZE={int(spec.expected_size_bytes)}",
         f"CHECK_SERIAL={0 if spec.expected_serial is None else 1}",
         f"EXP_SERIAL={q(spec.expected_serial or '')}",
+        f"CHECK_WWN={0 if spec.expected_wwn is None else 1}",
+        f"EXP_WWN={q(spec.expected_wwn or '')}",
         f"EXP_SIGS={q(sigs)}",
+        f"VERIFY_DUMPE2FS={1 if spec.verify_dumpe2fs else 0}",
         f"LOCK_WAIT={int(spec.lock_timeout_s)}",
         f"SETTLE_WAIT={int(spec.settle_timeout_s)}",
-        f"GUARD_TOOLS={q(' '.join(GUARD_TOOLS))}",
+        f"GUARD_TOOLS={q(' '.join(GUARD_TOOLS + (('dumpe2fs',) if spec.verify_dumpe2fs else ())))}",
         "set -- " + " ".join(q(a) for a in spec.mkfs_argv),
     ]
     return "\n".join(lines) + _SCRIPT
@@ -396,6 +432,7 @@ class GuardResult:
     blkid: Mapping[str, str]
     observed: Mapping[str, str]
     udev_settled: bool
+    dumpe2fs: str | None = None  # ``dumpe2fs -h`` of the new filesystem (only with verify_dumpe2fs)
 
 
 def split_guard_output(stdout: str) -> GuardOutput:
@@ -464,6 +501,7 @@ def _found_text(code: int, spec: GuardSpec, obs: Mapping[str, str]) -> str:
         EXIT_NO_DEVICE: f"{spec.device_path} resolves to {obs.get('device') or 'nothing'}",
         EXIT_NOT_WHOLE_DISK: f"{obs.get('device')} is a partition",
         EXIT_SERIAL: f"serial is {obs.get('serial')!r}, expected {spec.expected_serial!r}",
+        EXIT_WWN: f"WWN is {obs.get('wwn')!r}, expected {spec.expected_wwn!r}",
         EXIT_SIZE: f"size is {obs.get('size_bytes')} bytes, expected {spec.expected_size_bytes}",
         EXIT_READ_ONLY: "the kernel reports it read-only",
         EXIT_MOUNTED: f"mounted at {obs.get('mounted')}",
@@ -480,6 +518,21 @@ def _found_text(code: int, spec: GuardSpec, obs: Mapping[str, str]) -> str:
     return found.get(code, "")
 
 
+_INSPECT_HINT = "inspect {path} with `sudo blkid -p {path}` and `sudo wipefs {path}` before rerunning"
+
+
+def _mkfs_progress(out: GuardOutput) -> str:
+    """Whether mkfs had started, from the markers the output got to (for results without a RESULT line)."""
+    argv = out.observed.get("mkfs_argv")
+    if argv is None:
+        return "the output ends before mkfs was started (no mkfs marker), so mkfs most likely did not run"
+    if "mkfs" in out.blocks:  # the block is printed once mkfs has exited
+        rc = out.blocks["mkfs"][0]
+        how = f"exited {rc}" if rc is not None else "finished (its output is cut off)"
+        return f"mkfs ({argv}) had run and {how}; the device has changed"
+    return f"mkfs ({argv}) had started; the device may be partly written"
+
+
 def interpret_guard(stdout: str, exit_code: int, spec: GuardSpec) -> GuardResult:
     """Turn the guard's stdout and exit status into a GuardResult, or raise.
 
@@ -487,16 +540,33 @@ def interpret_guard(stdout: str, exit_code: int, spec: GuardSpec) -> GuardResult
     failed (the device may have changed) or when the output is not the guard's (sudo failure etc.).
     """
     out = split_guard_output(stdout)
-    code = out.code if out.code is not None else exit_code
-    if out.code is not None and out.code != exit_code:
+    dev = out.observed.get("device") or spec.device_path
+    if out.code is None:
+        raise RemoteError(
+            f"the guard script on {dev} exited {exit_code} without a result line; " + _mkfs_progress(out),
+            hint=_INSPECT_HINT.format(path=dev) if "mkfs_argv" in out.observed else None,
+        )
+    code = out.code
+    if code != exit_code:
         raise RemoteError(f"guard reported code {out.code} but exited {exit_code}; output is inconsistent")
     info = GUARD_CODES.get(code)
-    dev = out.observed.get("device") or spec.device_path
     if info is None:
-        raise RemoteError(f"the guard script on {dev} exited {exit_code} without a result line")
+        raise RemoteError(
+            f"the guard script on {dev} reported an unknown code {code}; " + _mkfs_progress(out)
+        )
     if code == EXIT_OK:
         blk = _kv(out.blocks.get("blkid", (None, ""))[1])
         mkfs_out = out.blocks.get("mkfs", (None, ""))[1]
+        dumpe2fs: str | None = None
+        if spec.verify_dumpe2fs:
+            drc, dumpe2fs = out.blocks.get("dumpe2fs", (None, ""))
+            if drc != 0:
+                raise RemoteError(
+                    f"{dev}: {blk.get('TYPE', spec.fs)} was created (UUID {blk.get('UUID')}) but "
+                    f"dumpe2fs -h {'failed (rc ' + str(drc) + ')' if drc is not None else 'printed nothing'}"
+                    + (f":\n{dumpe2fs.strip()}" if dumpe2fs.strip() else ""),
+                    hint=f"check it by hand: sudo dumpe2fs -h {dev}",
+                )
         return GuardResult(
             device=dev,
             device_arg=spec.device_path,
@@ -508,6 +578,7 @@ def interpret_guard(stdout: str, exit_code: int, spec: GuardSpec) -> GuardResult
             blkid=blk,
             observed=dict(out.observed),
             udev_settled=out.observed.get("udev_settle") == "0",
+            dumpe2fs=dumpe2fs,
         )
     found = _found_text(code, spec, out.observed)
     message = f"{dev}: {info.summary}" + (f" ({found})" if found else "")

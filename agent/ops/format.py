@@ -1,8 +1,8 @@
 """``invoke format`` and ``invoke disks``: gather facts in one round trip, decide (pure), act once.
 
-Remote commands: 1 for the facts (under sudo, so signatures are probed), 1 for the guard+mkfs script
-(re-checks under an exclusive lock right before mkfs), and 1 more only for the FreeBSD profile's
-``dumpe2fs -h`` verification.
+Remote commands: 1 for the facts (under sudo, so signatures are probed) and 1 for the guard+mkfs script
+(re-checks under an exclusive lock right before mkfs, verifies with ``blkid -p`` and, for the FreeBSD
+profile, prints ``dumpe2fs -h`` of the new filesystem, checked here) — 2 in all.
 """
 
 from __future__ import annotations
@@ -116,8 +116,15 @@ def plan_mkfs(
     extra: list[str] = []
     disabled: list[str] = []
     warnings: list[str] = []
-    if compat == "freebsd" and fs == "ext4":
-        profile = hostcompat.freebsd_ext4_profile(facts.versions.e2fsprogs or "0.0.0")
+    freebsd_ext4 = compat == "freebsd" and fs == "ext4"
+    if freebsd_ext4:
+        if not facts.versions.e2fsprogs:
+            raise Refused(
+                "the guest's mke2fs version is unknown, so the FreeBSD-safe feature set cannot be chosen; "
+                "nothing was changed",
+                hint="check `mke2fs -V` on the guest",
+            )
+        profile = hostcompat.freebsd_ext4_profile(facts.versions.e2fsprogs)
         extra += profile.args
         disabled = [c.feature for c in profile.disabled]
         for line in profile.explain()[: len(profile.disabled) + len(profile.not_needed)]:
@@ -136,6 +143,8 @@ def plan_mkfs(
         expected_size_bytes=plan.expected_size_bytes,
         expected_serial=plan.expected_serial,
         expected_signatures=plan.expected_signatures,
+        expected_wwn=plan.disk.wwn,  # the namespace's own identity: the serial is the controller's
+        verify_dumpe2fs=freebsd_ext4,
     )
     return spec, disabled, warnings
 
@@ -155,14 +164,27 @@ def confirm_overwrite(plan: FormatPlan, yes: bool, ask: Callable[[str], str] | N
         raise Refused("not confirmed; nothing was changed")
 
 
-def verify_freebsd(session: SshSession, result: GuardResult) -> list[str]:
-    """``dumpe2fs -h`` of the new filesystem; problems a FreeBSD host would have with it."""
-    r = session.run_as_root(
-        f"PATH=/usr/sbin:/sbin:$PATH dumpe2fs -h {shlex.quote(result.device)} 2>/dev/null"
-    )
-    if r.exit_code != 0:
-        raise RemoteError(f"dumpe2fs -h {result.device} failed: {r.stderr.strip()}")
-    return [f"{p.severity}: {p.message}" for p in hostcompat.check_freebsd_compat(r.stdout)]
+def freebsd_problems(result: GuardResult) -> list[str]:
+    """Problems a FreeBSD host would have with the new filesystem, from the guard's ``dumpe2fs -h``."""
+    if result.dumpe2fs is None:
+        raise RemoteError(f"the guard printed no dumpe2fs -h output for {result.device}")
+    return [f"{p.severity}: {p.message}" for p in hostcompat.check_freebsd_compat(result.dumpe2fs)]
+
+
+def run_guard(session: SshSession, spec: GuardSpec) -> GuardResult:
+    """Run the guard+mkfs script once; a lost connection or timeout says mkfs may have started."""
+    try:
+        r = session.run_as_root(render_guard_script(spec), timeout=3600)
+    except SudoError:
+        raise  # sudo refused: the script did not run
+    except RemoteError as e:
+        path = spec.device_path
+        raise RemoteError(
+            f"{e.message}; the guard may already have started mkfs on {path}",
+            hint=f"inspect the disk with `sudo blkid -p {path}` and `sudo wipefs {path}` before rerunning"
+            + (f"; {e.hint}" if e.hint else ""),
+        ) from e
+    return interpret_guard(r.stdout, r.exit_code, spec)
 
 
 def run_format(
@@ -227,11 +249,10 @@ def run_format(
     log(f"formatting {plan.disk.path} ({plan.device_path}) as {fs}:")
     if plan.disk.fdisk:
         log("  " + plan.disk.fdisk.strip().replace("\n", "\n  "))
-    r = session.run_as_root(render_guard_script(spec), timeout=3600)
-    result = interpret_guard(r.stdout, r.exit_code, spec)
+    result = run_guard(session, spec)
     outcome.uuid, outcome.label, outcome.mkfs_seconds = result.uuid, result.label, result.mkfs_seconds
-    if compat == "freebsd" and fs == "ext4":
-        problems = verify_freebsd(session, result)
+    if spec.verify_dumpe2fs:
+        problems = freebsd_problems(result)
         if problems:
             raise RemoteError(
                 "the new filesystem has features FreeBSD cannot mount read-write:\n  " + "\n  ".join(problems)

@@ -11,6 +11,7 @@ restore what they change, so any single test can run alone.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import shlex
@@ -30,7 +31,7 @@ from tests.lab.conftest import Lab
 
 SERIAL = "Y39B70RTK7AS"
 SERIAL2 = "GDA2NDDISK000"
-BY_ID = "/dev/disk/by-id/nvme-QEMU_NVMe_Ctrl_Y39B70RTK7AS"
+BY_ID = "/dev/disk/by-id/nvme-QEMU_NVMe_Ctrl_Y39B70RTK7AS_1"  # per namespace, not the controller link
 HEAD = 4 * 1024 * 1024
 TAIL = 1024 * 1024
 
@@ -350,6 +351,41 @@ def test_guard_refuses_when_the_disk_changed_after_discovery(one: Guest) -> None
     assert "nothing was changed" in e.value.message
     assert "signatures [ext4], expected []" in e.value.message
     assert one.probe() == written and one.fingerprint() == fp
+
+
+def test_guard_refuses_another_namespace_identity(one: Guest) -> None:
+    """The guard re-reads the namespace's WWN (lsblk, else sysfs wwid) like discovery; a different one
+    (another namespace of the same controller has the same serial) is refused before mkfs."""
+    one.ensure_blank()
+    _, guest = load_inventory(one.inv).choose(None)
+    opts = fmt.FormatOptions(fs="ext4")
+    with one.lab.ssh() as s:
+        facts = fmt.gather_facts(s)
+        plan = select_disk(facts, "ext4", pins=fmt.pins_for(guest, opts))
+        assert isinstance(plan, FormatPlan)
+        assert plan.device_path == BY_ID and plan.disk.wwn and plan.disk.wwn.endswith("-00000001")
+        spec, _, _ = fmt.plan_mkfs(plan, facts, opts, None, lambda _m: None)
+        assert spec.expected_wwn == plan.disk.wwn
+        other = dataclasses.replace(spec, expected_wwn=plan.disk.wwn[:-1] + "2")
+        fp = one.fingerprint()
+        r = s.run_as_root(render_guard_script(other), timeout=300)
+    with pytest.raises(Refused) as e:
+        interpret_guard(r.stdout, r.exit_code, other)
+    assert f"WWN is '{plan.disk.wwn}', expected '{other.expected_wwn}'" in e.value.message
+    assert "nothing was changed" in e.value.message
+    assert one.probe() == {} and one.fingerprint() == fp
+
+
+def test_freebsd_profile_is_two_remote_commands(one: Guest) -> None:
+    """The dumpe2fs -h check of the FreeBSD profile rides in the guard script: no third round trip."""
+    one.ensure_blank()
+    data = result_json(one.cli("format", "--fs", "ext4", "--host-compat", "freebsd", "--json"))
+    assert data["action"] == "formatted" and data["host_compat"] == "freebsd"
+    assert data["remote_commands"] == 2
+    assert set(data["features_disabled"]) == {"orphan_file", "metadata_csum_seed"}
+    host = one.probe()
+    assert host["TYPE"] == "ext4" and host["UUID"] == data["uuid"] and "PTTYPE" not in host
+    one.root(f"wipefs -a -q {shlex.quote(one.devs[1])} && sync")
 
 
 # ----------------------------------------------------------------------------------- two NVMe disks

@@ -8,6 +8,7 @@ import subprocess
 import pytest
 
 from agent.core.blockdevs import (
+    Disk,
     ProbeState,
     as_bool,
     as_int,
@@ -145,7 +146,7 @@ def test_bhyve_guest_nvme_and_root_disk() -> None:
     assert nvme.is_nvme and nvme.tran == "nvme" and nvme.read_only is False
     assert nvme.signatures.state is ProbeState.NONE
     assert nvme.partitions == () and nvme.holders == () and not nvme.in_swap and not nvme.is_root_disk
-    assert nvme.stable_path() == "/dev/disk/by-id/nvme-bhyve-NVMe_Y39B70RTK7AS"
+    assert nvme.stable_path() == "/dev/disk/by-id/nvme-bhyve-NVMe_Y39B70RTK7AS_1"
     assert set(nvme.by_id) == {
         "nvme-bhyve-NVMe_Y39B70RTK7AS",
         "nvme-bhyve-NVMe_Y39B70RTK7AS_1",
@@ -245,3 +246,41 @@ def test_facts_script_is_valid_posix_sh_and_read_only() -> None:
     assert "N=0123456789abcdef" in script
     with pytest.raises(ValueError):
         render_facts_script("bad nonce; rm -rf /")
+
+
+# ------------------------------------------------------------------------------ stable path (NVMe ns)
+
+
+def _nvme(kname: str, by_id: tuple[str, ...], serial: str | None = "S123") -> Disk:
+    return Disk(
+        name=kname, kname=kname, path=f"/dev/{kname}", type="disk", size_bytes=1 << 30,
+        model="Samsung SSD 970", serial=serial, tran="nvme", by_id=by_id,
+    )  # fmt: skip
+
+
+def test_nvme_stable_path_is_per_namespace_never_the_controller_link() -> None:
+    # udev points nvme-<MODEL>_<SERIAL> at whichever namespace it processed last: here namespace 2 owns
+    # it, but namespace 1 must still be addressed by a link that can only mean namespace 1.
+    ns1 = _nvme("nvme0n1", ("nvme-Samsung_SSD_970_S123_1", "nvme-eui.0025385b71b1e0c1"))
+    ns2 = _nvme(
+        "nvme0n2", ("nvme-Samsung_SSD_970_S123", "nvme-Samsung_SSD_970_S123_2", "nvme-eui.0025385b71b1e0c2")
+    )
+    assert ns1.stable_path() == "/dev/disk/by-id/nvme-Samsung_SSD_970_S123_1"
+    assert ns2.stable_path() == "/dev/disk/by-id/nvme-Samsung_SSD_970_S123_2"
+    # no per-namespace serial link (older udev): the namespace identifiers, then the kernel path
+    only_ids = _nvme("nvme0n1", ("nvme-Samsung_SSD_970_S123", "wwn-0x5002538e00000001", "nvme-eui.0025"))
+    assert only_ids.stable_path() == "/dev/disk/by-id/nvme-eui.0025"
+    assert _nvme("nvme0n1", ("nvme-Samsung_SSD_970_S123",)).stable_path() == "/dev/nvme0n1"
+    assert _nvme("nvme0n1", ()).stable_path() == "/dev/nvme0n1"
+    no_serial = _nvme("nvme0n1", ("nvme-nvme.1b36-00000001",), serial=None)
+    assert no_serial.stable_path() == "/dev/disk/by-id/nvme-nvme.1b36-00000001"
+
+
+def test_lab_nvme_uses_the_namespace_link_and_the_non_nvme_ranking_is_unchanged() -> None:
+    nvme = disk(load_facts("lab_blank_nvme"), "nvme0n1")
+    assert nvme.stable_path() == "/dev/disk/by-id/nvme-QEMU_NVMe_Ctrl_Y39B70RTK7AS_1"
+    scsi = Disk(
+        name="sda", kname="sda", path="/dev/sda", type="disk", size_bytes=1 << 30, serial="ABC",
+        tran="sata", by_id=("wwn-0x5000c500a1b2c3d4", "ata-WDC_WD10_ABC"),
+    )  # fmt: skip
+    assert scsi.stable_path() == "/dev/disk/by-id/ata-WDC_WD10_ABC"

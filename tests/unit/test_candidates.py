@@ -35,7 +35,7 @@ def test_empty_bhyve_nvme_is_planned_on_its_stable_path() -> None:
     plan = select_disk(load_facts("bhyve_empty_nvme"), "ext4")
     assert isinstance(plan, FormatPlan)
     assert plan.disk.name == "nvme0n1"
-    assert plan.device_path == "/dev/disk/by-id/nvme-bhyve-NVMe_Y39B70RTK7AS"
+    assert plan.device_path == "/dev/disk/by-id/nvme-bhyve-NVMe_Y39B70RTK7AS_1"
     assert plan.expected_serial == SERIAL
     assert plan.expected_size_bytes == 274877906944
     assert plan.expected_signatures == () and plan.overwrites == ()

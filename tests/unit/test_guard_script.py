@@ -13,6 +13,7 @@ from agent.core.guard_script import (
     EXIT_OK,
     EXIT_SERIAL,
     EXIT_SIGNATURE,
+    EXIT_WWN,
     GUARD_CODES,
     GuardSpec,
     interpret_guard,
@@ -103,6 +104,8 @@ def test_serial_none_disables_the_serial_check() -> None:
         {"mkfs_argv": ()},
         {"expected_size_bytes": 0},
         {"expected_signatures": ("two words",)},
+        {"expected_wwn": "eui.1\n"},
+        {"fs": "xfs", "mkfs_argv": ("mkfs.xfs",), "verify_dumpe2fs": True},
     ],
 )
 def test_spec_validation(kw: dict[str, object]) -> None:
@@ -187,3 +190,96 @@ def test_split_ignores_forged_markers_inside_blocks() -> None:
     parsed = split_guard_output(out)
     assert parsed.code == 0
     assert "ffffffffffffffff" in parsed.blocks["mkfs"][1]
+
+
+# ------------------------------------------------------------------ namespace identity (WWN), verification
+
+
+WWN = "eui.589cfc2031930001"
+
+
+def test_wwn_is_rendered_quoted_and_checked_next_to_the_serial() -> None:
+    script = render_guard_script(spec(expected_wwn=WWN), nonce=N)
+    assert "CHECK_WWN=1" in script and f"EXP_WWN={WWN}" in script
+    assert "lsblk -d -n -o WWN" in script and '"$S/wwid"' in script  # the planner's source order
+    assert script.index("finish 14 serial-mismatch") < script.index("finish 28 wwn-mismatch")
+    assert script.index("finish 28 wwn-mismatch") < script.index('"$@" "$dev"')  # before mkfs
+    assert "CHECK_WWN=0" in render_guard_script(spec(), nonce=N)
+    evil = render_guard_script(spec(expected_wwn="x'$(id)"), nonce=N)
+    assert "EXP_WWN='x'\"'\"'$(id)'" in evil
+
+
+def test_wwn_mismatch_is_refused_naming_what_was_found() -> None:
+    assert GUARD_CODES[EXIT_WWN].reason == "wwn-mismatch" and not GUARD_CODES[EXIT_WWN].device_changed
+    out = output(EXIT_WWN, "wwn-mismatch", {"device": "/dev/nvme0n2", "wwn": "eui.589cfc2031930002"})
+    with pytest.raises(Refused) as ei:
+        interpret_guard(out, EXIT_WWN, spec(expected_wwn=WWN))
+    assert "WWN is 'eui.589cfc2031930002', expected 'eui.589cfc2031930001'" in ei.value.message
+    assert "nothing was changed" in ei.value.message
+
+
+def test_verification_requires_type_a_uuid_and_no_pttype() -> None:
+    script = render_guard_script(spec(), nonce=N)
+    verify = script[script.index('block blkid "$T/blkid"') :]
+    assert 'grep -q "^TYPE=$FS\\$"' in verify
+    assert "grep -q '^UUID=[^[:space:]]' \"$T/blkid\" || finish 27 verify-failed" in verify
+    assert "grep -q '^PTTYPE=' \"$T/blkid\" && finish 27 verify-failed" in verify
+
+
+def test_dumpe2fs_block_only_when_asked_and_exposed_on_the_result() -> None:
+    plain = render_guard_script(spec(), nonce=N)
+    assert "VERIFY_DUMPE2FS=0" in plain and "dumpe2fs" not in plain.split("GUARD_TOOLS=")[1].splitlines()[0]
+    asked = spec(verify_dumpe2fs=True)
+    script = render_guard_script(asked, nonce=N)
+    assert "VERIFY_DUMPE2FS=1" in script
+    assert "dumpe2fs" in script.split("GUARD_TOOLS=")[1].splitlines()[0]  # missing → refused before mkfs
+    assert script.index('dumpe2fs -h -- "$dev"') > script.index("finish 27 verify-failed")
+
+    blocks = {
+        "blkid": (0, "UUID=3bb5\nTYPE=ext4"),
+        "dumpe2fs": (0, "dumpe2fs 1.47.0 (5-Feb-2023)\nFilesystem features:      has_journal extent"),
+    }
+    res = interpret_guard(output(EXIT_OK, "ok", {"device": "/dev/nvme0n1"}, blocks), 0, asked)
+    assert res.dumpe2fs is not None and "has_journal extent" in res.dumpe2fs
+    assert interpret_guard(output(EXIT_OK, "ok", {}, blocks), 0, spec()).dumpe2fs is None
+
+    failed = {"blkid": blocks["blkid"], "dumpe2fs": (1, "dumpe2fs: Bad magic number")}
+    with pytest.raises(RemoteError, match=r"was created .* but dumpe2fs -h failed") as ei:
+        interpret_guard(output(EXIT_OK, "ok", {"device": "/dev/nvme0n1"}, failed), 0, asked)
+    assert "Bad magic number" in ei.value.message
+    with pytest.raises(RemoteError, match="dumpe2fs -h printed nothing"):
+        interpret_guard(output(EXIT_OK, "ok", {}, {"blkid": blocks["blkid"]}), 0, asked)
+
+
+def _cut(*obs: tuple[str, str], mkfs_block: bool = False) -> str:
+    lines = [f"@@GDA-GUARD v1 nonce={N}@@", *(f"@@GDA-{N} OBS {k}={v}" for k, v in obs)]
+    if mkfs_block:
+        lines += [f"@@GDA-{N} BEGIN mkfs -@@", "Writing superblocks", f"@@GDA-{N} END rc=0@@"]
+    return "\n".join(lines) + "\n"
+
+
+def test_no_result_line_says_whether_mkfs_had_started() -> None:
+    before = _cut(("device", "/dev/nvme0n1"), ("signatures", ""))
+    with pytest.raises(RemoteError) as ei:
+        interpret_guard(before, 255, spec())
+    assert "exited 255 without a result line" in ei.value.message
+    assert "before mkfs was started" in ei.value.message and "did not run" in ei.value.message
+    assert ei.value.hint is None
+
+    started = _cut(("device", "/dev/nvme0n1"), ("mkfs_argv", "mkfs.ext4 -F -L hostdata"))
+    with pytest.raises(RemoteError) as ei:
+        interpret_guard(started, 255, spec())
+    assert "mkfs (mkfs.ext4 -F -L hostdata) had started; the device may be partly written" in ei.value.message
+    assert "sudo blkid -p /dev/nvme0n1" in (ei.value.hint or "")
+    assert "sudo wipefs /dev/nvme0n1" in (ei.value.hint or "")
+
+    ran = _cut(("device", "/dev/nvme0n1"), ("mkfs_argv", "mkfs.ext4"), mkfs_block=True)
+    with pytest.raises(
+        RemoteError, match=r"mkfs \(mkfs\.ext4\) had run and exited 0; the device has changed"
+    ):
+        interpret_guard(ran, 255, spec())
+    # an exit code that happens to be a refusal code is no result either: the RESULT line is required
+    with pytest.raises(RemoteError, match=r"exited 14 without a result line.*had started"):
+        interpret_guard(started, EXIT_SERIAL, spec())
+    with pytest.raises(RemoteError, match="exited 0 without a result line"):
+        interpret_guard(ran, EXIT_OK, spec())

@@ -20,8 +20,9 @@ import pytest
 from agent.core import guard_script as g
 from agent.core.blockdevs import ProbeState, parse_facts
 from agent.core.facts_script import render_facts_script
+from agent.core.hostcompat import check_freebsd_compat, freebsd_ext4_profile
 from agent.core.mkfs import FsType, build_mkfs_argv
-from agent.errors import Refused
+from agent.errors import Refused, RemoteError
 
 SIZE = 320 * 1024 * 1024
 
@@ -66,14 +67,19 @@ def run_guard(
     serial: str | None = None,
     lock_timeout: int = 10,
     label: str | None = "gda-test",
+    wwn: str | None = None,
+    verify_dumpe2fs: bool = False,
+    mkfs_argv: tuple[str, ...] | None = None,
 ) -> tuple[subprocess.CompletedProcess[str], g.GuardSpec]:
     spec = g.GuardSpec(
         device_path=dev,
         fs=fs,
-        mkfs_argv=build_mkfs_argv(fs, label=label, no_discard=True, force=True),
+        mkfs_argv=mkfs_argv or build_mkfs_argv(fs, label=label, no_discard=True, force=True),
         expected_size_bytes=size,
         expected_serial=serial,
         expected_signatures=expected,
+        expected_wwn=wwn,
+        verify_dumpe2fs=verify_dumpe2fs,
         lock_timeout_s=lock_timeout,
     )
     proc = subprocess.run(
@@ -121,12 +127,46 @@ def test_ext4_then_idempotent_refusal_then_forced_xfs(tmp_path: Path) -> None:
         assert g.interpret_guard(proc.stdout, 0, spec).fs == "xfs"
 
 
+def test_verification_needs_a_uuid(tmp_path: Path) -> None:
+    with loop(tmp_path) as (dev, _):
+        proc, spec = run_guard(dev, mkfs_argv=("mkfs.ext4", "-q", "-F", "-E", "nodiscard", "-U", "clear"))
+        assert proc.returncode == g.EXIT_VERIFY_FAILED, proc.stdout + proc.stderr
+        assert "TYPE" in blkid(dev) and "UUID" not in blkid(dev)
+        with pytest.raises(RemoteError, match="with a UUID"):
+            g.interpret_guard(proc.stdout, proc.returncode, spec)
+
+
+def test_dumpe2fs_block_for_the_freebsd_check(tmp_path: Path) -> None:
+    if shutil.which("dumpe2fs") is None:
+        pytest.skip("needs dumpe2fs")
+    with loop(tmp_path) as (dev, _):
+        profile = freebsd_ext4_profile(_mke2fs_version())
+        argv = build_mkfs_argv("ext4", no_discard=True, force=True, extra_args=profile.args)
+        proc, spec = run_guard(dev, mkfs_argv=argv, verify_dumpe2fs=True)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        res = g.interpret_guard(proc.stdout, 0, spec)
+        assert res.dumpe2fs is not None and "Filesystem features:" in res.dumpe2fs
+        assert res.uuid is not None and res.uuid in res.dumpe2fs
+        assert check_freebsd_compat(res.dumpe2fs) == []
+        proc, spec = run_guard(dev, expected=("ext4",))  # without the flag: no dumpe2fs block
+        assert g.interpret_guard(proc.stdout, proc.returncode, spec).dumpe2fs is None
+
+
+def _mke2fs_version() -> str:
+    out = subprocess.run(["mke2fs", "-V"], capture_output=True, text=True, check=False)
+    return (out.stdout + out.stderr).split()[1]
+
+
 def test_identity_checks(tmp_path: Path) -> None:
     with loop(tmp_path) as (dev, img):
         err = assert_refused(dev, img, g.EXIT_SIZE, size=SIZE + 512)
         assert f"size is {SIZE} bytes, expected {SIZE + 512}" in err.message
         err = assert_refused(dev, img, g.EXIT_SERIAL, serial="Y39B70RTK7AS")
         assert "serial is '', expected 'Y39B70RTK7AS'" in err.message
+        # a loop device has no WWN/wwid: a namespace identity from discovery cannot match it
+        wwn = "nvme.1b36-59333942373052544b374153-51454d55204e564d65204374726c-00000001"
+        err = assert_refused(dev, img, g.EXIT_WWN, wwn=wwn)
+        assert f"WWN is '', expected '{wwn}'" in err.message and "nothing was changed" in err.message
     proc, spec = run_guard("/dev/disk/by-id/nvme-does-not-exist")
     assert proc.returncode == g.EXIT_NO_DEVICE
     with pytest.raises(Refused, match="resolves to"):

@@ -15,7 +15,7 @@ from agent.errors import Refused, UsageError
 from tests.unit.disk_fixtures import disk, load_facts
 
 SERIAL = "Y39B70RTK7AS"
-BY_ID = "/dev/disk/by-id/nvme-QEMU_NVMe_Ctrl_Y39B70RTK7AS"
+BY_ID = "/dev/disk/by-id/nvme-QEMU_NVMe_Ctrl_Y39B70RTK7AS_1"  # per namespace, not the controller link
 SIZE = 4 * 1024**3
 EXT4_UUID = "49429bbd-b3b2-4f44-8bbe-512112906655"  # what mkfs.ext4 made in the capture
 
