@@ -220,13 +220,17 @@ def fix_netplan(
     import contextlib
 
     from agent.cli import print_json
+    from agent.errors import UsageError
     from agent.ops import fixnetplan
     from agent.ops.guest import load_guest
     from agent.report import fix_summary
 
     name, g = load_guest(inventory, guest)
     with contextlib.ExitStack() as stack:
-        tfile = stack.enter_context(open(transcript, "w")) if transcript else None
+        try:
+            tfile = stack.enter_context(open(transcript, "w")) if transcript else None
+        except OSError as e:
+            raise UsageError(f"cannot write the transcript {transcript}: {e.strerror}") from None
         opts = fixnetplan.FixOptions(
             via=via,
             match_mac=match_mac,
@@ -324,7 +328,10 @@ def check_vm_config(
     if host:
         if not vm:
             raise UsageError("--host needs --vm NAME")
-        with SshSession(vmcheck.host_target(host, port, user), accept_new_host_key=accept_new_host_key) as s:
+        with SshSession(
+            vmcheck.host_target(host, int(port) if port is not None else None, user),
+            accept_new_host_key=accept_new_host_key,
+        ) as s:
             src = vmcheck.from_host(s, vm)
     else:
         assert conf is not None

@@ -598,6 +598,7 @@ class ConsoleSession:
         tag = f"{self._nonce}-{self._seq}"
         line = f"echo '@@GDA''-START-{tag}@@'; eval {_shell_quote(cmd)}; echo \"@@GDA\"\"-END-{tag}-$?@@\""
         self._send(line + "\r")
+        self._shell_unsure = True  # a program owns the terminal: never type commands or "exit" into it
         self._expect(
             [re.compile(re.escape(f"@@GDA-START-{tag}@@") + r"\r*\n")],
             self.prompt_timeout if timeout is None else timeout,
@@ -761,3 +762,4 @@ class RunningCommand:
         match = self._s._spawn.match
         self.exit_status = int(match.group(1))
         self._s._expect([self._s._prompt_re], self._s.prompt_timeout, "the shell prompt")
+        self._s._shell_unsure = False

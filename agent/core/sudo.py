@@ -27,7 +27,9 @@ class Wrapped:
 
 def wrap(script: str, *, remote_user_is_root: bool, password: str | None) -> Wrapped:
     """The command line (and stdin) that runs ``script`` as root on the remote side."""
-    body = f"sh -c {shlex.quote(script)}"
+    # stdin may still hold the password line when sudo did not ask for it (NOPASSWD, cached): the script
+    # never gets to read it.
+    body = f"sh -c {shlex.quote('exec </dev/null' + chr(10) + script)}"
     if remote_user_is_root:
         return Wrapped(body, None)
     if password is None:

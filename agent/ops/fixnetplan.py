@@ -15,6 +15,8 @@ and files and runs the apply:
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import shlex
 import time
 from collections.abc import Callable
@@ -24,6 +26,7 @@ from typing import IO, Any
 
 from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_exponential
 
+from agent.console.session import RunningCommand
 from agent.core.netfacts import NetFacts, parse_netfacts, render_netfacts_script
 from agent.core.netplan_repair import (
     CLOUD_INIT_DISABLE_PATH,
@@ -34,9 +37,9 @@ from agent.core.netplan_repair import (
 )
 from agent.errors import AgentError, RemoteError, UsageError
 from agent.inventory import Guest
-from agent.ops.guest import console_password, ssh_session
+from agent.ops.guest import console_password, ssh_target, sudo_password
 from agent.ops.shells import ConsoleShell, RootShell, SshShell, console_shell
-from agent.remote.ssh import SshSession, SshUnreachable
+from agent.remote.ssh import SshSession, SshTimeout, SshUnreachable
 
 Log = Callable[[str], None]
 NETPLAN_TRY_NOT_SUPPORTED = 78  # EX_CONFIG: netplan try refuses bonds and bridges
@@ -51,6 +54,7 @@ class FixOptions:
     dry_run: bool = False
     accept_new_host_key: bool = False
     transcript: IO[str] | None = None
+    sudo_password: str | None = field(default=None, repr=False)  # resolved once by run_fix
 
 
 @dataclass
@@ -69,7 +73,12 @@ class FixOutcome:
     notes: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        data = dict(self.__dict__)
+        if self.action != "dry-run":
+            data.pop(
+                "files"
+            )  # the new YAML may carry access-point or 802.1x passwords: shown on request only
+        return data
 
 
 def gather(shell: RootShell, guest: Guest) -> NetFacts:
@@ -97,19 +106,61 @@ def wait_for_ssh(guest: Guest, opts: FixOptions, deadline: float, log: Log) -> S
         reraise=True,
     )
     def attempt() -> SshSession:
-        return ssh_session(guest, accept_new_host_key=opts.accept_new_host_key, connect_timeout=4).open()
+        return _session(guest, opts, connect_timeout=4).open()
 
     return attempt()
+
+
+def _session(guest: Guest, opts: FixOptions, *, connect_timeout: float) -> SshSession:
+    """An SSH session with the sudo password resolved once (never prompted for again while polling)."""
+    return SshSession(
+        ssh_target(guest, connect_timeout=connect_timeout),
+        accept_new_host_key=opts.accept_new_host_key,
+        sudo_password=opts.sudo_password,
+        sudo_password_env=guest.sudo_password_env,
+    )
 
 
 def _q(s: str) -> str:
     return shlex.quote(s)
 
 
-def write_config(
-    shell: RootShell, plan: RepairPlan, opts: FixOptions, stamp: str, log: Log
-) -> dict[str, str]:
-    """Back up, write (mode 0600), validate with ``netplan generate``; restore on failure. {path: backup}."""
+@dataclass(frozen=True)
+class WayBack:
+    """The backups of the files being changed and a transient systemd timer on the guest that restores them
+    and re-applies the old configuration, armed *before* anything is written: if the controller dies at
+    any point (laptop asleep, console gone), the guest goes back by itself. Cancelled once confirmed."""
+
+    unit: str
+    backups: dict[str, str]  # path -> backup path
+    fires_in: int
+
+    def restore_script(self) -> str:
+        return " && ".join(f"cp -p {_q(b)} {_q(p)}" for p, b in self.backups.items())
+
+    @property
+    def cancel(self) -> str:
+        return (
+            f"systemctl stop {self.unit}.timer; systemctl reset-failed {self.unit}.service 2>/dev/null; true"
+        )
+
+    def restore_now(self, shell: RootShell) -> None:
+        """Put the old files back and regenerate (the running state is the caller's: netplan try's revert,
+        or ``fire_now``); cancel the timer."""
+        rc, out = shell.sh(f"{self.restore_script()} && netplan generate; rc=$?; {self.cancel}; exit $rc")
+        if rc != 0:
+            raise RemoteError(f"restoring the backup failed: {out.strip()}; backups: "
+                              f"{', '.join(self.backups.values())}; the guest's {self.unit}.timer still "
+                              "restores them")  # fmt: skip
+
+    def fire_now(self, shell: RootShell) -> None:
+        """Restore and re-apply the old configuration right away (the timer's own job, run now)."""
+        shell.sh(f"systemctl start {self.unit}.service")
+
+
+def write_config(shell: RootShell, plan: RepairPlan, opts: FixOptions, stamp: str, log: Log) -> WayBack:
+    """Back up, arm the way back, write (mode 0600), validate with ``netplan generate`` in a scratch root;
+    on any failure put the old files back."""
     backups: dict[str, str] = {}
     for path in plan.files:
         backup = f"{path}.bak.{stamp}"
@@ -118,19 +169,31 @@ def write_config(
             raise RemoteError(f"could not back up {path}: {out.strip()}")
         backups[path] = backup
     log(f"backed up: {', '.join(backups.values())}")
-    for path, text in plan.files.items():
-        shell.write_file(path, text.encode(), 0o600)
-    rc, out = shell.sh(VALIDATE_IN_SCRATCH_ROOT)
+    way = WayBack(f"gda-netplan-revert-{stamp.lower()}", backups, int(opts.deadline + 60))
+    rc, out = shell.sh(
+        f"systemd-run --quiet --service-type=oneshot --unit={way.unit} --on-active={way.fires_in}s "
+        f"/bin/sh -c {_q(way.restore_script() + ' && netplan apply')}"
+    )
     if rc != 0:
-        restore(shell, backups)
-        raise RemoteError(
-            f"netplan generate rejected the new configuration; the original is restored:\n{out.strip()}"
-        )
-    if opts.pin_cloud_init:
-        shell.sh(f"mkdir -p {_q(CLOUD_INIT_DISABLE_PATH.rsplit('/', 1)[0])}")
-        shell.write_file(CLOUD_INIT_DISABLE_PATH, cloud_init_disable_config().encode(), 0o644)
-        log(f"wrote {CLOUD_INIT_DISABLE_PATH}: cloud-init will leave the network config alone")
-    return backups
+        raise RemoteError(f"could not arm the revert timer (systemd-run): {out.strip()}; nothing was changed")
+    log(f"way back armed: {way.unit}.timer restores the old config in {way.fires_in}s unless confirmed")
+    try:
+        for path, text in plan.files.items():
+            shell.write_file(path, text.encode(), 0o600)
+        rc, out = shell.sh(VALIDATE_IN_SCRATCH_ROOT)
+        if rc != 0:
+            raise RemoteError(
+                f"netplan generate rejected the new configuration; the original is restored:\n{out.strip()}"
+            )
+        if opts.pin_cloud_init:
+            shell.sh(f"mkdir -p {_q(CLOUD_INIT_DISABLE_PATH.rsplit('/', 1)[0])}")
+            shell.write_file(CLOUD_INIT_DISABLE_PATH, cloud_init_disable_config().encode(), 0o644)
+            log(f"wrote {CLOUD_INIT_DISABLE_PATH}: cloud-init will leave the network config alone")
+    except BaseException:
+        with contextlib.suppress(Exception):
+            way.restore_now(shell)
+        raise
+    return way
 
 
 #: ``netplan generate`` of /etc/netplan (and /run/netplan, /lib/netplan) in a scratch root dir: it validates
@@ -144,110 +207,104 @@ VALIDATE_IN_SCRATCH_ROOT = (
 )
 
 
-def restore(shell: RootShell, backups: dict[str, str]) -> None:
-    script = " && ".join(f"cp -p {_q(b)} {_q(p)}" for p, b in backups.items())
-    rc, out = shell.sh(script)
-    if rc != 0:
-        raise RemoteError(
-            f"restoring the backup failed: {out.strip()}; backups: {', '.join(backups.values())}"
-        )
-
-
-def _revert_script(backups: dict[str, str]) -> str:
-    return " && ".join(f"cp -p {_q(b)} {_q(p)}" for p, b in backups.items()) + " && netplan apply"
-
-
 def apply_with_timer(
-    shell: RootShell, backups: dict[str, str], guest: Guest, opts: FixOptions, stamp: str, log: Log
+    shell: RootShell, way: WayBack, guest: Guest, opts: FixOptions, log: Log
 ) -> tuple[SshSession, float]:
-    """``netplan apply`` guarded by a transient timer that restores the backup unless cancelled."""
-    unit = f"gda-netplan-revert-{stamp.lower()}"
-    fire = int(opts.deadline + 15)
-    rc, out = shell.sh(
-        f"systemd-run --quiet --unit={unit} --on-active={fire}s /bin/sh -c {_q(_revert_script(backups))}"
-    )
-    if rc != 0:
-        restore(shell, backups)
-        raise RemoteError(f"could not arm the revert timer (systemd-run): {out.strip()}; original restored")
-    log(f"revert timer armed on the guest: {unit}.timer restores the old config in {fire}s unless cancelled")
+    """``netplan apply``, with the way back (the guest's timer) cancelled only over the new SSH connection."""
     t0 = time.monotonic()
     try:
-        rc, out = shell.sh("netplan apply", timeout=120)
-    except SshUnreachable:
-        rc, out = 0, ""  # the apply may cut the very connection that runs it
+        rc, out = shell.sh("netplan apply", timeout=max(10.0, opts.deadline / 2))
+    except (SshUnreachable, SshTimeout):
+        rc, out = 0, ""  # the apply may cut or stall the very connection that runs it
     if rc != 0:
-        shell.sh(f"systemctl start {unit}.service")
+        way.fire_now(shell)
         raise RemoteError(f"netplan apply failed; the old configuration was restored:\n{out.strip()}")
     try:
         ssh = wait_for_ssh(guest, opts, opts.deadline, log)
     except SshUnreachable:
         if isinstance(shell, ConsoleShell):
-            shell.sh(f"systemctl start {unit}.service")
+            way.fire_now(shell)
             raise RemoteError(
                 f"SSH did not come back within {opts.deadline:g}s of the apply: the old "
                 "configuration was restored through the console"
             ) from None
         raise RemoteError(
             f"SSH did not come back within {opts.deadline:g}s of the apply: the guest restores the "
-            f"old configuration by itself within {fire}s ({unit}.timer)"
+            f"old configuration by itself within {way.fires_in}s ({way.unit}.timer)"
         ) from None
     seconds = time.monotonic() - t0
-    ssh.run_as_root(f"systemctl stop {unit}.timer; systemctl reset-failed {unit}.service 2>/dev/null; true")
+    ssh.run_as_root(way.cancel)
     return ssh, seconds
 
 
+TRY_PROMPT = r"Press ENTER before the timeout to accept|Changes will revert in"
+
+
 def apply_with_netplan_try(
-    shell: ConsoleShell, backups: dict[str, str], guest: Guest, opts: FixOptions, stamp: str, log: Log
+    shell: ConsoleShell, way: WayBack, guest: Guest, opts: FixOptions, log: Log
 ) -> tuple[SshSession, float, str]:
-    """``netplan try`` on the console, confirmed with Enter only once the controller is back over SSH."""
-    try_timeout = int(opts.deadline + 30)
-    running = shell.session.start(f"netplan try --timeout {try_timeout}")
-    idx = running.expect([r"Press ENTER before the timeout to accept"], timeout=120)
+    """``netplan try`` on the console, confirmed only once the controller is back over SSH. Whatever goes
+    wrong meanwhile (an error, Ctrl-C here) interrupts it, which reverts, and puts the old files back."""
+    running = shell.session.start(f"netplan try --timeout {int(opts.deadline + 30)}")
+    try:
+        return _confirm_try(shell, running, way, guest, opts, log)
+    except BaseException:
+        if running.exit_status is None:
+            with contextlib.suppress(Exception):
+                running.send("\x03", shown="<Ctrl-C>")  # netplan try reverts at once
+                running.wait(120)
+        if "Configuration accepted" not in running.output:
+            with contextlib.suppress(Exception):
+                way.restore_now(shell)
+        raise
+
+
+def _confirm_try(
+    shell: ConsoleShell, running: RunningCommand, way: WayBack, guest: Guest, opts: FixOptions, log: Log
+) -> tuple[SshSession, float, str]:
+    idx = running.expect([TRY_PROMPT], timeout=120)
     if idx is None:
-        status = running.exit_status
-        if status == NETPLAN_TRY_NOT_SUPPORTED:
-            log(
-                "netplan try refuses this configuration (bonds/bridges, exit 78): "
-                "using a revert timer instead"
-            )
-            ssh, secs = apply_with_timer(shell, backups, guest, opts, stamp, log)
+        if running.exit_status == NETPLAN_TRY_NOT_SUPPORTED:
+            log("netplan try refuses this configuration (bonds/bridges, exit 78): applying with the way back")
+            ssh, secs = apply_with_timer(shell, way, guest, opts, log)
             return ssh, secs, "netplan apply + revert timer"
-        restore(shell, backups)
         raise RemoteError(
-            f"netplan try failed (exit {status}); the original is restored:\n{running.output.strip()}"
+            f"netplan try failed (exit {running.exit_status}); the original is restored:\n"
+            f"{running.output.strip()}"
         )
     t0 = time.monotonic()
     log(f"netplan try applied the new configuration; waiting up to {opts.deadline:g}s for SSH ...")
     try:
         ssh = wait_for_ssh(guest, opts, opts.deadline, log)
     except (SshUnreachable, AgentError) as e:
-        running.send("\x03", shown="<Ctrl-C>")  # netplan try reverts at once
-        result = running.wait(120)
-        restore(shell, backups)
-        shell.sh("netplan generate")
         why = e.message if isinstance(e, AgentError) else str(e)
         raise RemoteError(
             f"SSH did not come back within {opts.deadline:g}s of the apply ({why.splitlines()[0]}): "
-            f"netplan try rolled the change back (exit {result.exit_status}) and the original file is "
-            "restored",
+            "netplan try rolled the change back and the original file is restored",
             hint="check the mapping (inventory network.mac) and the guest's DHCP; the console transcript "
             "(--transcript FILE) shows what happened",
         ) from None
     seconds = time.monotonic() - t0
-    # Confirm through the path that just came back: SIGUSR1 over the new SSH connection is netplan
-    # try's "accept" (the [n] keeps pkill from matching the shell that runs it). Enter on the
-    # console is the fallback.
-    how = "SIGUSR1 over SSH"
-    if ssh.run_as_root("pkill -USR1 -f '^[^ ]*python[^ ]* [^ ]*[n]etplan try'").exit_code != 0:
-        running.send("\r", shown="<Enter>")
-        how = "Enter on the console"
-    result = running.wait(60)
-    if result.exit_status != 0 or "Configuration accepted" not in result.output:
+    try:
+        # Confirm through the path that just came back: SIGUSR1 over the new SSH connection is netplan
+        # try's "accept" (the [n] keeps pkill from matching the shell that runs it), and the way back is
+        # cancelled in the same command. Enter on the console is the fallback.
+        how = "SIGUSR1 over SSH"
+        if ssh.run_as_root(
+            f"pkill -USR1 -f '^[^ ]*python[^ ]* [^ ]*[n]etplan try' && {way.cancel}"
+        ).exit_code:
+            running.send("\r", shown="<Enter>")
+            how = "Enter on the console"
+        result = running.wait(60)
+        if result.exit_status != 0 or "Configuration accepted" not in result.output:
+            raise RemoteError(
+                f"netplan try did not accept the configuration (exit {result.exit_status}):\n"
+                f"{result.output.strip()[-600:]}"
+            )
+        ssh.run_as_root(way.cancel)
+    except BaseException:
         ssh.close()
-        raise RemoteError(
-            f"netplan try did not accept the configuration (exit {result.exit_status}):\n"
-            f"{result.output.strip()[-600:]}"
-        )
+        raise
     return ssh, seconds, f"netplan try, confirmed with {how} once SSH was back"
 
 
@@ -272,14 +329,13 @@ def _fill_plan(outcome: FixOutcome, plan: RepairPlan) -> None:
 def run_fix(guest_name: str, guest: Guest, opts: FixOptions, *, log: Log) -> FixOutcome:
     if opts.via not in ("auto", "ssh", "console"):
         raise UsageError("--via takes auto, ssh or console")
+    if opts.deadline <= 0:
+        raise UsageError("--deadline must be a positive number of seconds")
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    opts = dataclasses.replace(opts, sudo_password=sudo_password(guest))
     if opts.via in ("auto", "ssh"):
         try:
-            ssh = ssh_session(
-                guest,
-                accept_new_host_key=opts.accept_new_host_key,
-                connect_timeout=4 if opts.via == "auto" else 10,
-            ).open()
+            ssh = _session(guest, opts, connect_timeout=4 if opts.via == "auto" else 10).open()
         except SshUnreachable as e:
             if opts.via == "ssh":
                 raise
@@ -328,12 +384,12 @@ def _fix(shell: RootShell, via: str, guest: Guest, opts: FixOptions, stamp: str,
     if opts.dry_run:
         outcome.action = "dry-run"
         return outcome
-    backups = write_config(shell, decision, opts, stamp, log)
-    outcome.backups = list(backups.values())
+    way = write_config(shell, decision, opts, stamp, log)
+    outcome.backups = list(way.backups.values())
     if isinstance(shell, ConsoleShell) and not decision.has_bonds_or_bridges:
-        ssh, seconds, method = apply_with_netplan_try(shell, backups, guest, opts, stamp, log)
+        ssh, seconds, method = apply_with_netplan_try(shell, way, guest, opts, log)
     else:
-        ssh, seconds = apply_with_timer(shell, backups, guest, opts, stamp, log)
+        ssh, seconds = apply_with_timer(shell, way, guest, opts, log)
         why = (
             " (bonds/bridges: netplan try refuses them)" if on_console else " (netplan try needs a terminal)"
         )

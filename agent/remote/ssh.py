@@ -33,6 +33,10 @@ class SshUnreachable(RemoteError):
     """Connection refused, timed out, or no SSH banner: worth retrying while a guest comes up."""
 
 
+class SshTimeout(RemoteError):
+    """A remote command did not finish in time (the connection may be stalled)."""
+
+
 class SshAuthError(RemoteError):
     """The server refused our credentials. Never retried."""
 
@@ -113,6 +117,13 @@ class SshSession:
         else:
             policy = RejectUnknownHost(self.known_hosts)
         client.set_missing_host_key_policy(policy)
+        # ProxyJump hops: Fabric gives each gateway its own client with AutoAddPolicy and no known_hosts.
+        gateway = self.conn.gateway
+        while isinstance(gateway, Connection):
+            if self.known_hosts.exists():
+                gateway.client.load_host_keys(str(self.known_hosts))
+            gateway.client.set_missing_host_key_policy(RejectUnknownHost(self.known_hosts))
+            gateway = gateway.gateway
         where = f"{self.conn.host}:{self.conn.port}"
         try:
             self.conn.open()
@@ -171,7 +182,7 @@ class SshSession:
                 timeout=timeout,
             )
         except CommandTimedOut as e:
-            raise RemoteError(f"remote command timed out after {e.timeout}s on {self.label}") from None
+            raise SshTimeout(f"remote command timed out after {e.timeout}s on {self.label}") from None
         except (OSError, paramiko.SSHException, EOFError) as e:
             raise SshUnreachable(f"SSH connection to {self.label} lost: {e}") from None
         return CommandResult(int(r.exited), r.stdout, r.stderr, time.monotonic() - t0)
