@@ -345,13 +345,28 @@ def check_vm_config(
         raise Exit(code=report.exit_code)
 
 
-@task(help={"inventory": "inventory file (default ./inventory.yaml: the lab guest)", "fs": "ext4 or xfs"})
+@task(
+    help={
+        "inventory": "inventory file (default ./inventory.yaml: the lab guest)",
+        "fs": "ext4 or xfs",
+        "state": "lab state folder (default ~/.cache/guest-disk-agent/lab)",
+        "ssh-port": "lab SSH port (must match the inventory; default 2222)",
+        "console-port": "lab console port (must match the inventory; default 4555)",
+    }
+)
 @guarded
-def demo(c: Context, inventory: str | None = None, fs: str = "ext4") -> None:
+def demo(
+    c: Context,
+    inventory: str | None = None,
+    fs: str = "ext4",
+    state: str | None = None,
+    ssh_port: int = 2222,
+    console_port: int = 4555,
+) -> None:
     """The whole story on the lab: disk attached, SSH lost, fix-netplan via console, format, host check."""
     from agent.ops.demo import run_demo
 
-    run_demo(inventory, fs)
+    run_demo(inventory, fs, state=state, ssh_port=ssh_port, console_port=console_port)
 
 
 ns = Collection(format, fix_netplan, disks, check_vm_config, demo, lab)

@@ -34,7 +34,14 @@ def step(n: int, text: str) -> None:
     out.print(f"\n[bold cyan]── {n}. {text}[/bold cyan]")
 
 
-def run_demo(inventory: str | None, fs: str = "ext4") -> None:
+def run_demo(
+    inventory: str | None,
+    fs: str = "ext4",
+    *,
+    state: str | None = None,
+    ssh_port: int = control.DEFAULT_SSH_PORT,
+    console_port: int = control.DEFAULT_CONSOLE_PORT,
+) -> None:
     t0 = time.monotonic()
     step(1, "host side: what will vm-bhyve do with xdev.conf? (invoke check-vm-config)")
     report = check(
@@ -45,10 +52,10 @@ def run_demo(inventory: str | None, fs: str = "ext4") -> None:
         out.print(f"  [yellow]predicted:[/yellow] {r.message}")
 
     step(2, "the guest as it was: no passed-through disk, NIC at slot 5 (invoke lab.up)")
-    sp = lab_ops.state_paths(None)
+    sp = lab_ops.state_paths(state)
     control.down(sp, log=lambda _m: None)
     sp.disk(1).unlink(missing_ok=True)  # the host partition starts out blank
-    lab_ops.up(state=None, disk1=False, fresh=True)
+    lab_ops.up(state=state, ssh_port=ssh_port, console_port=console_port, disk1=False, fresh=True)
     secrets = control.lab_secrets()
     os.environ.setdefault("XDEV_SUDO_PASSWORD", secrets["admin"])
     os.environ.setdefault("XDEV_CONSOLE_PASSWORD", secrets["root"])
@@ -58,7 +65,7 @@ def run_demo(inventory: str | None, fs: str = "ext4") -> None:
 
     step(3, "attach the disk (vm-bhyve: disk1 nvme, custom) and restart: invoke lab.up --disk1")
     control.down(sp, log=lambda _m: None)
-    lab_ops.up(state=None, disk1=True)
+    lab_ops.up(state=state, ssh_port=ssh_port, console_port=console_port, disk1=True)
     try:
         ssh_session(guest, accept_new_host_key=False, connect_timeout=3).open().close()
         raise AgentError("SSH still answers: the NIC rename did not happen?")
