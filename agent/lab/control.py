@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from agent.core.candidates import parse_size
 from agent.errors import AgentError
 from agent.lab.build import image_paths
 from agent.lab.paths import ImagePaths, StatePaths
@@ -60,13 +61,6 @@ class DiskSpec:
     size: str = "4G"
     serial: str = DEFAULT_DISK1_SERIAL
     slot: int | None = None
-
-
-def parse_size(text: str) -> int:
-    m = re.fullmatch(r"\s*(\d+)\s*([KMGT]?)(?:i?B)?\s*", text, re.IGNORECASE)
-    if not m:
-        raise AgentError(f"bad size {text!r}: use e.g. 4G, 512M")
-    return int(m[1]) * int(1024 ** " KMGT".index((m[2] or " ").upper()))
 
 
 def pid_alive(pid: int) -> bool:

@@ -37,7 +37,7 @@ from agent.core.netplan_repair import (
 )
 from agent.errors import AgentError, RemoteError, UsageError
 from agent.inventory import Guest
-from agent.ops.guest import console_password, ssh_target, sudo_password
+from agent.ops.guest import console_password, ssh_session, sudo_password
 from agent.ops.shells import ConsoleShell, RootShell, SshShell, console_shell
 from agent.remote.ssh import SshSession, SshTimeout, SshUnreachable
 
@@ -112,12 +112,12 @@ def wait_for_ssh(guest: Guest, opts: FixOptions, deadline: float, log: Log) -> S
 
 
 def _session(guest: Guest, opts: FixOptions, *, connect_timeout: float) -> SshSession:
-    """An SSH session with the sudo password resolved once (never prompted for again while polling)."""
-    return SshSession(
-        ssh_target(guest, connect_timeout=connect_timeout),
+    """An SSH session with the sudo password resolved once by run_fix (never prompted for while polling)."""
+    return ssh_session(
+        guest,
         accept_new_host_key=opts.accept_new_host_key,
-        sudo_password=opts.sudo_password,
-        sudo_password_env=guest.sudo_password_env,
+        connect_timeout=connect_timeout,
+        password=opts.sudo_password,
     )
 
 

@@ -86,11 +86,12 @@ def gather_facts(session: SshSession, *, privileged: bool = True) -> Facts:
     return parse_facts(r.stdout)
 
 
-def pins_for(guest: Guest, opts: FormatOptions) -> Pins:
-    """Command-line pins win over the inventory's for the same field; the others narrow further."""
+def pins_for(guest: Guest, device: str | None = None, serial: str | None = None) -> Pins:
+    """The inventory's disk pins; command-line ``device``/``serial`` win over the inventory's for the same
+    field, the others narrow further."""
     return make_pins(
-        device=opts.device,
-        serial=opts.serial or guest.disk.serial,
+        device=device,
+        serial=serial or guest.disk.serial,
         model=guest.disk.model,
         size=guest.disk.size.bytes if guest.disk.size else None,
     )
@@ -202,7 +203,7 @@ def run_format(
     selection = select_disk(
         facts,
         fs,
-        pins=pins_for(guest, opts),
+        pins=pins_for(guest, opts.device, opts.serial),
         force=opts.force,
         host_path=str(guest.disk.host_path) if guest.disk.host_path else None,
     )
@@ -270,10 +271,5 @@ def list_disks(
     except SudoError as e:
         log(f"note: {e.message}; listing without root, so signatures are not probed")
         facts = gather_facts(session, privileged=False)
-    pins = make_pins(
-        device=None,
-        serial=guest.disk.serial,
-        model=guest.disk.model,
-        size=guest.disk.size.bytes if guest.disk.size else None,
-    )
+    pins = pins_for(guest)
     return facts, assess_all(facts, parse_fs(fs) if fs else None, pins=pins), pins

@@ -57,11 +57,25 @@ def ssh_target(guest: Guest, *, connect_timeout: float = 10.0) -> SshTarget:
     )
 
 
-def ssh_session(guest: Guest, *, accept_new_host_key: bool, connect_timeout: float = 10.0) -> SshSession:
-    """An unopened session (use ``with``): one SSH connection for the whole task."""
+class _Ask:
+    """Marker: resolve the sudo password now (environment, else a prompt)."""
+
+
+ASK = _Ask()
+
+
+def ssh_session(
+    guest: Guest,
+    *,
+    accept_new_host_key: bool,
+    connect_timeout: float = 10.0,
+    password: str | _Ask | None = ASK,
+) -> SshSession:
+    """An unopened session (use ``with``): one SSH connection for the whole task. Pass ``password`` when
+    it was resolved already (a task that reconnects must not prompt again)."""
     return SshSession(
         ssh_target(guest, connect_timeout=connect_timeout),
         accept_new_host_key=accept_new_host_key,
-        sudo_password=sudo_password(guest),
+        sudo_password=sudo_password(guest) if isinstance(password, _Ask) else password,
         sudo_password_env=guest.sudo_password_env,
     )

@@ -47,7 +47,7 @@ class RejectUnknownHost(paramiko.MissingHostKeyPolicy):
 class AcceptNewHost(paramiko.MissingHostKeyPolicy):
     """OpenSSH's ``StrictHostKeyChecking=accept-new``: record an unknown host's key in known_hosts."""
 
-    def __init__(self, known_hosts: Path, log: object = None) -> None:
+    def __init__(self, known_hosts: Path) -> None:
         self.known_hosts = known_hosts
         self.accepted: list[str] = []
 

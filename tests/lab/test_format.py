@@ -335,7 +335,7 @@ def test_guard_refuses_when_the_disk_changed_after_discovery(one: Guest) -> None
     opts = fmt.FormatOptions(fs="xfs")
     with one.lab.ssh() as s:
         facts = fmt.gather_facts(s)
-        plan = select_disk(facts, "xfs", pins=fmt.pins_for(guest, opts))
+        plan = select_disk(facts, "xfs", pins=fmt.pins_for(guest, opts.device, opts.serial))
         assert isinstance(plan, FormatPlan) and plan.expected_signatures == ()
         spec, _, _ = fmt.plan_mkfs(plan, facts, opts, None, lambda _m: None)
 
@@ -361,7 +361,7 @@ def test_guard_refuses_another_namespace_identity(one: Guest) -> None:
     opts = fmt.FormatOptions(fs="ext4")
     with one.lab.ssh() as s:
         facts = fmt.gather_facts(s)
-        plan = select_disk(facts, "ext4", pins=fmt.pins_for(guest, opts))
+        plan = select_disk(facts, "ext4", pins=fmt.pins_for(guest, opts.device, opts.serial))
         assert isinstance(plan, FormatPlan)
         assert plan.device_path == BY_ID and plan.disk.wwn and plan.disk.wwn.endswith("-00000001")
         spec, _, _ = fmt.plan_mkfs(plan, facts, opts, None, lambda _m: None)
