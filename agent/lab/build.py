@@ -35,8 +35,8 @@ def machine_mirror(suite: str) -> str:
     return debian_mirror_from_sources(deb822, sl.read_text() if sl.exists() else "", suite)
 
 
-def _run(argv: list[str], log: Log, *, input: str | None = None, quiet: bool = True) -> None:
-    proc = subprocess.run(argv, input=input, text=True, capture_output=quiet, check=False)
+def _run(argv: list[str], *, input: str | None = None) -> None:
+    proc = subprocess.run(argv, input=input, text=True, capture_output=True, check=False)
     if proc.returncode != 0:
         tail = "\n".join(((proc.stdout or "") + (proc.stderr or "")).splitlines()[-25:])
         raise AgentError(f"lab build step failed ({proc.returncode}): {' '.join(argv[:4])} ...\n{tail}")
@@ -90,8 +90,7 @@ def _build_into(recipe: Recipe, mirror: str, out: Path, log: Log) -> None:
             recipe.suite,
             str(tree),
             mirror,
-        ],
-        log,
+        ]
     )
     log(f"  debootstrap done in {time.monotonic() - t0:.0f}s; configuring the guest ...")
     paths = ImagePaths(out)
@@ -109,10 +108,7 @@ def _build_into(recipe: Recipe, mirror: str, out: Path, log: Log) -> None:
     (tree / "var/cache/apt/archives/partial").mkdir(parents=True, exist_ok=True)
 
     log(f"mkfs.ext4 -d (image {recipe.image_size}, no mount, no loop device) ...")
-    _run(
-        ["mkfs.ext4", "-q", "-F", "-L", "lab-root", "-d", str(tree), str(paths.rootfs), recipe.image_size],
-        log,
-    )
+    _run(["mkfs.ext4", "-q", "-F", "-L", "lab-root", "-d", str(tree), str(paths.rootfs), recipe.image_size])
     shutil.rmtree(tree)
     (out / "recipe.json").write_text(json.dumps({"key": recipe.key(), "suite": recipe.suite}, indent=2))
     paths.done_marker.write_text(f"built in {time.monotonic() - t0:.0f}s\n")
@@ -127,7 +123,7 @@ def _write(path: Path, text: str, mode: int = 0o644) -> None:
 
 def _configure(recipe: Recipe, tree: Path, passwords: dict[str, str], paths: ImagePaths, log: Log) -> None:
     def chroot(*argv: str, input: str | None = None) -> None:
-        _run(["chroot", str(tree), *argv], log, input=input)
+        _run(["chroot", str(tree), *argv], input=input)
 
     _write(tree / "etc/hostname", f"{recipe.hostname}\n")
     _write(tree / "etc/hosts", f"127.0.0.1\tlocalhost\n127.0.1.1\t{recipe.hostname}\n")
@@ -137,7 +133,7 @@ def _configure(recipe: Recipe, tree: Path, passwords: dict[str, str], paths: Ima
     chroot("useradd", "--create-home", "--shell", "/bin/bash", "--groups", "sudo", u)
     chroot("chpasswd", input=f"{u}:{passwords['admin']}\nroot:{passwords['root']}\n")
     # The lab's client key: generated here, its public half authorised for admin.
-    _run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "gda-lab", "-f", str(paths.ssh_key)], log)
+    _run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "gda-lab", "-f", str(paths.ssh_key)])
     ssh_dir = tree / "home" / u / ".ssh"
     _write(ssh_dir / "authorized_keys", paths.ssh_key.with_suffix(".pub").read_text(), 0o600)
     ssh_dir.chmod(0o700)
@@ -157,8 +153,7 @@ def _configure(recipe: Recipe, tree: Path, passwords: dict[str, str], paths: Ima
             f"root@{recipe.hostname}",
             "-f",
             str(tree / "etc/ssh/ssh_host_ed25519_key"),
-        ],
-        log,
+        ]
     )
     shutil.copyfile(tree / "etc/ssh/ssh_host_ed25519_key.pub", paths.host_key_pub)
     _write(

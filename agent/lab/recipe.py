@@ -11,7 +11,7 @@ import hashlib
 import json
 import re
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 
 from agent.errors import AgentError
 
@@ -67,7 +67,6 @@ class Recipe:
         "fstrim.timer",
     )
     procedure: int = BUILD_PROCEDURE_VERSION
-    extra: dict[str, str] = field(default_factory=dict)
 
     def key(self) -> str:
         """A short, stable hash of the recipe: the cache key of the built image."""
