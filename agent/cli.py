@@ -10,8 +10,9 @@ from typing import Any, TypeVar
 
 from invoke.exceptions import Exit
 from rich.console import Console
+from rich.markup import escape
 
-from agent.errors import AgentError
+from agent.errors import AgentError, Refused
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -23,22 +24,14 @@ def info(msg: str) -> None:
     err.print(msg, markup=False)
 
 
-def warn(msg: str) -> None:
-    err.print(f"[yellow]warning:[/yellow] {_escape(msg)}")
-
-
-def _escape(text: str) -> str:
-    return text.replace("[", "\\[")
-
-
 def fail(e: AgentError) -> Exit:
     head, *rest = e.message.split("\n", 1)
-    kind = "refused" if e.exit_code == 1 and type(e).__name__ == "Refused" else "error"
-    err.print(f"[bold red]{kind}:[/bold red] {_escape(head)}")
+    kind = "refused" if isinstance(e, Refused) else "error"
+    err.print(f"[bold red]{kind}:[/bold red] {escape(head)}")
     if rest:
         err.print(rest[0], markup=False)
     if e.hint:
-        err.print(f"[cyan]hint:[/cyan] {_escape(e.hint)}")
+        err.print(f"[cyan]hint:[/cyan] {escape(e.hint)}")
     return Exit(code=e.exit_code)
 
 
@@ -69,11 +62,11 @@ def render_findings(report: Any, *, origin: str) -> None:
     """Print a vm-bhyve config report, severities in colour."""
     from agent.core.vmfindings import render_report
 
-    out.print(f"[bold]{_escape(origin)}[/bold]")
+    out.print(f"[bold]{escape(origin)}[/bold]")
     for line in render_report(report):
         word = line.split(" ", 1)[0]
         style = _SEVERITY_STYLE.get(word)
         if style:
-            out.print(f"[{style}]{word}[/{style}]{_escape(line[len(word) :])}")
+            out.print(f"[{style}]{word}[/{style}]{escape(line[len(word) :])}")
         else:
             out.print(line, markup=False)

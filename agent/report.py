@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from rich.markup import escape
 from rich.table import Table
 
 from agent.cli import out
@@ -28,7 +29,7 @@ def disks_table(guest: str, facts: Facts, verdicts: Sequence[Verdict], pins: Pin
             d.model or "",
             d.serial or "",
             f"[{style}]{v.state.value}[/{style}]",
-            v.why().replace("[", "\\["),
+            escape(v.why()),
         )
     out.print(t)
     if not facts.privileged:
@@ -39,20 +40,20 @@ def format_summary(o: FormatOutcome) -> None:
     if o.action == "nothing-to-do":
         out.print(
             f"[green]nothing to do:[/green] {o.device} ({o.device_path}) already carries {o.fs}, "
-            f"UUID {o.uuid}" + (f", label {o.label}" if o.label else "")
+            f"UUID {o.uuid}" + (f", label {escape(o.label)}" if o.label else "")
         )
     elif o.action == "dry-run":
         out.print(
             f"[bold]plan (dry run, nothing changed):[/bold] {o.fs} on {o.device} ({o.device_path}), "
-            f"serial {o.serial}, {o.size_bytes} bytes"
+            f"serial {escape(o.serial or '?')}, {o.size_bytes} bytes"
         )
         if o.fdisk:
             out.print("  " + o.fdisk.strip().replace("\n", "\n  "), markup=False)
         if o.overwrites:
-            out.print(f"  [red]would destroy:[/red] {', '.join(o.overwrites)}")
+            out.print(f"  [red]would destroy:[/red] {escape(', '.join(o.overwrites))}")
         out.print(
-            "  1. as root, under an exclusive lock on the device, re-check: serial, size, no partitions, "
-            "no partition table, "
+            "  1. as root, under an exclusive lock on the device, re-check: serial, WWN, size, "
+            "no partitions, no partition table, "
             + ("only the signatures above" if o.overwrites else "no signature")
             + ", not mounted, not swap, no holders"
         )
@@ -64,14 +65,14 @@ def format_summary(o: FormatOutcome) -> None:
         secs = f"{o.mkfs_seconds:.1f}s" if o.mkfs_seconds is not None else "?"
         out.print(
             f"[green]formatted:[/green] {o.device} ({o.device_path}) as {o.fs}, UUID {o.uuid}"
-            + (f", label {o.label}" if o.label else "")
+            + (f", label {escape(o.label)}" if o.label else "")
             + f"; mkfs took {secs}"
         )
         out.print(f"  command: {' '.join(o.mkfs_command)}", markup=False)
     if o.features_disabled:
         out.print(f"  features turned off for a {o.host_compat} host: {', '.join(o.features_disabled)}")
     for w in o.warnings:
-        out.print(f"[yellow]warning:[/yellow] {w}", markup=True)
+        out.print(f"[yellow]warning:[/yellow] {escape(w)}")
     if o.host_hint:
         out.print("[bold]on the host:[/bold]")
         for line in o.host_hint:
@@ -102,7 +103,7 @@ def fix_summary(o: FixOutcome) -> None:
             out.print(f"--- new {path} ---", markup=False)
             out.print(text, markup=False, end="")
     for w in o.warnings:
-        out.print(f"[yellow]warning:[/yellow] {w.replace('[', chr(92) + '[')}")
+        out.print(f"[yellow]warning:[/yellow] {escape(w)}")
     if o.backups:
         out.print(f"  backup: {', '.join(o.backups)}", markup=False)
     if o.action == "fixed":
