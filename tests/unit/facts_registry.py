@@ -1,0 +1,52 @@
+"""Folder name under tests/facts → the function that turns a case (its JSON dict) into the JSON result.
+
+Each entry takes the whole case dict (``case["output"]`` plus any extra inputs the case carries, such as
+a spec or options) and returns plain JSON data. Keep the functions small: they call the project's pure
+parsers and deciders and pick the fields worth pinning.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from tests.unit import disk_cases, net_cases
+
+Case = dict[str, Any]
+
+REGISTRY: dict[str, Callable[[Case], Any]] = {}
+
+
+def _vmbhyve_check(case: Case) -> Any:
+    """A vm-bhyve guest config (``output``) + ``options`` (vm_dir, vm_name, zvol_dataset, before) → the
+    bhyve device line vm-bhyve will generate, the "before" line, the findings and the NIC renames, as
+    ``report_to_json`` gives them."""
+    from agent.core.vmbhyve.vmfindings import check_vm_config_text
+    from agent.core.vmbhyve.vmreport import report_to_json
+
+    opts = case.get("options", {})
+    data = report_to_json(
+        check_vm_config_text(
+            case["output"],
+            vm_dir=opts.get("vm_dir", "/zdata/vms/xdev"),
+            vm_name=opts.get("vm_name", "xdev"),
+            zvol_dataset=opts.get("zvol_dataset", "zdata/vms"),
+            before_text=opts.get("before"),
+        )
+    )
+    renames = data["renames"]
+    assert isinstance(renames, list)
+    return {
+        "ok": data["ok"],
+        "devices": data["devices"],
+        "before": data["before"],
+        "findings": data["findings"],
+        "renames": [{k: r[k] for k in ("nic", "from", "to")} for r in renames],
+    }
+
+
+REGISTRY["vmbhyve.check"] = _vmbhyve_check
+REGISTRY["net.repair"] = net_cases.repair_case  # netplan files + interfaces + options → plan
+REGISTRY["net.facts"] = net_cases.facts_case  # net_facts.sh output → files and interfaces
+REGISTRY["disk.facts"] = disk_cases.facts_case  # disk_facts.sh output + fs/force/pins → verdicts, choice
+REGISTRY["disk.guard"] = disk_cases.guard_case  # disk_guard.sh output + exit code + spec → result or error

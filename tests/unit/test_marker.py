@@ -1,0 +1,94 @@
+"""The one framing of every remote script: the shell side (lib/marker.sh) parsed by agent/core/marker.py."""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+
+from agent.core import marker
+from agent.core.script_render import body, prelude, render, script_names
+
+
+def _run_sh(text: str) -> str:
+    return subprocess.run(["sh", "-c", text], capture_output=True, text=True, check=False).stdout
+
+
+def test_shell_framing_round_trip() -> None:
+    nonce = marker.new_nonce()
+    text = (
+        prelude({}, nonce=nonce)
+        + body("lib/marker.sh")
+        + "T=$(mktemp -d); trap 'rm -rf \"$T\"' EXIT\n"
+        + "echo 'a sudo lecture'\n"
+        + "gda_header TEST 3 uid=7\n"
+        + "gda_run greet - sh -c 'echo hello; echo oops >&2; exit 4'\n"
+        + "gda_obs key 'two\nlines'\n"
+        + "gda_result 5 because\n"
+        + "gda_done\n"
+    )
+    f = marker.parse(_run_sh(text), "TEST")
+    assert (f.kind, f.version, f.nonce, dict(f.attrs)) == ("TEST", "3", nonce, {"uid": "7"})
+    assert f.before == ("a sudo lecture",)
+    s = f.get("greet")
+    assert s is not None and (s.stdout, s.stderr, s.rc, s.ok) == ("hello\n", "oops\n", 4, False)
+    assert f.observed == {"key": "two lines"}
+    assert f.result == (5, "because")
+    assert f.complete
+
+
+def test_forged_markers_need_the_nonce() -> None:
+    n = "a1b2c3d4e5f6a7b8"
+    out = "\n".join(
+        [
+            marker.header_line("X", "1", n),
+            f"@@GDA-{n} BEGIN lsblk -@@",
+            '{"label": "@@GDA-0000000000000000 END rc=0@@"}',
+            "@@GDA-0000000000000000 DONE@@",
+            f"@@GDA-{n} END rc=0@@",
+            f"@@GDA-{n} DONE@@",
+        ]
+    )
+    f = marker.parse(out, "X")
+    s = f.get("lsblk")
+    assert s is not None and "END rc=0" in s.stdout and s.rc == 0 and f.complete
+
+
+def test_split_on_newline_only() -> None:
+    n = "a1b2c3d4e5f6a7b8"
+    out = (
+        f'{marker.header_line("X", "1", n)}\n@@GDA-{n} BEGIN j -@@\n"a\u2028b\u0085c"\n@@GDA-{n} END rc=0@@\n'
+    )
+    s = marker.parse(out, "X").get("j")
+    assert s is not None and s.stdout == '"a\u2028b\u0085c"\n'
+
+
+def test_truncated_and_missing() -> None:
+    n = "a1b2c3d4e5f6a7b8"
+    f = marker.parse(f"{marker.header_line('X', '1', n)}\n@@GDA-{n} BEGIN j -@@\npartial\n", "X")
+    s = f.get("j")
+    assert s is not None and s.rc is None and not f.complete
+    with pytest.raises(marker.MarkerError, match="no recognizable output"):
+        marker.parse("bash: sh: not found\n", "X")
+    with pytest.raises(ValueError):
+        marker.validate_nonce("short")
+
+
+def test_render_prelude_quotes_values() -> None:
+    text = render(
+        "lib/marker",
+        {"DEV": "/dev/x'; rm -rf /", "ON": True, "NUM": 3},
+        nonce="abcdefgh12345678",
+        exit_codes={"EXIT_SERIAL": 14},
+        argv=["mkfs.ext4", "-L", "a b"],
+    )
+    assert "DEV='/dev/x'\"'\"'; rm -rf /'" in text
+    assert "ON=1\nNUM=3\nEXIT_SERIAL=14\nset -- mkfs.ext4 -L 'a b'\n" in text
+    with pytest.raises(ValueError):
+        prelude({"bad-name": "x"}, nonce="abcdefgh12345678")
+    with pytest.raises(ValueError):
+        prelude({"N": "x"}, nonce="abcdefgh12345678")
+
+
+def test_scripts_are_listed() -> None:
+    assert "lib/marker.sh" in script_names()
