@@ -15,10 +15,10 @@ from typing import Any
 
 import pytest
 
-from agent.core.blockdevs import parse_facts
-from agent.core.candidates import FormatPlan, select_disk
-from agent.ops import format as fmt
-from agent.remote.ssh import SshSession
+from agent.core.disk.candidates import FormatPlan, select_disk
+from agent.core.disk.probe import parse_facts
+from agent.ops import format_disk as fmt
+from agent.transport.ssh import SshSession
 from tests.lab.conftest import Lab
 from tests.unit.disk_fixtures import fixture_text
 
@@ -35,7 +35,7 @@ def bench_session(
     """One open SSH session to a freshly booted lab guest with disk1 (the NIC kept at slot 5)."""
     if not _benchmarks_enabled(request.config):
         pytest.skip("benchmarks run with --benchmark-enable (this one boots the lab guest)")
-    from agent.ops import lab as lab_ops
+    from agent.lab import lifecycle as lab_ops
 
     lab_ops.build()  # a cache hit once the image exists
     the_lab = Lab(state=tmp_path_factory.mktemp("bench-lab-state"))

@@ -22,11 +22,11 @@ from pathlib import Path
 
 import pytest
 
-from agent.core.candidates import FormatPlan, select_disk
-from agent.core.guard_script import interpret_guard, render_guard_script
+from agent.core.disk.candidates import FormatPlan, select_disk
+from agent.core.disk.guard import interpret_guard, render_guard_script
 from agent.errors import Refused
 from agent.inventory import load_inventory
-from agent.ops import format as fmt
+from agent.ops import format_disk as fmt
 from tests.lab.conftest import Lab
 
 SERIAL = "Y39B70RTK7AS"
@@ -62,9 +62,9 @@ class Guest:
     def root(self, script: str, ok: bool = True) -> str:
         """Run ``script`` as root in the guest (test setup), return stdout."""
         with self.lab.ssh() as s:
-            r = s.run_as_root(script, timeout=120)
+            r = s.run(script, root=True, timeout=120)
         if ok:
-            assert r.exit_code == 0, f"{script!r} exited {r.exit_code}: {r.stderr}"
+            assert r.status == 0, f"{script!r} exited {r.status}: {r.stderr}"
         return r.stdout
 
     def probe(self, n: int = 1) -> dict[str, str]:
@@ -114,7 +114,7 @@ def nvme_paths(lab: Lab) -> dict[str, str]:
     """serial -> /dev/nvmeXn1 in the guest."""
     with lab.ssh() as s:
         r = s.run("lsblk -dn -o PATH,SERIAL")
-    assert r.exit_code == 0, r.stderr
+    assert r.status == 0, r.stderr
     return {f[1]: f[0] for f in (line.split() for line in r.stdout.splitlines()) if len(f) == 2}
 
 
@@ -163,7 +163,8 @@ def test_disks_lists_the_nvme_as_candidate_and_vda_as_root(one: Guest) -> None:
     assert "holds the root" in r.stdout
 
     data = json.loads(one.cli("disks", "--json").stdout)
-    by_name = {d["name"]: d for d in data}
+    assert data["ok"] is True
+    by_name = {d["name"]: d for d in data["disks"]}
     nvme, vda = by_name["nvme0n1"], by_name["vda"]
     assert (nvme["state"], nvme["model"], nvme["serial"]) == ("candidate", "QEMU NVMe Ctrl", SERIAL)
     assert nvme["size_bytes"] == 4 * 1024**3 and nvme["reasons"] == []
@@ -339,15 +340,15 @@ def test_guard_refuses_when_the_disk_changed_after_discovery(one: Guest) -> None
         assert isinstance(plan, FormatPlan) and plan.expected_signatures == ()
         spec, _, _ = fmt.plan_mkfs(plan, facts, opts, None, lambda _m: None)
 
-        r = s.run_as_root(f"mkfs.ext4 -q -F -L race {shlex.quote(one.devs[1])} && sync")
-        assert r.exit_code == 0, r.stderr
+        r = s.run(f"mkfs.ext4 -q -F -L race {shlex.quote(one.devs[1])} && sync", root=True)
+        assert r.status == 0, r.stderr
         written = one.probe()
         assert written["TYPE"] == "ext4" and written["LABEL"] == "race"
         fp = one.fingerprint()
 
-        r = s.run_as_root(render_guard_script(spec), timeout=300)
+        r = s.run(render_guard_script(spec), root=True, timeout=300)
     with pytest.raises(Refused) as e:
-        interpret_guard(r.stdout, r.exit_code, spec)
+        interpret_guard(r.stdout, r.status, spec)
     assert "nothing was changed" in e.value.message
     assert "signatures [ext4], expected []" in e.value.message
     assert one.probe() == written and one.fingerprint() == fp
@@ -368,9 +369,9 @@ def test_guard_refuses_another_namespace_identity(one: Guest) -> None:
         assert spec.expected_wwn == plan.disk.wwn
         other = dataclasses.replace(spec, expected_wwn=plan.disk.wwn[:-1] + "2")
         fp = one.fingerprint()
-        r = s.run_as_root(render_guard_script(other), timeout=300)
+        r = s.run(render_guard_script(other), root=True, timeout=300)
     with pytest.raises(Refused) as e:
-        interpret_guard(r.stdout, r.exit_code, other)
+        interpret_guard(r.stdout, r.status, other)
     assert f"WWN is '{plan.disk.wwn}', expected '{other.expected_wwn}'" in e.value.message
     assert "nothing was changed" in e.value.message
     assert one.probe() == {} and one.fingerprint() == fp

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from agent.core.blockdevs import Disk, Facts, parse_facts
+from agent.core.disk.devices import Disk, Facts
+from agent.core.disk.probe import parse_facts
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "disks"
 
@@ -20,7 +21,7 @@ def load_facts(name: str) -> Facts:
 
 
 def disk(facts: Facts, name: str) -> Disk:
-    """The disk called ``name`` (fails the test if absent)."""
-    d = facts.disk(name)
-    assert d is not None, f"{name} not in {[x.name for x in facts.disks]}"
-    return d
+    """The disk called ``name`` (its name, kernel name or path; fails the test if absent)."""
+    found = [d for d in facts.disks if name in (d.name, d.kname, d.path)]
+    assert found, f"{name} not in {[x.name for x in facts.disks]}"
+    return found[0]

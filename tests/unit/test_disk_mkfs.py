@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from agent.core.mkfs import (
+from agent.core.disk.mkfs import (
     build_mkfs_argv,
     missing_mkfs_error,
     parse_fs,

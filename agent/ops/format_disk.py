@@ -1,20 +1,19 @@
-"""``invoke format`` and ``invoke disks``: gather facts in one round trip, decide (pure), act once.
+"""The format and disks tasks: gather facts in one round trip, decide (pure), act once.
 
 Remote commands: 1 for the facts (under sudo, so signatures are probed) and 1 for the guard+mkfs script
 (re-checks under an exclusive lock right before mkfs, verifies with ``blkid -p`` and, for the FreeBSD
-profile, prints ``dumpe2fs -h`` of the new filesystem, checked here) — 2 in all.
+profile, prints ``dumpe2fs -h`` of the new filesystem, checked here) — 2 in all. The guest is reached
+only through :class:`agent.transport.protocol.CommandProtocol` (SSH or the console).
 """
 
 from __future__ import annotations
 
-import shlex
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from agent.core import hostcompat
-from agent.core.blockdevs import Facts, parse_facts
-from agent.core.candidates import (
+from agent.core.disk import ext4_freebsd
+from agent.core.disk.candidates import (
     AlreadyFormatted,
     FormatPlan,
     Pins,
@@ -23,13 +22,16 @@ from agent.core.candidates import (
     make_pins,
     select_disk,
 )
-from agent.core.facts_script import render_facts_script
-from agent.core.guard_script import GuardResult, GuardSpec, interpret_guard, render_guard_script
-from agent.core.mkfs import build_mkfs_argv, parse_fs, require_mkfs, with_device
-from agent.core.sudo import SudoError
-from agent.errors import Refused, RemoteError
+from agent.core.disk.devices import Facts
+from agent.core.disk.guard import INSPECT_HINT, GuardResult, GuardSpec, interpret_guard, render_guard_script
+from agent.core.disk.mkfs import build_mkfs_argv, parse_fs, require_mkfs, with_device
+from agent.core.disk.probe import FACTS_KIND, parse_facts, render_facts_script
+from agent.core.marker import has_header
+from agent.errors import ChangeFailed, Refused, RemoteError
+from agent.hints import opt
 from agent.inventory import Guest
-from agent.remote.ssh import SshSession
+from agent.transport.protocol import CommandProtocol
+from agent.transport.sudo import SudoError
 
 Log = Callable[[str], None]
 
@@ -74,15 +76,11 @@ class FormatOutcome:
         return dict(self.__dict__)
 
 
-def gather_facts(session: SshSession, *, privileged: bool = True) -> Facts:
+def gather_facts(session: CommandProtocol, *, privileged: bool = True) -> Facts:
     """The one round trip that learns every disk fact (as root, so signatures are really probed)."""
-    script = render_facts_script()
-    if privileged:
-        r = session.run_as_root(script, timeout=120)
-    else:
-        r = session.run(f"sh -c {shlex.quote(script)}", timeout=120)
-    if r.exit_code != 0 and "@@GDA-FACTS" not in r.stdout:
-        raise RemoteError(f"gathering disk facts failed ({r.exit_code}): {r.stderr.strip()[-500:]}")
+    r = session.run(render_facts_script(), root=privileged, timeout=120)
+    if r.status != 0 and not has_header(r.stdout, FACTS_KIND):
+        raise RemoteError(f"gathering disk facts failed ({r.status}): {r.output.strip()[-500:]}")
     return parse_facts(r.stdout)
 
 
@@ -104,7 +102,7 @@ def host_compat_of(guest: Guest, opts: FormatOptions) -> str | None:
 def host_hint(guest: Guest, fs: str, host_os: str | None, guest_name: str) -> list[str]:
     path = str(guest.disk.host_path) if guest.disk.host_path else "<host partition>"
     if host_os == "freebsd":
-        return hostcompat.freebsd_mount_hint(path, fs=fs, vm_name=guest_name)
+        return ext4_freebsd.freebsd_mount_hint(path, fs=fs, vm_name=guest_name)
     return [f"on the host, after stopping the guest: mount {path} /mnt  (blkid -p {path} shows TYPE={fs})"]
 
 
@@ -125,15 +123,15 @@ def plan_mkfs(
                 "nothing was changed",
                 hint="check `mke2fs -V` on the guest",
             )
-        profile = hostcompat.freebsd_ext4_profile(facts.versions.e2fsprogs)
+        profile = ext4_freebsd.freebsd_ext4_profile(facts.versions.e2fsprogs)
         extra += profile.args
         disabled = [c.feature for c in profile.disabled]
         for line in profile.explain()[: len(profile.disabled) + len(profile.not_needed)]:
             log(f"  FreeBSD profile: {line}")
     elif compat == "freebsd" and fs == "xfs":
-        warnings.append(hostcompat.XFS_ON_FREEBSD_WARNING)
-    # The guard has checked the device right before mkfs runs; the force flag is only added when a
-    # signature is to be overwritten on purpose (--force), so mkfs's own check stays on otherwise.
+        warnings.append(ext4_freebsd.XFS_ON_FREEBSD_WARNING)
+    # The guard has checked the device right before mkfs runs; mkfs's force flag is only added when a
+    # signature is to be overwritten on purpose (the force option), so mkfs's own check stays on otherwise.
     argv = build_mkfs_argv(
         fs, label=opts.label, no_discard=opts.no_discard, force=bool(plan.overwrites), extra_args=extra
     )
@@ -151,14 +149,14 @@ def plan_mkfs(
 
 
 def confirm_overwrite(plan: FormatPlan, yes: bool, ask: Callable[[str], str] | None) -> None:
-    """--force needs --yes, or the device's name typed at an interactive prompt."""
+    """The force option needs the yes option, or the device's name typed at an interactive prompt."""
     what = ", ".join(s.describe() for s in plan.overwrites)
     if yes:
         return
     if ask is None:
         raise Refused(
-            f"--force would destroy {what} on {plan.disk.path}",
-            hint="add --yes to confirm, or run in a terminal to type the device name",
+            f"{opt('force')} would destroy {what} on {plan.disk.path}",
+            hint=f"add {opt('yes')} to confirm, or run in a terminal to type the device name",
         )
     answer = ask(f"This destroys {what} on {plan.disk.path}. Type {plan.disk.name} to confirm: ").strip()
     if answer not in (plan.disk.name, plan.disk.path):
@@ -169,27 +167,26 @@ def freebsd_problems(result: GuardResult) -> list[str]:
     """Problems a FreeBSD host would have with the new filesystem, from the guard's ``dumpe2fs -h``."""
     if result.dumpe2fs is None:
         raise RemoteError(f"the guard printed no dumpe2fs -h output for {result.device}")
-    return [f"{p.severity}: {p.message}" for p in hostcompat.check_freebsd_compat(result.dumpe2fs)]
+    return [f"{p.severity}: {p.message}" for p in ext4_freebsd.check_freebsd_compat(result.dumpe2fs)]
 
 
-def run_guard(session: SshSession, spec: GuardSpec) -> GuardResult:
+def run_guard(session: CommandProtocol, spec: GuardSpec) -> GuardResult:
     """Run the guard+mkfs script once; a lost connection or timeout says mkfs may have started."""
     try:
-        r = session.run_as_root(render_guard_script(spec), timeout=3600)
+        r = session.run(render_guard_script(spec), root=True, timeout=3600)
     except SudoError:
         raise  # sudo refused: the script did not run
     except RemoteError as e:
         path = spec.device_path
         raise RemoteError(
             f"{e.message}; the guard may already have started mkfs on {path}",
-            hint=f"inspect the disk with `sudo blkid -p {path}` and `sudo wipefs {path}` before rerunning"
-            + (f"; {e.hint}" if e.hint else ""),
+            hint=INSPECT_HINT.format(path=path) + (f"; {e.hint}" if e.hint else ""),
         ) from e
-    return interpret_guard(r.stdout, r.exit_code, spec)
+    return interpret_guard(r.stdout, r.status, spec)
 
 
 def run_format(
-    session: SshSession,
+    session: CommandProtocol,
     guest_name: str,
     guest: Guest,
     opts: FormatOptions,
@@ -255,7 +252,7 @@ def run_format(
     if spec.verify_dumpe2fs:
         problems = freebsd_problems(result)
         if problems:
-            raise RemoteError(
+            raise ChangeFailed(
                 "the new filesystem has features FreeBSD cannot mount read-write:\n  " + "\n  ".join(problems)
             )
     outcome.remote_commands = session.commands_run
@@ -263,7 +260,7 @@ def run_format(
 
 
 def list_disks(
-    session: SshSession, guest: Guest, fs: str | None, log: Log
+    session: CommandProtocol, guest: Guest, fs: str | None, log: Log
 ) -> tuple[Facts, list[Verdict], Pins]:
     """Facts and a verdict per disk. Falls back to unprivileged facts (signatures unknown) without sudo."""
     try:

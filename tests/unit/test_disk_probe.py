@@ -4,24 +4,22 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 
-from agent.core.blockdevs import (
-    Disk,
-    ProbeState,
-    as_bool,
-    as_int,
-    format_size,
-    parse_facts,
-    split_sections,
-    version_tuple,
-)
-from agent.core.facts_script import render_facts_script
+from agent.core import marker, script_render
+from agent.core.disk.devices import Disk, ProbeState, format_size
+from agent.core.disk.facts_sections import as_bool, as_int
+from agent.core.disk.probe import parse_facts, render_facts_script, uid_of
 from agent.errors import RemoteError
 from tests.unit.disk_fixtures import disk, fixture_text, load_facts
 
 NONCE = "b4f1e0c2d9a87765"
+
+
+def split_sections(text: str) -> marker.Framed:
+    return marker.parse(text, "FACTS")
 
 
 # ------------------------------------------------------------------------------------ section framing
@@ -31,7 +29,7 @@ def test_split_sections_skips_noise_before_header_and_reads_rc() -> None:
     text = "sudo lecture\n" + fixture_text("bhyve_empty_nvme")
     raw = split_sections(text)
     assert raw.nonce == NONCE
-    assert raw.uid == 0
+    assert uid_of(raw) == 0
     assert raw.complete
     sec = raw.get("blkid", "nvme0n1")
     assert sec is not None and sec.rc == 2 and sec.stdout == "" and sec.stderr == ""
@@ -87,7 +85,7 @@ def test_real_capture_as_root_with_loop_devices() -> None:
     assert facts.versions.util_linux == "2.38.1"
     assert facts.versions.e2fsprogs == "1.47.0"
     assert facts.versions.xfsprogs == "6.1.0"
-    assert facts.versions.has("mkfs.xfs") and not facts.versions.has("udevadm")
+    assert "mkfs.xfs" in facts.versions.paths and "udevadm" not in facts.versions.paths
     assert facts.root_source == "/dev/vda" and facts.root_disks == ("vda",)
 
     ext4 = disk(facts, "loop0")
@@ -209,7 +207,6 @@ def test_small_helpers() -> None:
     assert format_size(274877906944) == "256 GiB"
     assert format_size(1536) == "1.5 KiB"
     assert format_size(None) == "?"
-    assert version_tuple("1.47.0") == (1, 47, 0) and version_tuple(None) == ()
 
 
 # --------------------------------------------------------------------------- the script, for real
@@ -284,3 +281,16 @@ def test_lab_nvme_uses_the_namespace_link_and_the_non_nvme_ranking_is_unchanged(
         tran="sata", by_id=("wwn-0x5000c500a1b2c3d4", "ata-WDC_WD10_ABC"),
     )  # fmt: skip
     assert scsi.stable_path() == "/dev/disk/by-id/ata-WDC_WD10_ABC"
+
+
+@pytest.mark.skipif(shutil.which("shellcheck") is None, reason="shellcheck is not installed")
+def test_the_script_passes_shellcheck(tmp_path: Path) -> None:
+    body = Path(script_render.__file__).resolve().parent.parent / "scripts" / "disk_facts.sh"
+    rendered = tmp_path / "rendered.sh"
+    rendered.write_text(render_facts_script("0123456789abcdef"))
+    # the rendered script too (prelude + lib/marker.sh + body); SC2317: library functions it does not call
+    for path, extra in ((body, []), (rendered, ["-e", "SC2317"])):
+        r = subprocess.run(
+            ["shellcheck", "-s", "sh", *extra, str(path)], capture_output=True, text=True, check=False
+        )
+        assert r.returncode == 0, r.stdout

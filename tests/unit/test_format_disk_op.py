@@ -1,23 +1,23 @@
-"""``agent.ops.format`` with a fake SSH session: the guard spec it builds (per-namespace path and WWN, the
-FreeBSD ``dumpe2fs -h`` check folded into the guard), the refusal on an unknown mke2fs version, and what
-a lost connection during the guard says."""
+"""``agent.ops.format_disk`` with a fake guest session (the command protocol): the guard spec it builds
+(per-namespace path and WWN, the FreeBSD ``dumpe2fs -h`` check folded into the guard), the refusal on an
+unknown mke2fs version, and what a lost connection during the guard says."""
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
 from pathlib import Path
-from typing import cast
 
 import pytest
 
-from agent.core.blockdevs import Facts, parse_facts
-from agent.core.candidates import FormatPlan, select_disk
-from agent.core.sudo import SudoError
-from agent.errors import Refused, RemoteError
+from agent.core.disk.candidates import FormatPlan, select_disk
+from agent.core.disk.devices import Facts
+from agent.core.disk.probe import parse_facts
+from agent.errors import ChangeFailed, Refused, RemoteError, Unreachable
 from agent.inventory import Guest
-from agent.ops import format as fmt
-from agent.remote.ssh import CommandResult, SshSession, SshUnreachable
+from agent.ops import format_disk as fmt
+from agent.transport.protocol import CommandProtocol, Result
+from agent.transport.sudo import SudoError
 from tests.unit.disk_fixtures import fixture_text, load_facts
 
 N = "0123456789abcdef"
@@ -46,26 +46,42 @@ def guard_ok(dumpe2fs: str | None = None) -> str:
 
 
 class FakeSession:
-    """Answers the facts script with a fixture and the guard script with ``guard`` (a result or a raise)."""
+    """A :class:`CommandProtocol`: answers the facts script with a fixture and the guard script with
+    ``guard`` (a result or a raise); both must be asked for as root."""
 
-    def __init__(self, facts: str, guard: Callable[[str], CommandResult]) -> None:
+    label = "fake guest"
+
+    def __init__(self, facts: str, guard: Callable[[str], Result]) -> None:
         self.facts = facts
         self.guard = guard
         self.commands_run = 0
         self.scripts: list[str] = []
 
-    def run_as_root(self, script: str, *, timeout: float | None = None) -> CommandResult:
+    def run(
+        self, script: str, *, root: bool = False, stdin: bytes | None = None, timeout: float | None = None
+    ) -> Result:
+        assert root, "the disk scripts run as root"
         self.commands_run += 1
         self.scripts.append(script)
-        if "@@GDA-GUARD" in script:
+        if "guest-disk-agent: disk_guard.sh" in script:
             return self.guard(script)
-        assert "@@GDA-FACTS" in script, "only the facts and guard scripts are expected"
-        return CommandResult(0, self.facts, "", 0.1)
+        assert "guest-disk-agent: disk_facts.sh" in script, "only the facts and guard scripts are expected"
+        return Result(0, self.facts, "", 0.1)
+
+    def write_file(self, path: str, data: bytes, *, mode: int = 0o600) -> None:
+        raise AssertionError("the format task writes no files")
+
+    def read_file(self, path: str) -> bytes:
+        raise AssertionError("the format task reads no files")
+
+
+def test_the_fake_is_a_command_protocol() -> None:
+    assert isinstance(FakeSession("", lambda _s: Result(0, "")), CommandProtocol)
 
 
 def run(session: FakeSession, compat: str | None = None) -> fmt.FormatOutcome:
     return fmt.run_format(
-        cast(SshSession, session),
+        session,
         "lab",
         Guest(host="127.0.0.1"),
         fmt.FormatOptions(fs="ext4", host_compat=compat),
@@ -132,7 +148,7 @@ def test_unknown_mke2fs_version_is_refused_before_mkfs_for_freebsd() -> None:
 def test_unknown_mke2fs_version_never_reaches_the_guard() -> None:
     text = blank().replace("mke2fs 1.47.0 (5-Feb-2023)", "mke2fs: unrecognised output")
 
-    def guard(_script: str) -> CommandResult:
+    def guard(_script: str) -> Result:
         raise AssertionError("the guard must not run")
 
     session = FakeSession(text, guard)
@@ -146,7 +162,7 @@ def test_unknown_mke2fs_version_never_reaches_the_guard() -> None:
 
 def test_freebsd_format_is_two_remote_commands_checked_from_the_guards_dumpe2fs() -> None:
     dump = (DUMPE2FS / "ext4_freebsd_profile.txt").read_text()
-    session = FakeSession(blank(), lambda _s: CommandResult(0, guard_ok(dump), "", 1.0))
+    session = FakeSession(blank(), lambda _s: Result(0, guard_ok(dump), "", 1.0))
     outcome = run(session, "freebsd")
     assert outcome.action == "formatted" and outcome.uuid == "3bb5bece-0000-4000-8000-000000000000"
     assert outcome.remote_commands == 2 == session.commands_run
@@ -157,14 +173,14 @@ def test_freebsd_format_is_two_remote_commands_checked_from_the_guards_dumpe2fs(
 
 def test_freebsd_incompatible_features_in_the_guards_dumpe2fs_fail() -> None:
     dump = (DUMPE2FS / "ext4_orphan_file_csum_seed.txt").read_text()
-    session = FakeSession(blank(), lambda _s: CommandResult(0, guard_ok(dump), "", 1.0))
-    with pytest.raises(RemoteError, match="FreeBSD cannot mount read-write"):
+    session = FakeSession(blank(), lambda _s: Result(0, guard_ok(dump), "", 1.0))
+    with pytest.raises(ChangeFailed, match="FreeBSD cannot mount read-write"):
         run(session, "freebsd")
     assert session.commands_run == 2
 
 
 def test_plain_format_does_not_ask_for_dumpe2fs() -> None:
-    session = FakeSession(blank(), lambda _s: CommandResult(0, guard_ok(), "", 1.0))
+    session = FakeSession(blank(), lambda _s: Result(0, guard_ok(), "", 1.0))
     outcome = run(session)
     assert outcome.remote_commands == 2
     assert "VERIFY_DUMPE2FS=0" in session.scripts[1]
@@ -176,12 +192,12 @@ def test_plain_format_does_not_ask_for_dumpe2fs() -> None:
 @pytest.mark.parametrize(
     "error",
     [
-        SshUnreachable("SSH connection to admin@guest lost: EOF"),
+        Unreachable("SSH connection to admin@guest lost: EOF"),
         RemoteError("remote command timed out after 3600s on admin@guest"),  # any RemoteError but sudo's
     ],
 )
 def test_lost_connection_during_the_guard_says_mkfs_may_have_started(error: RemoteError) -> None:
-    def guard(_script: str) -> CommandResult:
+    def guard(_script: str) -> Result:
         raise error
 
     with pytest.raises(RemoteError) as ei:
@@ -196,7 +212,7 @@ def test_lost_connection_during_the_guard_says_mkfs_may_have_started(error: Remo
 def test_sudo_refusal_during_the_guard_is_passed_through() -> None:
     err = SudoError("sudo: wrong password", hint="set XDEV_SUDO_PASSWORD")
 
-    def guard(_script: str) -> CommandResult:
+    def guard(_script: str) -> Result:
         raise err
 
     with pytest.raises(SudoError) as ei:

@@ -1,15 +1,7 @@
-"""Make (and check) a filesystem a FreeBSD host can mount read-write. Pure.
+"""Make (and check) an ext4 filesystem a FreeBSD host can mount read-write (pure).
 
-Sources read (freebsd-src, sys/fs/ext2fs, the ext4-capable driver of FreeBSD 12 and later; the copy
-that predates it, e.g. commit cadfa734, lists only ``EXT2F_INCOMPAT_FTYPE`` in ``EXT2F_INCOMPAT_SUPP``
-and mounts extents read-only):
+Sources read (freebsd-src, sys/fs/ext2fs; the feature masks are in :mod:`agent.core.disk.ext4_features`):
 
-- ext2fs.h, ``#define EXT2F_ROCOMPAT_SUPP``: SPARSESUPER | LARGEFILE | GDT_CSUM | METADATA_CKSUM |
-  DIR_NLINK | HUGE_FILE | EXTRA_ISIZE.
-- ext2fs.h, ``#define EXT2F_INCOMPAT_SUPP``: FTYPE | META_BG | EXTENTS | 64BIT | FLEX_BG | CSUM_SEED.
-- ext2_vfsops.c, ``ext2_check_sb_compat()``: ``incompat & ~EXT2F_INCOMPAT_SUPP`` → "mount of %s denied
-  due to unsupported optional features" (no mount at all); ``!ronly && (rocompat & ~EXT2F_ROCOMPAT_SUPP)``
-  → "R/W mount of %s denied" (read-only only). Compat flags are never looked at.
 - ext2_vfsops.c, ``ext2_compute_sb_data()``: GDT_CSUM together with METADATA_CKSUM → EINVAL ("incorrect
   checksum features combination"); ``e2fs_log_bsize > 2`` → EINVAL (block size 1K/2K/4K only); 64BIT
   with ``e3fs_desc_size != E2FS_64BIT_GD_SIZE`` (64) → EINVAL; ``e2fs_bpg != e2fs_bsize * 8`` → EINVAL
@@ -31,119 +23,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-FreeBsdSupport = Literal["rw", "ro", "none", "ignored"]
-FeatureKind = Literal["compat", "ro_compat", "incompat"]
-
-
-@dataclass(frozen=True)
-class Ext4Feature:
-    name: str  # as dumpe2fs / mke2fs -O spell it
-    kind: FeatureKind
-    mask: int
-    freebsd: FreeBsdSupport  # what FreeBSD's ext2fs does with a file system that has it
-
-
-def _f(name: str, kind: FeatureKind, mask: int, freebsd: FreeBsdSupport) -> Ext4Feature:
-    return Ext4Feature(name, kind, mask, freebsd)
-
-
-# Masks: ext2fs.h EXT2F_* (and Linux's ext4.h for the bits FreeBSD does not name).
-EXT4_FEATURES: dict[str, Ext4Feature] = {
-    f.name: f
-    for f in (
-        # compat: never checked by ext2_check_sb_compat()
-        _f("dir_prealloc", "compat", 0x0001, "ignored"),
-        _f("imagic_inodes", "compat", 0x0002, "ignored"),
-        _f("has_journal", "compat", 0x0004, "ignored"),
-        _f("ext_attr", "compat", 0x0008, "ignored"),
-        _f("resize_inode", "compat", 0x0010, "ignored"),
-        _f("dir_index", "compat", 0x0020, "ignored"),
-        _f("lazy_bg", "compat", 0x0040, "ignored"),
-        _f("snapshot_bitmap", "compat", 0x0100, "ignored"),
-        _f("sparse_super2", "compat", 0x0200, "ignored"),
-        _f("fast_commit", "compat", 0x0400, "ignored"),
-        _f("stable_inodes", "compat", 0x0800, "ignored"),
-        _f("orphan_file", "compat", 0x1000, "ignored"),
-        # ro_compat: outside EXT2F_ROCOMPAT_SUPP → read-only mount only
-        _f("sparse_super", "ro_compat", 0x0001, "rw"),
-        _f("large_file", "ro_compat", 0x0002, "rw"),
-        _f("btree_dir", "ro_compat", 0x0004, "ro"),
-        _f("huge_file", "ro_compat", 0x0008, "rw"),
-        _f("uninit_bg", "ro_compat", 0x0010, "rw"),  # EXT2F_ROCOMPAT_GDT_CSUM
-        _f("dir_nlink", "ro_compat", 0x0020, "rw"),
-        _f("extra_isize", "ro_compat", 0x0040, "rw"),
-        _f("snapshot", "ro_compat", 0x0080, "ro"),
-        _f("quota", "ro_compat", 0x0100, "ro"),
-        _f("bigalloc", "ro_compat", 0x0200, "ro"),
-        _f("metadata_csum", "ro_compat", 0x0400, "rw"),
-        _f("replica", "ro_compat", 0x0800, "ro"),
-        _f("read-only", "ro_compat", 0x1000, "ro"),
-        _f("project", "ro_compat", 0x2000, "ro"),
-        _f("shared_blocks", "ro_compat", 0x4000, "ro"),
-        _f("verity", "ro_compat", 0x8000, "ro"),
-        _f("orphan_present", "ro_compat", 0x10000, "ro"),
-        # incompat: outside EXT2F_INCOMPAT_SUPP → no mount at all
-        _f("compression", "incompat", 0x0001, "none"),
-        _f("filetype", "incompat", 0x0002, "rw"),
-        _f("needs_recovery", "incompat", 0x0004, "none"),
-        _f("journal_dev", "incompat", 0x0008, "none"),
-        _f("meta_bg", "incompat", 0x0010, "rw"),
-        _f("extent", "incompat", 0x0040, "rw"),
-        _f("64bit", "incompat", 0x0080, "rw"),
-        _f("mmp", "incompat", 0x0100, "none"),
-        _f("flex_bg", "incompat", 0x0200, "rw"),
-        _f("ea_inode", "incompat", 0x0400, "none"),
-        _f("dirdata", "incompat", 0x1000, "none"),
-        _f("metadata_csum_seed", "incompat", 0x2000, "rw"),
-        _f("large_dir", "incompat", 0x4000, "none"),
-        _f("inline_data", "incompat", 0x8000, "none"),
-        _f("encrypt", "incompat", 0x10000, "none"),
-        _f("casefold", "incompat", 0x20000, "none"),
-    )
-}
-_ALIASES = {
-    "extents": "extent",
-    "gdt_csum": "uninit_bg",
-    "uninit_groups": "uninit_bg",
-    "csum_seed": "metadata_csum_seed",
-}
-
-# ext2fs.h EXT2F_ROCOMPAT_SUPP / EXT2F_INCOMPAT_SUPP, by name
-FREEBSD_ROCOMPAT_SUPP: frozenset[str] = frozenset(
-    f.name for f in EXT4_FEATURES.values() if f.kind == "ro_compat" and f.freebsd == "rw"
-)
-FREEBSD_INCOMPAT_SUPP: frozenset[str] = frozenset(
-    f.name for f in EXT4_FEATURES.values() if f.kind == "incompat" and f.freebsd == "rw"
-)
-# everything a read-write FreeBSD mount accepts (compat flags are all ignored)
-FREEBSD_RW_FEATURES: frozenset[str] = frozenset(
-    f.name for f in EXT4_FEATURES.values() if f.freebsd in ("rw", "ignored")
-)
-# never ask mke2fs for these on a disk the FreeBSD host must write
-FREEBSD_NO_RW_FEATURES: frozenset[str] = frozenset(
-    f.name for f in EXT4_FEATURES.values() if f.freebsd in ("ro", "none")
-)
-
-
-# dumpe2fs prints bits it has no name for as FEATURE_C<n> / FEATURE_R<n> / FEATURE_I<n>
-_UNNAMED_BITS: dict[str, tuple[FeatureKind, FreeBsdSupport]] = {
-    "C": ("compat", "ignored"),
-    "R": ("ro_compat", "ro"),
-    "I": ("incompat", "none"),
-}
-
-
-def feature(name: str) -> Ext4Feature | None:
-    """Look a feature up by its dumpe2fs name (also FEATURE_Cn/Rn/In for bits dumpe2fs cannot name)."""
-    name = _ALIASES.get(name, name)
-    if name in EXT4_FEATURES:
-        return EXT4_FEATURES[name]
-    m = re.fullmatch(r"FEATURE_([CRI])(\d+)", name)
-    if m:
-        kind, support = _UNNAMED_BITS[m.group(1)]
-        return Ext4Feature(name, kind, 1 << int(m.group(2)), support)
-    return None
-
+from agent.core.disk.ext4_features import feature
+from agent.hints import opt
 
 # ---------------------------------------------------------------------------------------------------
 # versions and mkfs arguments
@@ -228,10 +109,6 @@ def freebsd_ext4_profile(e2fsprogs_version: str | tuple[int, ...]) -> MkfsProfil
     not_needed = tuple(c for c in FREEBSD_EXT4_DISABLE if v < c.since)
     args: tuple[str, ...] = ("-O", ",".join(f"^{c.feature}" for c in disabled)) if disabled else ()
     return MkfsProfile("ext4", args, disabled, not_needed, FREEBSD_EXT4_NOTES)
-
-
-def freebsd_ext4_mkfs_args(e2fsprogs_version: str | tuple[int, ...]) -> list[str]:
-    return list(freebsd_ext4_profile(e2fsprogs_version).args)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -412,13 +289,6 @@ def check_freebsd_compat(dumpe2fs_header: Mapping[str, str] | str) -> list[Compa
     return out
 
 
-def excluded_features_present(dumpe2fs_header: Mapping[str, str] | str, profile: MkfsProfile) -> list[str]:
-    """The features ``profile`` turned off that the file system nevertheless has (should be none)."""
-    header = parse_dumpe2fs_header(dumpe2fs_header) if isinstance(dumpe2fs_header, str) else dumpe2fs_header
-    present = set(header_features(header))
-    return [c.feature for c in profile.disabled if c.feature in present]
-
-
 # ---------------------------------------------------------------------------------------------------
 # XFS
 
@@ -427,65 +297,9 @@ XFS_ON_FREEBSD_WARNING = (
     "FreeBSD cannot mount XFS read-write: it has no native XFS driver (the old read-only one is gone). The "
     "only route is the FUSE port fusefs-lkl (`lklfuse -o type=xfs DEVICE MOUNTPOINT`), a Linux 4.16 kernel "
     "run in user space, amd64 only, described by its users as restrictive and unstable. For a disk the "
-    "FreeBSD host has to write, use ext4 with --host-compat freebsd."
+    "FreeBSD host has to write, use ext4 with "
+    f"{opt('host_compat')} freebsd."
 )
-
-
-def xfs_lts_4_19_profile(xfsprogs_version: str | tuple[int, ...]) -> MkfsProfile:
-    """mkfs.xfs options giving the feature set of xfsprogs' mkfs/lts_4.19.conf (what a Linux 4.19-era
-    kernel such as fusefs-lkl's 4.16 can still read): bigtime=0, inobtcount=0, reflink=0, rmapbt=0,
-    nrext64=0. Passed on the command line because ``-c options=lts_4.19.conf`` is fragile (Debian's
-    xfsprogs 6.1 rejects its own file: "invalid config file option: [metadata]: nrext64=0"); each option
-    is passed only to an mkfs.xfs that knows it (bigtime/inobtcount 5.10, nrext64 5.19)."""
-    v = _version(xfsprogs_version)
-    meta: list[str] = []
-    disabled: list[FeatureChoice] = []
-    not_needed: list[FeatureChoice] = []
-    choices = (
-        (
-            "reflink",
-            (4, 17, 0),
-            "reflink=0",
-            "-m",
-            "shared extents need a 4.9+ kernel and are on by default since xfsprogs 5.1",
-        ),
-        (
-            "rmapbt",
-            (4, 17, 0),
-            "rmapbt=0",
-            "-m",
-            "reverse-mapping btree: newer than the target kernel's support",
-        ),
-        (
-            "bigtime",
-            (5, 10, 0),
-            "bigtime=0",
-            "-m",
-            "timestamps past 2038: needs Linux 5.10 (default on since xfsprogs 5.15)",
-        ),
-        (
-            "inobtcount",
-            (5, 10, 0),
-            "inobtcount=0",
-            "-m",
-            "inode btree counters: needs Linux 5.10 (default on since 5.15)",
-        ),
-        ("nrext64", (5, 19, 0), "nrext64=0", "-i", "large extent counters: needs Linux 5.19"),
-    )
-    inode: list[str] = []
-    for name, since, opt, section, why in choices:
-        c = FeatureChoice(name, since, why)
-        if v >= since:
-            (meta if section == "-m" else inode).append(opt)
-            disabled.append(c)
-        else:
-            not_needed.append(c)
-    args: list[str] = []
-    if meta:
-        args += ["-m", ",".join(meta)]
-    if inode:
-        args += ["-i", ",".join(inode)]
-    return MkfsProfile("xfs", tuple(args), tuple(disabled), tuple(not_needed), (XFS_ON_FREEBSD_WARNING,))
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -9,9 +9,17 @@ from __future__ import annotations
 
 import pytest
 
-from agent.core.blockdevs import ProbeState
-from agent.core.candidates import AlreadyFormatted, DiskState, FormatPlan, assess_all, make_pins, select_disk
+from agent.core.disk.candidates import (
+    AlreadyFormatted,
+    DiskState,
+    FormatPlan,
+    assess_all,
+    make_pins,
+    select_disk,
+)
+from agent.core.disk.devices import ProbeState
 from agent.errors import Refused, UsageError
+from agent.hints import render_options
 from tests.unit.disk_fixtures import disk, load_facts
 
 SERIAL = "Y39B70RTK7AS"
@@ -78,7 +86,7 @@ def test_ext4_capture_refuses_xfs_unless_forced() -> None:
     facts = load_facts("lab_ext4_nvme")
     with pytest.raises(Refused, match=r"ext4 \(UUID " + EXT4_UUID) as e:
         select_disk(facts, "xfs")
-    assert "--force" in e.value.message
+    assert "--force" in render_options(e.value.message)
     plan = select_disk(facts, "xfs", force=True)
     assert isinstance(plan, FormatPlan)
     assert plan.expected_signatures == ("ext4",)

@@ -2,7 +2,7 @@
 
 Rules (issue 3):
 
-* A candidate is a whole disk (TYPE disk), NVMe unless pinned by ``--device``/``--serial``, with no
+* A candidate is a whole disk (TYPE disk), NVMe unless pinned by the ``device``/``serial`` options, with no
   partitions, no partition table (also a protective MBR or a lone backup GPT), no signature, not mounted,
   not swap, not (on) the root disk, without holders, writable and not empty.
 * A disk that carries exactly the requested filesystem and nothing else, and is otherwise a candidate
@@ -19,21 +19,24 @@ Rules (issue 3):
 from __future__ import annotations
 
 import enum
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from agent.core.blockdevs import Disk, Facts, ProbeState, Signature, format_size
-from agent.core.mkfs import FsType
+from agent.core.disk.devices import Disk, Facts, ProbeState, Signature, format_size
+from agent.core.disk.mkfs import FsType
+from agent.core.values import SIZE_EXAMPLES, parse_size
 from agent.errors import Refused, UsageError
+from agent.hints import opt
+
+_PIN_OPTS = f"{opt('device')}/{opt('serial')}"
 
 
 class Override(enum.Enum):
     """What, if anything, can lift an exclusion reason."""
 
     NEVER = "never"
-    FORCE = "force"  # --force (with --yes or the typed device name)
-    PIN = "pin"  # an explicit --device/--serial pin
+    FORCE = "force"  # the force option (with yes, or the typed device name)
+    PIN = "pin"  # an explicit device/serial pin
 
 
 @dataclass(frozen=True)
@@ -102,38 +105,6 @@ class Pins:
         return " ".join(parts) or "(none)"
 
 
-_SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgtp]?)(i?b?)\s*$", re.IGNORECASE)
-_UNIT_POWER = {"": 0, "k": 1, "m": 2, "g": 3, "t": 4, "p": 5}
-
-
-def parse_size(value: str | int) -> int:
-    """Parse a size pin into bytes.
-
-    ``274877906944``, ``256GiB``, ``256G``, ``256g`` → binary units (like lsblk/fdisk);
-    ``256GB`` → decimal units (like disk vendors); ``B`` or no suffix → bytes. UsageError otherwise.
-    """
-    if isinstance(value, bool):
-        raise UsageError(f"invalid size {value!r}")
-    if isinstance(value, int):
-        if value <= 0:
-            raise UsageError(f"invalid size {value}: must be positive")
-        return value
-    m = _SIZE_RE.match(value)
-    if not m:
-        raise UsageError(f"invalid size {value!r}", hint="use bytes or a unit: 256GiB, 256G, 4T, 500GB")
-    number, unit, suffix = m[1], m[2].lower(), m[3].lower()
-    if suffix == "b" and unit:
-        base = 1000  # GB, TB: decimal
-    elif suffix == "i":
-        raise UsageError(f"invalid size {value!r}", hint="write GiB, not Gi")
-    else:
-        base = 1024  # G, GiB
-    result = float(number) * base ** _UNIT_POWER[unit]
-    if result != int(result) or result <= 0:
-        raise UsageError(f"invalid size {value!r}: not a whole positive number of bytes")
-    return int(result)
-
-
 def make_pins(
     device: str | None = None,
     serial: str | None = None,
@@ -145,12 +116,19 @@ def make_pins(
         device=(device or "").strip() or None,
         serial=(serial or "").strip() or None,
         model=(model or "").strip() or None,
-        size_bytes=parse_size(size) if size not in (None, "") else None,
+        size_bytes=_size(size) if size not in (None, "") else None,
     )
 
 
+def _size(value: str | int) -> int:
+    try:
+        return parse_size(value)
+    except ValueError as e:
+        raise UsageError(f"invalid size pin: {e}", hint=f"sizes are written {SIZE_EXAMPLES}") from None
+
+
 def _device_names(disk: Disk) -> set[str]:
-    """Every spelling of a disk a --device pin may use."""
+    """Every spelling of a disk a device pin may use."""
     names = {disk.name, disk.kname, disk.path, f"/dev/{disk.kname}"}
     names.update(disk.by_id)
     names.update(f"/dev/disk/by-id/{link}" for link in disk.by_id)
@@ -229,7 +207,7 @@ def basic_reasons(disk: Disk, pins: Pins) -> list[Reason]:
         reasons.append(
             Reason(
                 "not-nvme",
-                f"not NVMe (tran={disk.tran or 'unknown'}); pin it with --device/--serial to allow",
+                f"not NVMe (tran={disk.tran or 'unknown'}); pin it with {_PIN_OPTS} to allow",
                 override,
             )
         )
@@ -239,7 +217,7 @@ def basic_reasons(disk: Disk, pins: Pins) -> list[Reason]:
 def assess_disk(
     disk: Disk, fs: FsType | None = None, *, force: bool = False, pins: Pins | None = None
 ) -> Verdict:
-    """The verdict on one disk for formatting with ``fs`` (None: just describe, as ``invoke disks``)."""
+    """The verdict on one disk for formatting with ``fs`` (None: just describe, as the disks task)."""
     pins = pins or Pins()
     blocking = basic_reasons(disk, pins) + in_use_reasons(disk) + layout_reasons(disk)
     content = disk.signatures.content_signatures
@@ -261,11 +239,11 @@ def assess_disk(
     if content:
         sig_text = "carries signature " + ", ".join(s.describe() for s in content)
         if force and not hard:
-            notes.append(sig_text + " — will be overwritten (--force)")
+            notes.append(sig_text + f" — will be overwritten ({opt('force')})")
         else:
-            # Only suggest --force where it would help: a disk also blocked for a hard reason stays refused.
-            blocking.append(Reason("signature", sig_text + ("" if hard else "; --force overwrites it"),
-                                   Override.FORCE))  # fmt: skip
+            # Only suggest force where it would help: a disk also blocked for a hard reason stays refused.
+            tail = "" if hard else f"; {opt('force')} overwrites it"
+            blocking.append(Reason("signature", sig_text + tail, Override.FORCE))
     if blocking:
         return Verdict(disk, DiskState.EXCLUDED, tuple(blocking), tuple(notes))
     return Verdict(disk, DiskState.CANDIDATE, (), tuple(notes), overwrites=content if force else ())
@@ -274,7 +252,7 @@ def assess_disk(
 def assess_all(
     facts: Facts, fs: FsType | None = None, *, force: bool = False, pins: Pins | None = None
 ) -> list[Verdict]:
-    """Verdicts for every top-level device (for ``invoke disks``)."""
+    """Verdicts for every top-level device (for the disks task)."""
     return [assess_disk(d, fs, force=force, pins=pins) for d in facts.disks]
 
 
@@ -325,7 +303,7 @@ def apply_pins(disks: Sequence[Disk], pins: Pins, host_path: str | None = None) 
         listing = "\n".join(f"  {disk_line(d)}" for d in disks) or "  (no block devices)"
         raise UsageError(
             f"no disk matches the pins {pins.describe()}; the guest has:\n{listing}",
-            hint="fix the pin (inventory disk: or --device/--serial), or " + vm_bhyve_hint(host_path),
+            hint=f"fix the pin (inventory disk: or {_PIN_OPTS}), or " + vm_bhyve_hint(host_path),
         )
     return matched
 
@@ -351,7 +329,8 @@ def select_disk(
         listing = "\n".join(f"  {disk_line(v.disk)} ({v.disk.stable_path()}): {v.why()}" for v in selectable)
         raise Refused(
             f"{len(selectable)} disks could be the passed-through disk; refusing to guess:\n{listing}",
-            hint="pin one with --serial or --device /dev/disk/by-id/..., or disk: serial: in the inventory",
+            hint=f"pin one with {opt('serial')} or {opt('device')} /dev/disk/by-id/..., "
+            "or disk: serial: in the inventory",
         )
     if not selectable:
         all_verdicts = tuple(assess_disk(d, fs, force=force, pins=pins) for d in facts.disks)
@@ -360,8 +339,8 @@ def select_disk(
         forceable = [v for v in shown if v.reasons and all(r.override is Override.FORCE for r in v.reasons)]
         if forceable and not force:
             hint = (
-                "if that data is really unwanted, rerun with --force (needs --yes or typing the device); "
-                + hint
+                f"if that data is really unwanted, rerun with {opt('force')} "
+                f"(needs {opt('yes')} or typing the device); " + hint
             )
         raise Refused(f"no disk can be formatted with {fs}:\n{_reasons_listing(shown)}", hint=hint)
     v = selectable[0]

@@ -6,21 +6,17 @@ from pathlib import Path
 
 import pytest
 
-from agent.core.hostcompat import (
-    FREEBSD_INCOMPAT_SUPP,
-    FREEBSD_ROCOMPAT_SUPP,
-    FREEBSD_RW_FEATURES,
+from agent.core.disk.ext4_features import EXT4_FEATURES, feature
+from agent.core.disk.ext4_freebsd import (
     XFS_ON_FREEBSD_WARNING,
     check_freebsd_compat,
-    excluded_features_present,
-    feature,
-    freebsd_ext4_mkfs_args,
     freebsd_ext4_profile,
     freebsd_mount_hint,
+    header_features,
     parse_dumpe2fs_header,
     parse_tool_version,
-    xfs_lts_4_19_profile,
 )
+from agent.hints import render_options
 
 FIX = Path(__file__).parent.parent / "fixtures" / "dumpe2fs"
 
@@ -30,7 +26,9 @@ def dump(name: str) -> str:
 
 
 def test_freebsd_feature_sets_match_ext2fs_h() -> None:
-    incompat, rocompat = set(FREEBSD_INCOMPAT_SUPP), set(FREEBSD_ROCOMPAT_SUPP)
+    # ext2fs.h EXT2F_INCOMPAT_SUPP / EXT2F_ROCOMPAT_SUPP, by name, from the table
+    incompat = {f.name for f in EXT4_FEATURES.values() if f.kind == "incompat" and f.freebsd == "rw"}
+    rocompat = {f.name for f in EXT4_FEATURES.values() if f.kind == "ro_compat" and f.freebsd == "rw"}
     assert incompat == {
         "filetype",
         "meta_bg",
@@ -42,8 +40,9 @@ def test_freebsd_feature_sets_match_ext2fs_h() -> None:
     assert rocompat == {
         "sparse_super", "large_file", "uninit_bg", "metadata_csum", "dir_nlink", "huge_file", "extra_isize",
     }  # fmt: skip
-    assert "orphan_file" in FREEBSD_RW_FEATURES  # compat: never checked
-    assert "orphan_present" not in FREEBSD_RW_FEATURES
+    orphan_file, orphan_present = feature("orphan_file"), feature("orphan_present")
+    assert orphan_file is not None and orphan_file.freebsd == "ignored"  # compat: never checked
+    assert orphan_present is not None and orphan_present.freebsd == "ro"
     f = feature("FEATURE_I31")
     assert f is not None and f.freebsd == "none"
 
@@ -107,7 +106,7 @@ def test_synthetic_header_checks() -> None:
     ],
 )
 def test_mkfs_flags_by_version(version: str | tuple[int, ...], args: list[str]) -> None:
-    assert freebsd_ext4_mkfs_args(version) == args
+    assert list(freebsd_ext4_profile(version).args) == args
 
 
 def test_profile_explains_itself() -> None:
@@ -121,11 +120,14 @@ def test_profile_explains_itself() -> None:
 
 def test_profile_verified_on_real_output() -> None:
     profile = freebsd_ext4_profile("1.47.0")
-    assert excluded_features_present(dump("ext4_freebsd_profile"), profile) == []
-    assert excluded_features_present(dump("ext4_orphan_file_csum_seed"), profile) == [
-        "orphan_file",
-        "metadata_csum_seed",
-    ]
+    disabled = [c.feature for c in profile.disabled]
+
+    def present(name: str) -> list[str]:
+        features = set(header_features(parse_dumpe2fs_header(dump(name))))
+        return [f for f in disabled if f in features]
+
+    assert present("ext4_freebsd_profile") == []
+    assert present("ext4_orphan_file_csum_seed") == ["orphan_file", "metadata_csum_seed"]
 
 
 def test_tool_versions() -> None:
@@ -135,11 +137,9 @@ def test_tool_versions() -> None:
         parse_tool_version("no digits")
 
 
-def test_xfs_profile_and_warning() -> None:
-    p = xfs_lts_4_19_profile("mkfs.xfs version 6.1.0")
-    assert p.args == ("-m", "reflink=0,rmapbt=0,bigtime=0,inobtcount=0", "-i", "nrext64=0")
-    assert xfs_lts_4_19_profile("5.4.0").args == ("-m", "reflink=0,rmapbt=0")
+def test_xfs_warning() -> None:
     assert "cannot mount XFS read-write" in XFS_ON_FREEBSD_WARNING
+    assert "use ext4 with --host-compat freebsd" in render_options(XFS_ON_FREEBSD_WARNING)
     assert "fusefs-lkl" in XFS_ON_FREEBSD_WARNING
 
 

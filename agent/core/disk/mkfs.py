@@ -1,7 +1,7 @@
 """Build mkfs command lines for ext4 and XFS (pure).
 
 The argv returned here has no device: the guard script appends the device it resolved and checked under
-its lock (see :mod:`agent.core.guard_script`), so the checked node and the formatted node are the same.
+its lock (see :mod:`agent.core.disk.guard`), so the checked node and the formatted node are the same.
 mkfs's own "is there a filesystem already?" check is not relied on (mke2fs only asks when it has a
 terminal); the guard is the safety, and ``force=True`` (mke2fs ``-F``, mkfs.xfs ``-f``) is meant for the
 guarded run only.
@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Literal, get_args
 
 from agent.errors import Refused, UsageError
+from agent.hints import opt
 
 FsType = Literal["ext4", "xfs"]
 FS_TYPES: tuple[FsType, ...] = get_args(FsType)
@@ -39,17 +40,12 @@ MKFS_TOOLS: Mapping[FsType, MkfsTool] = {
 
 
 def parse_fs(text: str) -> FsType:
-    """Validate a ``--fs`` value (case-insensitive); UsageError listing the choices otherwise."""
+    """Validate an ``fs`` option value (case-insensitive); UsageError listing the choices otherwise."""
     value = text.strip().lower()
     for fs in FS_TYPES:
         if value == fs:
             return fs
     raise UsageError(f"unsupported filesystem {text!r}", hint=f"choose one of: {', '.join(FS_TYPES)}")
-
-
-def mkfs_tool(fs: FsType) -> MkfsTool:
-    """The :class:`MkfsTool` for ``fs``."""
-    return MKFS_TOOLS[fs]
 
 
 def validate_label(fs: FsType, label: str) -> str:
@@ -60,7 +56,7 @@ def validate_label(fs: FsType, label: str) -> str:
     """
     tool = MKFS_TOOLS[fs]
     if not label:
-        raise UsageError("empty filesystem label", hint="omit --label for no label")
+        raise UsageError("empty filesystem label", hint=f"omit {opt('label')} for no label")
     size = len(label.encode("utf-8"))
     if size > tool.label_max_bytes:
         raise UsageError(
@@ -124,7 +120,7 @@ def build_mkfs_argv(
 
 
 def with_device(argv: Sequence[str], device: str) -> tuple[str, ...]:
-    """The full argv with ``device`` appended (for ``--dry-run`` display)."""
+    """The full argv with ``device`` appended (for the dry-run display)."""
     return (*argv, device)
 
 

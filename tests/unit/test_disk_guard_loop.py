@@ -17,12 +17,14 @@ from pathlib import Path
 
 import pytest
 
-from agent.core import guard_script as g
-from agent.core.blockdevs import ProbeState, parse_facts
-from agent.core.facts_script import render_facts_script
-from agent.core.hostcompat import check_freebsd_compat, freebsd_ext4_profile
-from agent.core.mkfs import FsType, build_mkfs_argv
+from agent.core.disk import guard as g
+from agent.core.disk.devices import ProbeState
+from agent.core.disk.ext4_freebsd import check_freebsd_compat, freebsd_ext4_profile
+from agent.core.disk.guard_codes import GuardExit
+from agent.core.disk.mkfs import FsType, build_mkfs_argv
+from agent.core.disk.probe import parse_facts, render_facts_script
 from agent.errors import Refused, RemoteError
+from tests.unit.disk_fixtures import disk
 
 SIZE = 320 * 1024 * 1024
 
@@ -118,7 +120,7 @@ def test_ext4_then_idempotent_refusal_then_forced_xfs(tmp_path: Path) -> None:
         assert res.uuid == real["UUID"] and res.label == "gda-test" == real["LABEL"]
         assert res.device == dev and res.mkfs_seconds is not None and 0 <= res.mkfs_seconds < 120
 
-        err = assert_refused(dev, img, g.EXIT_SIGNATURE, fs="xfs")
+        err = assert_refused(dev, img, GuardExit.SIGNATURE, fs="xfs")
         assert "signatures [ext4], expected []" in err.message
 
         proc, spec = run_guard(dev, "xfs", expected=("ext4",))
@@ -130,7 +132,7 @@ def test_ext4_then_idempotent_refusal_then_forced_xfs(tmp_path: Path) -> None:
 def test_verification_needs_a_uuid(tmp_path: Path) -> None:
     with loop(tmp_path) as (dev, _):
         proc, spec = run_guard(dev, mkfs_argv=("mkfs.ext4", "-q", "-F", "-E", "nodiscard", "-U", "clear"))
-        assert proc.returncode == g.EXIT_VERIFY_FAILED, proc.stdout + proc.stderr
+        assert proc.returncode == GuardExit.VERIFY_FAILED, proc.stdout + proc.stderr
         assert "TYPE" in blkid(dev) and "UUID" not in blkid(dev)
         with pytest.raises(RemoteError, match="with a UUID"):
             g.interpret_guard(proc.stdout, proc.returncode, spec)
@@ -159,16 +161,16 @@ def _mke2fs_version() -> str:
 
 def test_identity_checks(tmp_path: Path) -> None:
     with loop(tmp_path) as (dev, img):
-        err = assert_refused(dev, img, g.EXIT_SIZE, size=SIZE + 512)
+        err = assert_refused(dev, img, GuardExit.SIZE, size=SIZE + 512)
         assert f"size is {SIZE} bytes, expected {SIZE + 512}" in err.message
-        err = assert_refused(dev, img, g.EXIT_SERIAL, serial="Y39B70RTK7AS")
+        err = assert_refused(dev, img, GuardExit.SERIAL, serial="Y39B70RTK7AS")
         assert "serial is '', expected 'Y39B70RTK7AS'" in err.message
         # a loop device has no WWN/wwid: a namespace identity from discovery cannot match it
         wwn = "nvme.1b36-59333942373052544b374153-51454d55204e564d65204374726c-00000001"
-        err = assert_refused(dev, img, g.EXIT_WWN, wwn=wwn)
+        err = assert_refused(dev, img, GuardExit.WWN, wwn=wwn)
         assert f"WWN is '', expected '{wwn}'" in err.message and "nothing was changed" in err.message
     proc, spec = run_guard("/dev/disk/by-id/nvme-does-not-exist")
-    assert proc.returncode == g.EXIT_NO_DEVICE
+    assert proc.returncode == GuardExit.NO_DEVICE
     with pytest.raises(Refused, match="resolves to"):
         g.interpret_guard(proc.stdout, proc.returncode, spec)
 
@@ -183,14 +185,14 @@ def test_partition_tables_are_refused_including_a_lone_backup_gpt(tmp_path: Path
         ["sfdisk", "-q", str(img)], input="label: gpt\n,10M\n", text=True, check=True, capture_output=True
     )
     with loop(tmp_path, "gpt.img") as (dev, _):
-        err = assert_refused(dev, img, g.EXIT_PARTITION_TABLE)
+        err = assert_refused(dev, img, GuardExit.PARTITION_TABLE)
         assert "gpt-backup" in err.message and "gpt-primary" in err.message
     # wipe the protective MBR and the primary header: only the backup at the end remains
     with img.open("r+b") as f:
         f.write(b"\0" * 512 * 34)
     with loop(tmp_path, "gpt.img") as (dev, _):
         assert sh("blkid", "-p", dev, check=False).returncode == 2  # libblkid alone does not see it
-        err = assert_refused(dev, img, g.EXIT_PARTITION_TABLE)
+        err = assert_refused(dev, img, GuardExit.PARTITION_TABLE)
         assert "gpt-backup" in err.message
 
 
@@ -210,10 +212,10 @@ def test_partitions_are_refused(tmp_path: Path) -> None:
             sh("partx", "-a", dev, check=False)  # test setup only: tell the kernel about the partition
         if not Path(f"/sys/class/block/{kname}/{kname}p1/partition").exists():
             pytest.skip("the kernel did not scan the loop device's partitions")
-        err = assert_refused(dev, img, g.EXIT_PARTITIONS)
+        err = assert_refused(dev, img, GuardExit.PARTITIONS)
         assert f"partitions {kname}p1" in err.message
         proc, _ = run_guard(f"{dev}p1")
-        assert proc.returncode == g.EXIT_NOT_WHOLE_DISK
+        assert proc.returncode == GuardExit.NOT_WHOLE_DISK
 
 
 def test_a_held_lock_is_refused(tmp_path: Path) -> None:
@@ -221,7 +223,7 @@ def test_a_held_lock_is_refused(tmp_path: Path) -> None:
         fd = os.open(dev, os.O_RDONLY)
         try:
             fcntl.flock(fd, fcntl.LOCK_SH)  # like udev probing it
-            assert_refused(dev, img, g.EXIT_LOCKED, lock_timeout=1)
+            assert_refused(dev, img, GuardExit.LOCKED, lock_timeout=1)
         finally:
             os.close(fd)
 
@@ -234,7 +236,7 @@ def test_mounted_device_is_refused(tmp_path: Path) -> None:
         if subprocess.run(["mount", dev, str(mnt)], capture_output=True, check=False).returncode != 0:
             pytest.skip("mount is not permitted here")
         try:
-            err = assert_refused(dev, img, g.EXIT_MOUNTED, expected=("ext4",))
+            err = assert_refused(dev, img, GuardExit.MOUNTED, expected=("ext4",))
             assert str(mnt) in err.message
         finally:
             subprocess.run(["umount", str(mnt)], check=False)
@@ -246,7 +248,7 @@ def test_active_swap_is_refused(tmp_path: Path) -> None:
         if subprocess.run(["swapon", dev], capture_output=True, check=False).returncode != 0:
             pytest.skip("swapon is not permitted here")
         try:
-            assert_refused(dev, img, g.EXIT_SWAP, expected=("swap",))
+            assert_refused(dev, img, GuardExit.SWAP, expected=("swap",))
         finally:
             subprocess.run(["swapoff", dev], check=False)
 
@@ -261,7 +263,7 @@ def test_not_root_is_refused_before_anything(tmp_path: Path) -> None:
             ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "sh", "-s"],
             input=g.render_guard_script(spec), capture_output=True, text=True, check=False, cwd="/",
         )  # fmt: skip
-        assert proc.returncode == g.EXIT_NOT_ROOT, proc.stdout + proc.stderr
+        assert proc.returncode == GuardExit.NOT_ROOT, proc.stdout + proc.stderr
         assert digest(img) == before
 
 
@@ -269,9 +271,7 @@ def test_facts_script_sees_the_loop_devices(tmp_path: Path) -> None:
     with loop(tmp_path, "a.img") as (blank, _), loop(tmp_path, "b.img") as (fsdev, _):
         sh("mkfs.xfs", "-q", "-f", "-L", "factsxfs", fsdev)
         facts = parse_facts(_facts())
-        b = facts.disk(blank)
-        x = facts.disk(fsdev)
-        assert b is not None and x is not None
+        b, x = disk(facts, blank), disk(facts, fsdev)
         assert b.signatures.state is ProbeState.NONE and b.size_bytes == SIZE
         assert x.signatures.state is ProbeState.FOUND
         assert [(s.type, s.label) for s in x.signatures.signatures] == [("xfs", "factsxfs")]

@@ -6,8 +6,7 @@ import dataclasses
 
 import pytest
 
-from agent.core.blockdevs import Facts
-from agent.core.candidates import (
+from agent.core.disk.candidates import (
     AlreadyFormatted,
     DiskState,
     FormatPlan,
@@ -16,10 +15,11 @@ from agent.core.candidates import (
     assess_all,
     assess_disk,
     make_pins,
-    parse_size,
     select_disk,
 )
+from agent.core.disk.devices import Facts
 from agent.errors import Refused, UsageError
+from agent.hints import render_options
 from tests.unit.disk_fixtures import disk, load_facts
 
 SERIAL = "Y39B70RTK7AS"
@@ -103,13 +103,13 @@ def test_other_filesystem_needs_force_and_then_is_expected_by_the_guard() -> Non
     facts = load_facts("bhyve_nvme_ext4")
     with pytest.raises(Refused) as ei:
         select_disk(facts, "xfs")
-    assert "--force" in (ei.value.hint or "")
+    assert "--force" in render_options(ei.value.hint or "")
     plan = select_disk(facts, "xfs", force=True)
     assert isinstance(plan, FormatPlan)
     assert plan.expected_signatures == ("ext4",)
     assert [s.uuid for s in plan.overwrites] == ["6f1c2b0e-3a4d-4d8e-9b1a-2f3c4d5e6f70"]
     v = next(v for v in plan.verdicts if v.disk.name == "nvme0n1")
-    assert any("will be overwritten (--force)" in n for n in v.notes)
+    assert any("will be overwritten (--force)" in render_options(n) for n in v.notes)
 
 
 def test_mounted_disk_with_the_requested_fs_is_refused_not_a_no_op() -> None:
@@ -123,7 +123,7 @@ def test_two_empty_nvme_disks_are_ambiguous_until_pinned() -> None:
         select_disk(facts, "ext4")
     assert "2 disks" in ei.value.message
     assert "serial Y39B70RTK7AS" in ei.value.message and "serial NVME-5-0" in ei.value.message
-    assert "--serial" in (ei.value.hint or "")
+    assert "--serial" in render_options(ei.value.hint or "")
 
     by_serial = select_disk(facts, "ext4", pins=make_pins(serial="NVME-5-0"))
     assert isinstance(by_serial, FormatPlan) and by_serial.disk.name == "nvme1n1"
@@ -208,11 +208,12 @@ def test_assess_all_without_fs_describes_every_disk() -> None:
         ("1.5KiB", 1536),
     ],
 )
-def test_parse_size(text: str | int, expected: int) -> None:
-    assert parse_size(text) == expected
+def test_size_pin(text: str | int, expected: int) -> None:
+    assert make_pins(size=text).size_bytes == expected
 
 
-@pytest.mark.parametrize("bad", ["", "abc", "-4G", "1.3B", "4Gi", 0, "0G"])
-def test_parse_size_rejects(bad: str | int) -> None:
+@pytest.mark.parametrize("bad", ["abc", "-4G", "1.3B", "4Gi", 0, "0G"])
+def test_size_pin_rejects_with_a_usage_error(bad: str | int) -> None:
     with pytest.raises(UsageError):
-        parse_size(bad)
+        make_pins(size=bad)
+    assert make_pins(size="").size_bytes is None

@@ -1,0 +1,146 @@
+"""The signature probes of one disk: wipefs, ``blkid -p`` and the raw sector reads, combined (pure)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from agent.core.disk.devices import ProbeState, RawSectors, Signature, SignatureProbe
+from agent.core.disk.facts_sections import as_int, clean_str, first_line, parse_key_values
+from agent.core.marker import Section
+
+GPT_HEADER_HEX = "4546492050415254"  # "EFI PART"
+
+
+def parse_wipefs_json(text: str) -> list[Signature]:
+    """Signatures from ``wipefs --no-act --json`` (an empty object/list means none)."""
+    if not text.strip():
+        return []
+    data = json.loads(text)
+    sigs = data.get("signatures", []) if isinstance(data, dict) else []
+    out: list[Signature] = []
+    for s in sigs if isinstance(sigs, list) else []:
+        if not isinstance(s, dict):
+            continue
+        typ = clean_str(s.get("type"))
+        if typ:
+            out.append(
+                Signature(
+                    type=typ,
+                    usage=clean_str(s.get("usage")),
+                    offset=clean_str(s.get("offset")),
+                    uuid=clean_str(s.get("uuid")),
+                    label=clean_str(s.get("label")),
+                    source="wipefs",
+                )
+            )
+    return out
+
+
+def interpret_wipefs(section: Section | None) -> tuple[ProbeState, list[Signature], str | None]:
+    """(state, signatures, error) from a wipefs section."""
+    if section is None:
+        return ProbeState.UNKNOWN, [], "wipefs was not run"
+    if not section.ok:
+        return ProbeState.UNKNOWN, [], first_line(section.stderr) or f"wipefs exited {section.rc}"
+    try:
+        sigs = parse_wipefs_json(section.stdout)
+    except ValueError as e:
+        return ProbeState.UNKNOWN, [], f"unreadable wipefs output: {e}"
+    return (ProbeState.FOUND if sigs else ProbeState.NONE), sigs, None
+
+
+def interpret_blkid(section: Section | None) -> tuple[ProbeState, list[Signature], str | None]:
+    """(state, signatures, error) from a ``blkid -p -o export`` section.
+
+    blkid exits 2 both for "nothing found" and for "cannot open" — only stderr tells them apart; exit 8
+    means ambivalent (several conflicting signatures).
+    """
+    if section is None:
+        return ProbeState.UNKNOWN, [], "blkid was not run"
+    if section.rc == 2 and not section.stderr.strip():
+        return ProbeState.NONE, [], None
+    if section.rc == 8:
+        return ProbeState.FOUND, [Signature("ambivalent", source="blkid")], None
+    if not section.ok:
+        return ProbeState.UNKNOWN, [], first_line(section.stderr) or f"blkid exited {section.rc}"
+    kv = parse_key_values(section.stdout)
+    sigs: list[Signature] = []
+    if kv.get("PTTYPE"):
+        sigs.append(Signature(kv["PTTYPE"], usage="partition-table", uuid=kv.get("PTUUID"), source="blkid"))
+    if kv.get("TYPE"):
+        sigs.append(
+            Signature(
+                kv["TYPE"],
+                usage=kv.get("USAGE"),
+                uuid=kv.get("UUID") or kv.get("UUID_SUB"),
+                label=kv.get("LABEL"),
+                source="blkid",
+            )
+        )
+    return (ProbeState.FOUND if sigs else ProbeState.NONE), sigs, None
+
+
+def interpret_rawsig(section: Section | None) -> tuple[RawSectors | None, str | None]:
+    """Raw-sector findings, or (None, error) if the device could not be read."""
+    if section is None:
+        return None, "raw sectors were not read"
+    kv = parse_key_values(section.stdout)
+    needed = ("mbr_tail", "lba1", "last")
+    if not section.ok or any(k not in kv for k in needed):
+        return None, first_line(section.stderr) or "raw sector read failed"
+    tail = kv["mbr_tail"].lower()
+    entries = tail[:128]
+    return (
+        RawSectors(
+            mbr_boot_signature=tail[128:132] == "55aa",
+            mbr_partition_entries=any(ch != "0" for ch in entries),
+            mbr_protective=tail[128:132] == "55aa"
+            and any(entries[i + 8 : i + 10] == "ee" for i in range(0, 128, 32)),
+            gpt_primary=kv["lba1"].lower() == GPT_HEADER_HEX,
+            gpt_backup=kv["last"].lower() == GPT_HEADER_HEX,
+            logical_sector_size=as_int(kv.get("lbs")) or 512,
+        ),
+        None,
+    )
+
+
+def combine_probes(wipefs: Section | None, blkid: Section | None, rawsig: Section | None) -> SignatureProbe:
+    """Merge the three probes: any finding → FOUND; wipefs (which also sees a lone backup GPT) or
+    blkid plus a raw read saying nothing → NONE; otherwise UNKNOWN."""
+    w_state, w_sigs, w_err = interpret_wipefs(wipefs)
+    b_state, b_sigs, b_err = interpret_blkid(blkid)
+    raw, r_err = interpret_rawsig(rawsig)
+    sigs = w_sigs if w_state is not ProbeState.UNKNOWN else b_sigs
+    if w_state is not ProbeState.UNKNOWN and b_state is ProbeState.FOUND:
+        known = {s.type for s in w_sigs}
+        sigs = sigs + [s for s in b_sigs if s.type not in known and s.type != "ambivalent"]
+    raw_found = raw is not None and bool(raw.partition_table_signs)
+    errors = tuple(e for e in (w_err, b_err, r_err) if e)
+    if sigs or raw_found:
+        state = ProbeState.FOUND
+    elif w_state is ProbeState.NONE or (b_state is ProbeState.NONE and raw is not None):
+        state = ProbeState.NONE
+    else:
+        state = ProbeState.UNKNOWN
+    return SignatureProbe(state, tuple(sigs), raw, errors)
+
+
+def lsblk_fallback_probe(node: Mapping[str, Any], probe: SignatureProbe) -> SignatureProbe:
+    """When the probes could not run, keep what lsblk (udev's database) says, still marked UNKNOWN."""
+    sigs = []
+    if clean_str(node.get("pttype")):
+        sigs.append(Signature(str(clean_str(node.get("pttype"))), usage="partition-table", source="lsblk"))
+    if clean_str(node.get("fstype")):
+        sigs.append(
+            Signature(
+                str(clean_str(node.get("fstype"))),
+                uuid=clean_str(node.get("uuid")),
+                label=clean_str(node.get("label")),
+                source="lsblk",
+            )
+        )
+    if not sigs:
+        return probe
+    return SignatureProbe(ProbeState.FOUND, tuple(sigs), probe.raw, probe.errors)
