@@ -1,10 +1,11 @@
-"""Parse the guest's network interfaces from ``ip -j -d link show``, ``ip -j addr show`` and a sysfs listing.
+"""The guest's network interfaces, from ``ip -j -d link show``, ``ip -j addr show`` and a sysfs listing.
 
 Pure: every function takes the text a command printed and returns values; nothing here runs a command.
 
-The sysfs listing is what :data:`SYSFS_LISTING_SCRIPT` prints: one line per ``/sys/class/net/X``, four
-tab-separated fields ``name``, ``device path`` (``readlink -f /sys/class/net/X/device``, empty when X has no
-device link), ``address`` and ``driver`` (the basename of ``/sys/class/net/X/device/driver``, may be empty).
+The sysfs listing is what the ``SYSFS`` section of ``agent/scripts/net_facts.sh`` prints: one line per
+``/sys/class/net/X``, four tab-separated fields ``name``, ``device path`` (``readlink -f
+/sys/class/net/X/device``, empty when X has no device link), ``address`` and ``driver`` (the basename of
+``/sys/class/net/X/device/driver``, may be empty).
 """
 
 from __future__ import annotations
@@ -15,16 +16,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from agent.errors import RemoteError, UsageError
-
-#: POSIX sh the caller runs on the guest to produce the listing that :func:`parse_sysfs_listing` reads.
-SYSFS_LISTING_SCRIPT = r"""for d in /sys/class/net/*; do
-  n=${d##*/}; dev=; drv=; mac=
-  [ -e "$d/device" ] && dev=$(readlink -f "$d/device")
-  [ -e "$d/device/driver" ] && drv=$(basename "$(readlink "$d/device/driver")")
-  mac=$(cat "$d/address" 2>/dev/null)
-  printf '%s\t%s\t%s\t%s\n' "$n" "$dev" "$mac" "$drv"
-done"""
+from agent.core.values import mac_or_none
+from agent.errors import RemoteError
 
 #: ``linkinfo.info_kind`` values of software interfaces (never a NIC of their own).
 VIRTUAL_KINDS = frozenset(
@@ -60,27 +53,7 @@ VIRTUAL_KINDS = frozenset(
     }
 )
 
-_MAC_RE = re.compile(r"^[0-9a-f]{2}([:-])[0-9a-f]{2}(\1[0-9a-f]{2}){4}$")
 _PCI_ADDR_RE = re.compile(r"\b([0-9a-f]{4,}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7])\b")
-
-
-def normalize_mac(value: str) -> str:
-    """``58-9C-FC-03-19-32`` → ``58:9c:fc:03:19:32``; :class:`UsageError` when it is not a 6-byte MAC."""
-    text = str(value).strip().lower()
-    if not _MAC_RE.match(text):
-        raise UsageError(
-            f"not a MAC address: {value!r}", hint="write it as six hex bytes, e.g. 58:9c:fc:03:19:32"
-        )
-    return text.replace("-", ":")
-
-
-def _mac_or_none(value: object) -> str | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        return normalize_mac(value)
-    except UsageError:
-        return None
 
 
 def pci_slot_from_path(device_path: str) -> str | None:
@@ -125,19 +98,9 @@ class Interface:
         """The MAC the NIC has at boot: the permanent one if ip reported it, else the current one."""
         return self.permanent_mac or self.mac
 
-    @property
-    def pci_slot_number(self) -> int | None:
-        """The slot (device) number of :attr:`pci_slot`: ``0000:00:06.0`` → 6."""
-        if not self.pci_slot:
-            return None
-        return int(self.pci_slot.split(":")[-1].split(".")[0], 16)
-
-    @property
-    def ipv4(self) -> tuple[Address, ...]:
-        return tuple(a for a in self.addresses if a.family == "inet")
-
     def has_mac(self, mac: str) -> bool:
-        wanted = _mac_or_none(mac)
+        """True when ``mac`` (any spelling) is its current or permanent MAC."""
+        wanted = mac_or_none(mac)
         return wanted is not None and wanted in (self.mac, self.permanent_mac)
 
     def describe(self) -> str:
@@ -203,7 +166,7 @@ def parse_ip_addr(text: str) -> dict[str, tuple[Address, ...]]:
 
 
 def parse_sysfs_listing(text: str) -> dict[str, SysfsInfo]:
-    """The output of :data:`SYSFS_LISTING_SCRIPT` → {interface name: SysfsInfo}.
+    """The sysfs listing (the ``SYSFS`` section of the facts script) → {interface name: SysfsInfo}.
 
     A device path under ``/sys/devices/virtual/`` counts as no device (``readlink -f`` of a missing link).
     """
@@ -221,7 +184,7 @@ def parse_sysfs_listing(text: str) -> dict[str, SysfsInfo]:
         if not device or "/devices/virtual/" in device:
             device = ""
         result[name] = SysfsInfo(
-            name=name, device_path=device or None, mac=_mac_or_none(mac), driver=driver or None
+            name=name, device_path=device or None, mac=mac_or_none(mac), driver=driver or None
         )
     return result
 
@@ -263,8 +226,8 @@ def parse_ip_link(
             physical = True
         else:
             physical = not ip_knows_parents and link_type == "ether" and kind is None
-        mac = _mac_or_none(item.get("address")) or (sys.mac if sys else None)
-        permanent = _mac_or_none(item.get("permaddr"))
+        mac = mac_or_none(item.get("address")) or (sys.mac if sys else None)
+        permanent = mac_or_none(item.get("permaddr"))
         altnames = item.get("altnames") or []
         result.append(
             Interface(
@@ -295,8 +258,11 @@ def gather_interfaces(
 
 
 def find_by_mac(interfaces: Iterable[Interface], mac: str) -> Interface | None:
-    """The interface whose current or permanent MAC is ``mac`` (physical ones first), or ``None``."""
-    wanted = normalize_mac(mac)
+    """The interface whose current or permanent MAC is ``mac`` (physical ones first), or ``None`` (also
+    when ``mac`` is not a MAC address)."""
+    wanted = mac_or_none(mac)
+    if wanted is None:
+        return None
     hits = [i for i in interfaces if i.has_mac(wanted)]
     # A bond, its bridge/vlans and its members share the current MAC: prefer NICs, then the one that owns it.
     hits.sort(key=lambda i: (not i.is_physical, i.hardware_mac != wanted))

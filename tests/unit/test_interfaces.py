@@ -1,4 +1,4 @@
-"""agent.core.links: interfaces from `ip -j -d link`, `ip -j addr` and the sysfs listing."""
+"""agent.core.net.interfaces: interfaces from `ip -j -d link`, `ip -j addr` and the sysfs listing."""
 
 from __future__ import annotations
 
@@ -7,21 +7,21 @@ from pathlib import Path
 
 import pytest
 
-from agent.core.links import (
+from agent.core.net.interfaces import (
     Address,
     Interface,
     SysfsInfo,
     find_by_mac,
     gather_interfaces,
-    normalize_mac,
     parse_ip_addr,
     parse_ip_link,
     parse_sysfs_listing,
     pci_slot_from_path,
 )
-from agent.errors import RemoteError, UsageError
+from agent.core.values import parse_mac
+from agent.errors import RemoteError
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "links"
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "interfaces"
 
 
 def fixture(name: str) -> str:
@@ -49,8 +49,7 @@ def test_guest_after_the_slot_change() -> None:
         altnames=(),
         addresses=(),
     )
-    assert ifaces[1].pci_slot_number == 6
-    assert ifaces[1].ipv4 == ()
+    assert [a for a in ifaces[1].addresses if a.family == "inet"] == []
     lo = ifaces[0]
     assert (lo.is_physical, lo.kind, lo.operstate) == (False, "loopback", "UNKNOWN")
     assert [str(a) for a in lo.addresses] == ["127.0.0.1/8", "::1/128"]
@@ -67,7 +66,7 @@ def test_guest_with_two_nics() -> None:
     )
     assert sorted(ifaces) == ["enp0s6", "enp0s7", "lo"]
     assert ifaces["enp0s7"].mac == "58:9c:fc:0a:bb:01"
-    assert (ifaces["enp0s6"].pci_slot_number, ifaces["enp0s7"].pci_slot_number) == (6, 7)
+    assert (ifaces["enp0s6"].pci_slot, ifaces["enp0s7"].pci_slot) == ("0000:00:06.0", "0000:00:07.0")
     assert all(ifaces[n].is_physical for n in ("enp0s6", "enp0s7"))
 
 
@@ -95,7 +94,7 @@ def test_this_machines_real_output() -> None:
         "virtio_net",
         "UP",
     )
-    assert [str(a) for a in eth0.ipv4] == ["192.0.2.2/24"]
+    assert [str(a) for a in eth0.addresses if a.family == "inet"] == ["192.0.2.2/24"]
     assert Address("inet6", "fd00::2", 64, "global") in eth0.addresses
     assert (ifaces["ifb0"].is_physical, ifaces["ifb0"].kind) == (False, "ifb")
     assert not ifaces["lo"].is_physical
@@ -202,9 +201,14 @@ def test_bad_ip_output_is_a_remote_error(text: str) -> None:
         parse_ip_link(text)
 
 
-def test_normalize_mac() -> None:
-    assert normalize_mac(" 58-9C-FC-03-19-32 ") == "58:9c:fc:03:19:32"
-    assert normalize_mac("58:9c:fc:03:19:32") == "58:9c:fc:03:19:32"
+def test_macs_are_read_by_the_one_parser() -> None:
+    # The module has no MAC regex of its own: agent.core.values.parse_mac / mac_or_none.
+    assert parse_mac(" 58-9C-FC-03-19-32 ") == "58:9c:fc:03:19:32"
+    assert parse_mac("58:9c:fc:03:19:32") == "58:9c:fc:03:19:32"
+    nic = Interface("enp0s6", mac="58:9c:fc:03:19:32")
+    assert nic.has_mac(" 58-9C-FC-03-19-32 ")
     for bad in ("58:9c:fc:03:19", "58:9c-fc:03:19:32", "zz:9c:fc:03:19:32"):
-        with pytest.raises(UsageError):
-            normalize_mac(bad)
+        with pytest.raises(ValueError):
+            parse_mac(bad)
+        assert not nic.has_mac(bad)
+        assert find_by_mac([nic], bad) is None

@@ -1,0 +1,1 @@
+"""The network side of the core (pure): interfaces, the network facts, and the netplan repair."""

@@ -1,0 +1,69 @@
+"""The network facts fix-netplan needs, gathered in one run (over SSH or the console). Pure.
+
+``agent/scripts/net_facts.sh`` prints, in the common framing (:mod:`agent.core.marker`, header kind
+``NET``), the netplan files (base64, so any byte survives a serial line), ``ip -j -d link show``,
+``ip -j addr show`` and the sysfs listing that :mod:`agent.core.net.interfaces` reads.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+
+from agent.core import marker, script_render
+from agent.core.net.interfaces import Interface, gather_interfaces
+from agent.errors import RemoteError
+from agent.hints import opt
+
+KIND = "NET"
+SCRIPT = "net_facts"
+NETPLAN_DIRS = ("/lib/netplan", "/etc/netplan", "/run/netplan")
+
+
+def render_netfacts_script(netplan_file: str | None = None, nonce: str | None = None) -> str:
+    """The script that prints every fact; ``netplan_file`` limits the files read to that one."""
+    return script_render.render(SCRIPT, {"NETPLAN_FILE": netplan_file or ""}, nonce=nonce, argv=NETPLAN_DIRS)
+
+
+@dataclass(frozen=True)
+class NetFacts:
+    files: dict[str, str]  # path -> text
+    interfaces: list[Interface]
+
+
+def _cut_short() -> RemoteError:
+    return RemoteError(
+        "the guest's network facts were cut short", hint=f"rerun; see {opt('transcript')} for details"
+    )
+
+
+def _optional(section: marker.Section | None) -> str | None:
+    """A section's output, or None when it is missing, failed or printed nothing."""
+    if section is None or not section.ok or not section.stdout.strip():
+        return None
+    return section.stdout
+
+
+def parse_netfacts(text: str) -> NetFacts:
+    """Parse the script's output; RemoteError when it is cut short or malformed."""
+    framed = marker.parse(text, KIND, what="the network facts script")
+    link = framed.get("LINK")
+    if not framed.complete or link is None or link.rc is None:
+        raise _cut_short()
+    if not link.ok:
+        why = link.stderr.strip() or link.stdout.strip()
+        raise RemoteError(f"`ip -j -d link show` failed on the guest (exit {link.rc}): {why}")
+    files: dict[str, str] = {}
+    for section in framed.all("FILE"):
+        name = section.arg
+        if not section.ok:
+            raise RemoteError(
+                f"could not read {name} on the guest: {section.stderr.strip() or 'base64 failed'}"
+            )
+        try:
+            files[name] = base64.b64decode(section.stdout, validate=False).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError) as e:
+            raise RemoteError(f"could not read {name} from the guest: {e}") from None
+    interfaces = gather_interfaces(link.stdout, _optional(framed.get("ADDR")), _optional(framed.get("SYSFS")))
+    return NetFacts(files, interfaces)
