@@ -9,8 +9,8 @@ import pytest
 from pydantic import ValidationError
 
 from agent.errors import UsageError
+from agent.hints import render_options
 from agent.inventory import (
-    SECRETS_MESSAGE,
     ConsoleSettings,
     DiskPins,
     DiskSize,
@@ -20,9 +20,10 @@ from agent.inventory import (
     InventoryError,
     NetworkSettings,
     load_inventory,
-    parse_size,
+    parse_disk_size,
     resolve_secret,
 )
+from agent.inventory.inventory_secrets import SECRETS_MESSAGE
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "tests" / "fixtures" / "inventory"
@@ -266,7 +267,7 @@ def test_missing_file(tmp_path: Path) -> None:
     path = tmp_path / "nope.yaml"
     with pytest.raises(UsageError) as info:
         load_inventory(path)
-    assert info.value.message == f"inventory not found: {path} (use --inventory PATH)"
+    assert render_options(info.value.message) == f"inventory not found: {path} (use --inventory PATH)"
     assert info.value.exit_code == 2
 
 
@@ -391,7 +392,7 @@ def test_console_ssh_needs_host_and_command(tmp_path: Path) -> None:
     ],
 )
 def test_size_parsing(text: str, expected: int) -> None:
-    size = parse_size(text)
+    size = parse_disk_size(text)
     assert size.bytes == expected
     assert size.text == text
 
@@ -409,13 +410,13 @@ def test_size_from_yaml_integer_and_text(tmp_path: Path) -> None:
 @pytest.mark.parametrize("text", ["lots", "256GiBs", "256Gi", "-5G", "0", "0GiB", "1.3B", "256 XB", ""])
 def test_size_rejected(text: str) -> None:
     with pytest.raises(ValueError):
-        parse_size(text)
+        parse_disk_size(text)
 
 
 @pytest.mark.parametrize("value", [True, 0, -1, 1.5, None])
 def test_size_rejects_non_text_values(value: object) -> None:
     with pytest.raises(ValueError):
-        parse_size(value)
+        parse_disk_size(value)
 
 
 def test_bad_size_located_on_its_value(tmp_path: Path) -> None:
@@ -601,7 +602,8 @@ def test_choose_none_with_several_guests_lists_them() -> None:
     with pytest.raises(UsageError) as info:
         _two_guests().choose(None)
     assert info.value.message == "the inventory has 2 guests: lab, xdev"
-    assert info.value.hint == "choose one with --guest NAME"
+    assert info.value.hint is not None
+    assert render_options(info.value.hint) == "choose one with --guest NAME"
     assert info.value.exit_code == 2
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from agent.core.vmconf import is_yes, parse_vm_config
+from agent.core.vmbhyve.vmconf import is_yes, parse_vm_config
 
 FIX = Path(__file__).parent.parent / "fixtures" / "vmbhyve"
 SEED = FIX / "xdev.conf"

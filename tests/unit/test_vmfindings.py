@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from agent.core.vmfindings import Finding, Report, check_vm_config_text, render_report, report_to_json
+from agent.core.vmbhyve.vmfindings import Finding, Report, check_vm_config_text
+from agent.core.vmbhyve.vmreport import render_report, report_to_json
 
 FIX = Path(__file__).parent.parent / "fixtures" / "vmbhyve"
 

@@ -4,16 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from agent.core.vmconf import parse_vm_config
-from agent.core.vmslots import (
-    HostContext,
-    SlotPlan,
-    config_before_last_disk,
-    guest_nic_name,
-    plan_slots,
-    predict_renames,
-    resolve_disk_path,
-)
+from agent.core.vmbhyve.nic_renames import config_before_last_disk, predict_renames
+from agent.core.vmbhyve.vmconf import parse_vm_config
+from agent.core.vmbhyve.vmslots import HostContext, SlotPlan, guest_nic_name, plan_slots, resolve_disk_path
+from agent.hints import render_options
 
 FIX = Path(__file__).parent.parent / "fixtures" / "vmbhyve"
 SEED_LOG = Path("/work/shared/seed/bhyve_storage/vm-bhyve.log")
@@ -67,7 +61,7 @@ def test_rename_predicted_from_conf_minus_last_disk() -> None:
     assert len(renames) == 1
     r = renames[0]
     assert (r.before_name, r.after_name) == ("enp0s5", "enp0s6")
-    assert r.message == (
+    assert render_options(r.message) == (
         "network0 moves from slot 5 to slot 6: enp0s5 → enp0s6; run `invoke fix-netplan` after the first "
         "boot, or pin the NIC by MAC first (`invoke fix-netplan --match-mac` while SSH still works)"
     )

@@ -77,10 +77,6 @@ class DiskConf:
     lines: Mapping[str, int] = field(default_factory=dict)
 
     @property
-    def label(self) -> str:
-        return f"disk{self.index}"
-
-    @property
     def first_line(self) -> int | None:
         return min(self.lines.values()) if self.lines else None
 
@@ -95,10 +91,6 @@ class NicConf:
     device: str | None
     mac: str | None
     lines: Mapping[str, int] = field(default_factory=dict)
-
-    @property
-    def label(self) -> str:
-        return f"network{self.index}"
 
     @property
     def first_line(self) -> int | None:
@@ -120,14 +112,6 @@ class VmConfig:
     commented: tuple[ConfEntry, ...]
 
     # -- lookups with vm-bhyve's semantics -------------------------------------------------------
-    @property
-    def values(self) -> dict[str, str]:
-        """key → effective value (the first occurrence, as ``config::get`` returns it)."""
-        out: dict[str, str] = {}
-        for e in self.entries:
-            out.setdefault(e.key, e.value)
-        return out
-
     def get(self, key: str, default: str | None = None) -> str | None:
         for e in self.entries:
             if e.key == key:

@@ -1,0 +1,128 @@
+"""Findings about the guest-wide settings (loader/uefi, required keys, ahci_device_limit), the PCI slot
+plan as a whole (range, collisions, UEFI slots) and the NICs. Pure."""
+
+from __future__ import annotations
+
+from agent.core.vmbhyve.finding import Finding
+from agent.core.vmbhyve.vmconf import VmConfig
+from agent.core.vmbhyve.vmslots import SlotPlan
+
+
+def global_findings(conf: VmConfig) -> list[Finding]:
+    out: list[Finding] = []
+    legacy = conf.legacy_uefi
+    if legacy is not None:
+        if conf.loader is not None:
+            out.append(
+                Finding(
+                    "legacy-uefi",
+                    "warning",
+                    f'uefi="{legacy}" is the pre-1.1 setting and is ignored: UEFI mode comes from '
+                    f'loader="{conf.loader}" (vm-run: [ "${{_loader%-*}}" = "uefi" ])',
+                    fix="remove the uefi= line"
+                    + ("" if conf.uefi else ' and set loader="uefi" if the guest boots by UEFI'),
+                    line=conf.line_of("uefi"),
+                )
+            )
+        else:
+            out.append(
+                Finding(
+                    "legacy-uefi",
+                    "error",
+                    f'uefi="{legacy}" without loader=: vm-bhyve 1.1 and later refuse to start ("fatal; '
+                    "unable "
+                    'to start - missing required configuration"); the plan assumes the old UEFI meaning',
+                    fix='replace it by loader="uefi" (or loader="uefi-csm" for the CSM firmware)',
+                    line=conf.line_of("uefi"),
+                )
+            )
+    if not conf.is_excerpt:
+        missing = [k for k in ("loader", "cpu", "memory") if not conf.get(k)]
+        if "loader" in missing and legacy is not None:
+            missing.remove("loader")
+        if missing:
+            out.append(
+                Finding(
+                    "required-missing",
+                    "error",
+                    f"{', '.join(missing)} not set: vm-bhyve refuses to start the guest "
+                    '("fatal; unable to start - missing required configuration")',
+                    fix="set " + " ".join(f"{k}=..." for k in missing),
+                )
+            )
+    raw = conf.ahci_device_limit_raw
+    if raw is not None and conf.ahci_device_limit == 1 and raw != "1":
+        out.append(
+            Finding(
+                "ahci-limit-ignored",
+                "warning",
+                f'ahci_device_limit="{raw}" is not a number from 2 to 32: vm-bhyve ignores it and gives '
+                "every "
+                "ahci disk its own controller",
+                fix='ahci_device_limit="8" (any integer 2..32)',
+                line=conf.line_of("ahci_device_limit"),
+            )
+        )
+    return out
+
+
+def plan_findings(plan: SlotPlan) -> list[Finding]:
+    out: list[Finding] = []
+    taken: dict[tuple[int, int], str] = {}
+    for dev in plan.devices:
+        func = 0 if dev.func is None else dev.func
+        key = (dev.slot, func)
+        if not 0 <= dev.slot <= 31:
+            out.append(
+                Finding(
+                    "slot-out-of-range",
+                    "error",
+                    f"{dev.render()}: PCI slots go from 0 to 31; bhyve will not start",
+                    fix="fewer devices, or ahci_device_limit to group ahci disks",
+                )
+            )
+        elif key in taken:
+            out.append(
+                Finding(
+                    "slot-collision",
+                    "error",
+                    f"{dev.render()} lands on slot {dev.slot}:{func}, already used by {taken[key]}: "
+                    "bhyve will not start",
+                    fix="fewer devices before it, or a passthru slot that is free",
+                )
+            )
+        else:
+            taken[key] = dev.render()
+    if plan.uefi:
+        late = [p for p in plan.disks if p.slot > 6]
+        if late:
+            out.append(
+                Finding(
+                    "uefi-disk-beyond-slot-6",
+                    "info",
+                    "in UEFI mode each disk takes its own slot: "
+                    + ", ".join(f"disk{p.index} is on slot {p.slot}" for p in late)
+                    + " (vm-run's comment says UEFI stops at slot 6, the code does not; old UEFI firmware "
+                    "only boots from slots 3-6 — fine for a data disk)",
+                    disk=late[0].index,
+                )
+            )
+    return out
+
+
+def nic_findings(conf: VmConfig) -> list[Finding]:
+    out: list[Finding] = []
+    for nic in conf.nics:
+        if nic.type and not nic.mac:
+            out.append(
+                Finding(
+                    "nic-mac-generated",
+                    "info",
+                    f"network{nic.index}_mac is not set: vm-bhyve generates one (58:9c:fc:0x:xx:xx) on the "
+                    "first "
+                    "start and writes it into the config",
+                    line=nic.first_line,
+                    nic=nic.index,
+                )
+            )
+    return out

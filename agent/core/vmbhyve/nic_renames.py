@@ -1,0 +1,64 @@
+"""The guest NIC renames a config change causes (a NIC on a new PCI slot gets a new name). Pure.
+
+systemd names a NIC by its PCI address (``enp0s<slot>[f<function>]``); vm-bhyve puts the NICs after the
+disks, so adding a disk moves them. ``config_before_last_disk`` stands in for the config before the change
+when none is given.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from agent.core.vmbhyve.vmconf import VmConfig
+from agent.core.vmbhyve.vmslots import SlotPlan, guest_nic_name
+from agent.hints import opt
+
+
+@dataclass(frozen=True)
+class NicRename:
+    index: int
+    before_slot: int
+    before_func: int
+    after_slot: int
+    after_func: int
+
+    @property
+    def before_name(self) -> str:
+        return guest_nic_name(self.before_slot, self.before_func)
+
+    @property
+    def after_name(self) -> str:
+        return guest_nic_name(self.after_slot, self.after_func)
+
+    @property
+    def message(self) -> str:
+        return (
+            f"network{self.index} moves from slot {_where(self.before_slot, self.before_func)} to slot "
+            f"{_where(self.after_slot, self.after_func)}: {self.before_name} → {self.after_name}; run "
+            "`invoke fix-netplan` after the first boot, or pin the NIC by MAC first "
+            f"(`invoke fix-netplan {opt('match_mac')}` while SSH still works)"
+        )
+
+
+def _where(slot: int, func: int) -> str:
+    return str(slot) if func == 0 else f"{slot}:{func}"
+
+
+def predict_renames(before: SlotPlan, after: SlotPlan) -> tuple[NicRename, ...]:
+    """NICs present in both plans whose PCI address (hence guest name) changes."""
+    out: list[NicRename] = []
+    for b in before.nics:
+        a = after.nic(b.index)
+        if a is not None and (a.slot, a.func) != (b.slot, b.func):
+            out.append(NicRename(b.index, b.slot, b.func, a.slot, a.func))
+    return tuple(out)
+
+
+def config_before_last_disk(conf: VmConfig) -> VmConfig | None:
+    """The config as it was before its last disk was added: every ``diskN_*`` line of the highest N
+    the file mentions blanked out (attached or not: the disk just added may be a broken one). None
+    when the file mentions no disk beyond disk0 (a guest without its boot disk is no "before")."""
+    indexes = [d.index for d in conf.disks]
+    if not indexes or max(indexes) == 0:
+        return None
+    return conf.without_disk(max(indexes))

@@ -1,0 +1,106 @@
+"""``check-vm-config``: read a vm-bhyve guest config (a file, or from the FreeBSD host), check it.
+
+On the host one script (``agent/scripts/vm_conf.sh``) finds where vm-bhyve keeps the guest (rc.conf's
+``vm_dir``, which may be ``zfs:pool/dataset``) and prints the guest's conf, framed by agent.core.marker
+(header kind ``VMCONF``; ``OBS dir=``/``OBS dataset=``; the conf as the section ``conf``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from agent.core import marker, script_render
+from agent.core.vmbhyve.vmfindings import Report, check_vm_config_text
+from agent.errors import UsageError
+from agent.transport.protocol import CommandProtocol
+from agent.transport.ssh import SshTarget
+
+#: vm_conf.sh's exit codes (emitted into its prelude; the RESULT line carries the same)
+SCRIPT_EXITS = {"EXIT_OK": 0, "EXIT_NO_VM_DIR": 3, "EXIT_NO_MOUNTPOINT": 4, "EXIT_NO_CONF": 5}
+MARKER_KIND = "VMCONF"
+
+# vm-bhyve's own rule for guest names (lib/vm-core vm::create: letters, digits, '.', '_' and '-')
+_VM_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+
+
+@dataclass(frozen=True)
+class ConfSource:
+    text: str
+    origin: str
+    vm_dir: str
+    vm_name: str
+    zvol_dataset: str
+
+
+def _read(path: str) -> str:
+    try:
+        return Path(path).read_text()
+    except OSError as e:
+        raise UsageError(f"cannot read {path}: {e.strerror}") from None
+
+
+def from_file(conf: str, *, vm_dir: str | None, vm_name: str | None, zvol_dataset: str | None) -> ConfSource:
+    """A local conf. Defaults follow vm-bhyve's layout: ``<vm_dir>/<name>/<name>.conf``."""
+    p = Path(conf)
+    name = vm_name or p.name.split(".conf")[0]
+    vdir = vm_dir or str(p.resolve().parent)
+    dataset = zvol_dataset or str(PurePosixPath(vdir).parent).lstrip("/")
+    return ConfSource(_read(conf), conf, vdir, name, dataset)
+
+
+def conf_script(vm: str, *, nonce: str) -> str:
+    """The script that prints ``vm``'s conf on the host (framed with ``nonce``)."""
+    return script_render.render("vm_conf", {"VM": vm}, nonce=nonce, exit_codes=SCRIPT_EXITS)
+
+
+def parse_conf_output(stdout: str, vm: str, *, nonce: str, label: str) -> ConfSource:
+    """The ConfSource in ``vm_conf.sh``'s output. UsageError when the conf could not be read."""
+
+    def failed(detail: str) -> UsageError:
+        return UsageError(f"could not read {vm}'s vm-bhyve config on {label}: {detail}")
+
+    try:
+        framed = marker.parse(stdout, MARKER_KIND, what=f"reading {vm}'s vm-bhyve config")
+    except marker.MarkerError as e:
+        raise failed(f"{e.message} ({e.hint})") from None
+    if framed.nonce != nonce:
+        raise failed("the output does not carry this run's marker")
+    section = framed.get("conf")
+    if "error" in framed.observed:
+        raise failed(framed.observed["error"])
+    if section is None or section.rc != 0 or "dir" not in framed.observed:
+        detail = section.stderr.strip() if section is not None else ""
+        raise failed(detail or "the output was cut short")
+    vm_dir = framed.observed["dir"]
+    return ConfSource(
+        section.stdout, f"{label}:{vm_dir}/{vm}.conf", vm_dir, vm, framed.observed.get("dataset", "")
+    )
+
+
+def from_host(conn: CommandProtocol, vm: str) -> ConfSource:
+    """``vm``'s conf as vm-bhyve keeps it on the host ``conn`` is connected to."""
+    if not _VM_NAME_RE.fullmatch(vm):
+        raise UsageError(f"{vm!r} is not a vm-bhyve guest name (letters, digits, '.', '_' and '-')")
+    nonce = marker.new_nonce()
+    r = conn.run(conf_script(vm, nonce=nonce))
+    if not marker.has_header(r.stdout, MARKER_KIND):
+        detail = (r.stderr or r.stdout).strip() or f"exit status {r.status}"
+        raise UsageError(f"could not read {vm}'s vm-bhyve config on {conn.label}: {detail}")
+    return parse_conf_output(r.stdout, vm, nonce=nonce, label=conn.label)
+
+
+def check(src: ConfSource, before: str | None) -> Report:
+    return check_vm_config_text(
+        src.text,
+        vm_dir=src.vm_dir,
+        vm_name=src.vm_name,
+        zvol_dataset=src.zvol_dataset,
+        before_text=_read(before) if before else None,
+    )
+
+
+def host_target(host: str, port: int | None, user: str | None) -> SshTarget:
+    """Where to reach the FreeBSD host (an ~/.ssh/config alias works: ssh_config is read)."""
+    return SshTarget(host=host, port=port, user=user)
