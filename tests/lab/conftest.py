@@ -19,9 +19,9 @@ from typing import Any
 import pytest
 
 from agent.lab import control
+from agent.lab import lifecycle as lab_ops
 from agent.lab.paths import StatePaths
-from agent.ops import lab as lab_ops
-from agent.remote.ssh import SshSession, SshTarget
+from agent.transport.ssh import SshSession, SshTarget
 
 REPO = Path(__file__).resolve().parents[2]
 SSH_PORT = int(os.environ.get("GDA_TEST_SSH_PORT", "2322"))

@@ -30,8 +30,8 @@ import pytest
 
 from agent.inventory import load_inventory
 from agent.lab.recipe import CLOUD_INIT_NETPLAN
-from agent.ops.shells import console_shell
-from agent.remote.ssh import SshSession, SshUnreachable
+from agent.ops.connect import Connector
+from agent.transport.ssh import SshSession, SshUnreachable
 from tests.lab.conftest import Lab
 
 NETPLAN = "/etc/netplan/50-cloud-init.yaml"
@@ -71,17 +71,17 @@ class Guest:
     def root_ssh(self, script: str) -> str:
         """Run ``script`` as root over SSH (sudo with the admin password); its stdout."""
         with self.lab.ssh() as s:
-            r = s.run_as_root(script, timeout=120)
-        assert r.exit_code == 0, f"{script!r} exited {r.exit_code}: {r.stderr}"
+            r = s.run(script, root=True, timeout=120)
+        assert r.status == 0, f"{script!r} exited {r.status}: {r.stderr}"
         return r.stdout
 
     def root_console(self, script: str) -> str:
         """Run ``script`` as root through a console login of the test's own (SSH may be down)."""
         _, guest = load_inventory(self.inv).choose(None)
-        with console_shell(
-            guest.console, self.lab.secrets["root"], transcript=None, accept_new_host_key=False
-        ) as shell:
-            rc, out = shell.sh(script, timeout=120)
+        connector = Connector(guest, sudo_password=None, console_password=self.lab.secrets["root"])
+        with connector.console() as shell:
+            r = shell.run(script, root=True, timeout=120)
+        rc, out = r.status, r.output
         assert rc == 0, f"{script!r} exited {rc}: {out}"
         return out
 
@@ -115,7 +115,7 @@ def wait_for_ssh(lab: Lab, deadline: float) -> float:
     while True:
         try:
             with SshSession(lab.target(connect_timeout=5)) as s:
-                assert s.run("true").exit_code == 0
+                assert s.run("true").status == 0
             return time.monotonic() - t0
         except SshUnreachable:
             if time.monotonic() - t0 > deadline:
@@ -215,9 +215,9 @@ def test_fix_over_the_console_brings_ssh_back_on_enp0s6(broken: Guest, story: St
 
     with broken.lab.ssh() as s:
         addr = s.run("ip -4 -o addr show dev enp0s6")
-        assert addr.exit_code == 0 and "inet 10.0.2.15/" in addr.stdout, addr.stdout + addr.stderr
-        r2 = s.run_as_root(f"stat -c '%a %U' {NETPLAN}; ls -1 /etc/netplan")
-        assert r2.exit_code == 0, r2.stderr
+        assert addr.status == 0 and "inet 10.0.2.15/" in addr.stdout, addr.stdout + addr.stderr
+        r2 = s.run(f"stat -c '%a %U' {NETPLAN}; ls -1 /etc/netplan", root=True)
+        assert r2.status == 0, r2.stderr
     mode, *names = r2.stdout.split()
     assert mode == "600"
     text, backups = broken.netplan_dir("ssh")
@@ -281,7 +281,7 @@ def test_bad_apply_is_rolled_back(rollback: Guest) -> None:
     .network file that no longer existed, while the file on disk was the old one.
     """
     r = rollback.cli("--deadline", "15", inv=bad_port_inventory(rollback))
-    assert r.returncode == 1, r.stdout + r.stderr
+    assert r.returncode == 3, r.stdout + r.stderr  # a change rolled back (agent.errors.ChangeFailed)
     assert "SSH did not come back within 15s of the apply" in r.stderr
     assert "rolled the change back" in r.stderr and "the original file is restored" in r.stderr
     out = rollback.root_console(

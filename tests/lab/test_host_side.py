@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.core.hostcompat import check_freebsd_compat, header_features, parse_dumpe2fs_header
+from agent.core.disk.ext4_freebsd import check_freebsd_compat, header_features, parse_dumpe2fs_header
 from tests.lab.conftest import Lab
 
 REPO = Path(__file__).resolve().parents[2]
@@ -33,7 +33,7 @@ def test_freebsd_profile_on_the_host_image(guest: Lab, tmp_path: Path) -> None:
     assert set(result["features_disabled"]) == {"orphan_file", "metadata_csum_seed"}
     assert "mount -t ext2fs" in " ".join(result["host_hint"])
     with guest.ssh() as s:
-        s.run_as_root("sync")
+        s.run("sync", root=True)
     dump = subprocess.run(
         ["dumpe2fs", "-h", str(guest.paths.disk(1))], capture_output=True, text=True, check=True
     ).stdout
@@ -66,7 +66,7 @@ def test_check_vm_config_over_ssh_with_ssh_config(guest: Lab, tmp_path: Path) ->
             f"printf %s {_q(fake_sysrc)} > /usr/local/bin/sysrc && printf %s {_q(fake_zfs)} > "
             "/usr/local/bin/zfs && chmod +x /usr/local/bin/sysrc /usr/local/bin/zfs"
         )
-        assert s.run_as_root(setup).exit_code == 0
+        assert s.run(setup, root=True).status == 0
     home = tmp_path / "home"
     (home / ".ssh").mkdir(parents=True)
     (home / ".ssh" / "config").write_text(
@@ -91,15 +91,16 @@ def _q(text: str) -> str:
 def test_console_over_ssh_to_the_host(guest: Lab, tmp_path: Path) -> None:
     """The `ssh:` console transport: a command run with a pty on another machine over SSH (host keys
     verified). Here the guest stands in for the hypervisor host and `login` for `vm console xdev`."""
-    from agent.inventory import ConsoleSettings, SSHConsole
-    from agent.ops.shells import console_shell
+    from agent.inventory import ConsoleSettings, Guest, SSHConsole
+    from agent.ops.connect import Connector
 
     with guest.ssh() as s:
         rule = "admin ALL=(root) NOPASSWD: /bin/login\n"
         assert (
-            s.run_as_root(
-                f"printf %s {_q(rule)} > /etc/sudoers.d/gda-test && chmod 440 /etc/sudoers.d/gda-test"
-            ).exit_code
+            s.run(
+                f"printf %s {_q(rule)} > /etc/sudoers.d/gda-test && chmod 440 /etc/sudoers.d/gda-test",
+                root=True,
+            ).status
             == 0
         )
     try:
@@ -117,24 +118,30 @@ def test_console_over_ssh_to_the_host(guest: Lab, tmp_path: Path) -> None:
         transcript = tmp_path / "console.txt"
         with (
             transcript.open("w") as t,
-            console_shell(console, guest.secrets["root"], transcript=t, accept_new_host_key=False) as shell,
+            Connector(
+                Guest(host="127.0.0.1", console=console),
+                sudo_password=None,
+                console_password=guest.secrets["root"],
+            ).console(transcript=t) as shell,
         ):
-            rc, out = shell.sh("id -un; tty")
+            r = shell.run("id -un; tty", root=True)
+            rc, out = r.status, r.output
         assert rc == 0
         assert out.split()[0] == "root" and out.split()[1].startswith("/dev/pts/")
         assert guest.secrets["root"] not in transcript.read_text()
     finally:
         with guest.ssh() as s:
-            s.run_as_root("rm -f /etc/sudoers.d/gda-test")
+            s.run("rm -f /etc/sudoers.d/gda-test", root=True)
 
 
 def test_sudo_nopasswd_needs_no_password(guest: Lab, tmp_path: Path) -> None:
     with guest.ssh() as s:
         assert (
-            s.run_as_root(
+            s.run(
                 "echo 'admin ALL=(ALL) NOPASSWD: ALL' > /etc/sudoers.d/gda-nopw && "
-                "chmod 440 /etc/sudoers.d/gda-nopw"
-            ).exit_code
+                "chmod 440 /etc/sudoers.d/gda-nopw",
+                root=True,
+            ).status
             == 0
         )
     try:
@@ -145,12 +152,12 @@ def test_sudo_nopasswd_needs_no_password(guest: Lab, tmp_path: Path) -> None:
         r = guest.invoke("disks", "--json", inventory=inv, env=env)
         assert r.returncode == 0, r.stderr
         assert "signatures were not probed" not in r.stdout + r.stderr
-        nvme = next(d for d in json.loads(r.stdout) if d["name"] == "nvme0n1")
+        nvme = next(d for d in json.loads(r.stdout)["disks"] if d["name"] == "nvme0n1")
         # Signatures are only readable as root: seeing the xfs left by the test above proves sudo -n ran.
         assert any("signature xfs" in reason for reason in nvme["reasons"])
     finally:
         with guest.ssh() as s:
-            s.run_as_root("rm -f /etc/sudoers.d/gda-nopw")
+            s.run("rm -f /etc/sudoers.d/gda-nopw", root=True)
 
 
 def test_force_asks_for_the_device_name_on_a_terminal(guest: Lab, tmp_path: Path) -> None:

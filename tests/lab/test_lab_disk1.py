@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from agent.console.links import ConsoleSpec, open_console
 from agent.console.session import ConsoleSession
-from agent.remote.ssh import SshSession, SshUnreachable
+from agent.console.transports import ConsoleSpec, open_console
+from agent.transport.ssh import SshSession, SshUnreachable
 from tests.lab.conftest import Lab
 
 

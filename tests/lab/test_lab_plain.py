@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from agent.remote.hostkeys import HostKeyError
-from agent.remote.ssh import SshSession
+from agent.hints import render_options
+from agent.transport.hostkeys import HostKeyError
+from agent.transport.ssh import SshSession
 from tests.lab.conftest import Lab
 
 
@@ -26,7 +27,7 @@ def test_ssh_works_and_nic_is_enp0s5(plain: Lab) -> None:
             "ls /sys/class/net; ip -4 -o addr show dev enp0s5"
         )
     lines = r.stdout.splitlines()
-    assert r.exit_code == 0, r.stderr
+    assert r.status == 0, r.stderr
     assert lines[0] == "xdev"
     assert lines[1] == "58:9c:fc:03:19:32"
     assert lines[2] == "up"
@@ -36,9 +37,10 @@ def test_ssh_works_and_nic_is_enp0s5(plain: Lab) -> None:
 
 def test_guest_contents_match_the_bhyve_guest(plain: Lab) -> None:
     with plain.ssh() as s:
-        r = s.run_as_root(
+        r = s.run(
             "stat -c '%a %U' /etc/netplan/50-cloud-init.yaml; cat /etc/netplan/50-cloud-init.yaml; "
-            "lsblk -dn -o NAME,TYPE; id -nG admin"
+            "lsblk -dn -o NAME,TYPE; id -nG admin",
+            root=True,
         )
         no_pw = s.run("sudo -n true")
     out = r.stdout
@@ -47,7 +49,7 @@ def test_guest_contents_match_the_bhyve_guest(plain: Lab) -> None:
     assert "        enp0s5:\n            dhcp4: true\n" in out
     assert "nvme" not in out, "no NVMe disk without --disk1"
     assert "sudo" in out.split("\n")[-2]
-    assert no_pw.exit_code != 0 and "password is required" in no_pw.stderr, "sudo must ask for a password"
+    assert no_pw.status != 0 and "password is required" in no_pw.stderr, "sudo must ask for a password"
 
 
 def test_lab_files_are_private(plain: Lab) -> None:
@@ -73,10 +75,10 @@ def test_unknown_host_key_refused_unless_accept_new(plain: Lab, tmp_path: Path) 
     kh = tmp_path / "known_hosts"
     with pytest.raises(HostKeyError, match="not in") as info:
         SshSession(plain.target(known_hosts=kh)).open()
-    assert "--accept-new-host-key" in (info.value.hint or "")
+    assert "--accept-new-host-key" in render_options(info.value.hint or "")
     assert not kh.exists()
     with SshSession(plain.target(known_hosts=kh), accept_new_host_key=True) as s:
-        assert s.run("true").exit_code == 0
+        assert s.run("true").status == 0
         assert s.accepted_host_keys and "SHA256:" in s.accepted_host_keys[0]
     assert kh.read_text() == plain.paths.known_hosts.read_text()
     with SshSession(plain.target(known_hosts=kh)) as s:  # now known: no flag needed

@@ -15,9 +15,13 @@ from typing import Any, cast
 
 import pytest
 
-from agent.console.links import CU_DETACH, ConsoleKind, ConsoleSpec, default_detach, open_console
-from agent.console.session import ConsoleSession, ConsoleState, ConsoleTimeout, strip_kernel_messages
-from agent.errors import ConsoleError, UsageError
+from agent.console.commands import ConsoleCommands
+from agent.console.console_io import ConsoleTimeout
+from agent.console.login_states import ConsoleState, strip_kernel_messages
+from agent.console.session import ConsoleSession
+from agent.console.transports import CU_DETACH, ConsoleKind, ConsoleSpec, default_detach, open_console
+from agent.errors import ConsoleError, RemoteError, UsageError
+from agent.transport.protocol import CommandProtocol
 from tests.unit.fake_console import FakeConsole, fake_console_argv, start_fake_console
 
 pytestmark = pytest.mark.timeout(30)
@@ -93,7 +97,7 @@ def test_login_from_login_prompt_sets_up_the_shell(fake: StartConsole, session_f
         "echo \"$PS2|$TERM|${HISTFILE-unset}|$PAGER\"; stty -a | grep -o -- '-echo '; "
         "stty size; bind -v | grep bracketed"
     )
-    assert result.exit_status == 0
+    assert result.status == 0
     assert result.output == "|dumb|unset|cat\n-echo \n50 500\nset enable-bracketed-paste off\n"
     assert guest.dmesg_calls() == ["-n 1"]
     console.logout()
@@ -171,12 +175,12 @@ def test_busy_console_is_reported_with_its_last_lines(
 
 
 def test_exit_status_propagates(logged_in: ConsoleSession) -> None:
-    assert logged_in.run("true").exit_status == 0
-    assert logged_in.run("false").exit_status == 1
-    assert logged_in.run("(exit 3)").exit_status == 3
-    assert logged_in.run("sh -c 'exit 42'").exit_status == 42
+    assert logged_in.run("true").status == 0
+    assert logged_in.run("false").status == 1
+    assert logged_in.run("(exit 3)").status == 3
+    assert logged_in.run("sh -c 'exit 42'").status == 42
     result = logged_in.run("echo out; echo err >&2; (exit 7)")
-    assert (result.exit_status, result.output) == (7, "out\nerr\n")
+    assert (result.status, result.output) == (7, "out\nerr\n")
     assert not result.ok
 
 
@@ -196,7 +200,7 @@ def test_output_is_exact(logged_in: ConsoleSession) -> None:
 def test_output_containing_markers(logged_in: ConsoleSession) -> None:
     fake_markers = "@@GDA-END-1-0@@ @@GDA-START-2@@ @@GDA-END-deadbeef-5-0@@"
     result = logged_in.run(f'echo \'{fake_markers}\'; echo "@@GDA""-END-x-1-0@@"; false')
-    assert result.exit_status == 1
+    assert result.status == 1
     assert result.output == f"{fake_markers}\n@@GDA-END-x-1-0@@\n"
 
 
@@ -206,7 +210,7 @@ def test_interleaved_kernel_messages_are_removed(logged_in: ConsoleSession) -> N
         "for i in 1 2 3; do printf 'line %s\\n' $i; kmsg \"EXT4-fs (nvme0n1): msg $i\"; "
         "done; false"
     )
-    assert result.exit_status == 1
+    assert result.status == 1
     assert result.output == "one\ntwo\nline 1\nline 2\nline 3\n"
     lines = logged_in.last_lines(30)
     # the kernel lines really came in the middle of the command's output
@@ -278,6 +282,35 @@ def test_read_missing_file_fails(logged_in: ConsoleSession) -> None:
         logged_in.read_file("/nonexistent/file")
 
 
+# ----------------------------------------------------------------------------------- the command protocol
+
+
+def test_console_commands_fold_stderr_and_take_stdin(logged_in: ConsoleSession) -> None:
+    commands = ConsoleCommands(logged_in, user=USER, label="fake")
+    assert isinstance(commands, CommandProtocol)
+    r = commands.run("echo out; echo err >&2; cd /; exit 3")
+    assert (r.status, r.stdout, r.stderr) == (3, "out\nerr\n", "")
+    assert logged_in.run("pwd").output != "/\n"  # a child shell: the login shell did not move
+    data = b"a\n~. b\n\x00\xff"
+    r = commands.run("od -An -c | tr -s ' '", stdin=data)
+    assert r.ok and "\\0" in r.stdout and "~ ." in r.stdout
+    assert logged_in.run(f"ls -a /tmp | grep -c '^.gda-stdin-{logged_in.nonce}' || true").output == "0\n"
+    assert commands.commands_run == 2
+
+
+def test_console_commands_write_and_read_files_as_root(logged_in: ConsoleSession, short_tmp: Path) -> None:
+    commands = ConsoleCommands(logged_in, user="root", label="fake")  # the fake's shell stands in for root's
+    path = short_tmp / "50-cloud-init.yaml"
+    path.write_text("old\n")
+    data = b"network:\n  version: 2\n" + bytes(range(256))
+    commands.write_file(str(path), data, mode=0o644)
+    assert path.read_bytes() == data and path.stat().st_mode & 0o777 == 0o644
+    assert [p.name for p in short_tmp.iterdir() if p.name.startswith(".")] == []  # no temporary file left
+    assert commands.read_file(str(path)) == data
+    with pytest.raises(RemoteError, match="not a file"):
+        commands.read_file(str(short_tmp / "missing"))
+
+
 # ----------------------------------------------------------------------------------- transcript, logout
 
 
@@ -326,7 +359,7 @@ def test_command_transport(short_tmp: Path) -> None:
     try:
         with ConsoleSession(spawn, **FAST) as console:
             console.login(USER, PASSWORD)
-            assert console.run("echo via command; false").exit_status == 1
+            assert console.run("echo via command; false").status == 1
     finally:
         spawn.close()
 
@@ -450,4 +483,4 @@ def test_benchmark_command_round_trip(benchmark: Any, logged_in: ConsoleSession)
     if benchmark.disabled:
         pytest.skip("benchmarks run with --benchmark-enable")
     result = benchmark(logged_in.run, "true")
-    assert result.exit_status == 0
+    assert result.status == 0

@@ -13,6 +13,7 @@ from pathlib import Path
 import paramiko
 
 from agent.errors import RemoteError
+from agent.hints import opt
 
 
 class HostKeyError(RemoteError):
@@ -25,11 +26,6 @@ def fingerprint(key: paramiko.PKey) -> str:
     return "SHA256:" + base64.b64encode(digest).decode().rstrip("=")
 
 
-def known_hosts_name(hostname: str, port: int) -> str:
-    """The name OpenSSH and paramiko use in known_hosts for ``hostname:port``."""
-    return hostname if port == 22 else f"[{hostname}]:{port}"
-
-
 class RejectUnknownHost(paramiko.MissingHostKeyPolicy):
     """Refuse a host whose key is not in known_hosts, saying how to proceed."""
 
@@ -40,7 +36,7 @@ class RejectUnknownHost(paramiko.MissingHostKeyPolicy):
         raise HostKeyError(
             f"host key for {hostname} is not in {self.known_hosts} ({key.get_name()} {fingerprint(key)})",
             hint="check that fingerprint out of band (on the guest: ssh-keygen -lf "
-            "/etc/ssh/ssh_host_ed25519_key.pub), then rerun with --accept-new-host-key",
+            f"/etc/ssh/ssh_host_ed25519_key.pub), then rerun with {opt('accept_new_host_key')}",
         )
 
 

@@ -1,0 +1,87 @@
+"""The serial console as a :class:`agent.transport.protocol.CommandProtocol` (labgrid's CommandMixin).
+
+Each script runs in a child ``sh`` (nothing in it, ``exec``, ``exit`` or ``cd``, touches the login
+shell), its stderr folded into stdout. As root through the one sudo path (:mod:`agent.transport.sudo`,
+``sudo -n``: nobody types a password into a sudo prompt on the console) when the console user is not
+root. A script's stdin is staged in a private temporary file through the session's checked base64
+channel; files are written and read by the same scripts as over SSH
+(:mod:`agent.transport.file_transfer`).
+"""
+
+from __future__ import annotations
+
+import shlex
+import time
+
+from agent.console.session import ConsoleSession, RunningCommand
+from agent.errors import RemoteError
+from agent.transport.file_transfer import decode_read, read_script, write_script
+from agent.transport.protocol import Result
+from agent.transport.sudo import shell_command, sudo_failure, wrap
+
+
+class ConsoleCommands:
+    """Commands through a logged-in :class:`ConsoleSession` (the session stays the caller's)."""
+
+    def __init__(self, session: ConsoleSession, *, user: str, label: str) -> None:
+        self.session = session
+        self.user = user
+        self.is_root = user == "root"
+        self.label = f"console {label}"
+        self.commands_run = 0
+        self._staged = 0
+
+    def run(
+        self,
+        script: str,
+        *,
+        root: bool = False,
+        stdin: bytes | None = None,
+        timeout: float | None = None,
+    ) -> Result:
+        self.commands_run += 1
+        t0 = time.monotonic()
+        # No password ever travels on the console, so a script without input of its own keeps the
+        # console's terminal as stdin (``tty`` answers, as in a login shell) instead of /dev/null.
+        if root:
+            command = wrap(script, remote_user_is_root=self.is_root, password=None, stdin=b"").command
+        else:
+            command = shell_command(script, reads_stdin=True)
+        staged = self._stage(stdin) if stdin is not None else None
+        if staged is None:
+            r = self.session.run(f"{command} 2>&1", timeout=timeout)
+        else:
+            q = shlex.quote(staged)
+            r = self.session.run(
+                f"{command} <{q} 2>&1; _gda_rc=$?; rm -f {q}; (exit $_gda_rc)", timeout=timeout
+            )
+        result = Result(r.status, r.stdout, seconds=time.monotonic() - t0)
+        if root and not self.is_root:
+            failure = sudo_failure(result.status, result.stdout, password_env=None, user=self.user)
+            if failure is not None:
+                raise failure
+        return result
+
+    def _stage(self, data: bytes) -> str:
+        """``data`` in a private file of the console user's (mode 0600), for a script's stdin."""
+        self._staged += 1
+        path = f"/tmp/.gda-stdin-{self.session.nonce}-{self._staged}"
+        self.session.write_file(path, data, mode=0o600)
+        return path
+
+    def write_file(self, path: str, data: bytes, *, mode: int = 0o600) -> None:
+        r = self.run(write_script(path, data, mode=mode), root=True, stdin=data, timeout=120)
+        if not r.ok:
+            raise RemoteError(f"could not write {path} on the guest: {r.output.strip()[-400:]}")
+
+    def read_file(self, path: str) -> bytes:
+        return decode_read(self.run(read_script(path), root=True, timeout=120).stdout, path)
+
+    def start(self, script: str, *, root: bool = False) -> RunningCommand:
+        """Start ``script`` in the foreground of the console (``netplan try``: it talks to the terminal)."""
+        self.commands_run += 1
+        if root:  # stdin=b"": the script reads the terminal
+            return self.session.start(
+                wrap(script, remote_user_is_root=self.is_root, password=None, stdin=b"").command
+            )
+        return self.session.start(shell_command(script, reads_stdin=True))

@@ -1,0 +1,220 @@
+"""fix-netplan's apply, with a way back at every step (``agent/scripts/netplan_*.sh``).
+
+* :meth:`NetplanApply.write`: back up the files being changed, arm a transient systemd timer on the guest
+  that restores them and re-applies the old configuration (armed *before* anything is written: if the
+  controller dies at any point, laptop asleep or console gone, the guest goes back by itself), write the
+  new files (mode 0600), validate them with ``netplan generate`` in a scratch root; on any failure put the
+  old files back.
+* :meth:`NetplanApply.with_netplan_try` (on the console): ``netplan try`` in the foreground, confirmed only
+  once the controller is back over SSH (SIGUSR1 over the new connection, Enter on the console as the
+  fallback). If SSH does not come back before the deadline, Ctrl-C makes ``netplan try`` revert at once.
+* :meth:`NetplanApply.with_timer`: ``netplan try`` refuses bonds and bridges (exit 78), and over SSH its
+  stdin would be at end-of-file (it reverts at once), so there ``netplan apply`` runs under the timer,
+  cancelled once SSH is back.
+
+A change rolled back raises :class:`agent.errors.ChangeFailed` (exit 3).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import posixpath
+import shlex
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from agent.console.commands import ConsoleCommands
+from agent.console.session import RunningCommand
+from agent.core.net.cloud_init import CLOUD_INIT_DISABLE_PATH, cloud_init_disable_config
+from agent.core.net.repair_plan import RepairPlan
+from agent.core.script_render import render
+from agent.errors import AgentError, ChangeFailed, RemoteError
+from agent.hints import opt
+from agent.ops.connect import Connector
+from agent.transport.protocol import CommandProtocol
+from agent.transport.ssh import SshSession, SshTimeout, SshUnreachable
+
+Log = Callable[[str], None]
+NETPLAN_TRY_NOT_SUPPORTED = 78  # EX_CONFIG: netplan try refuses bonds and bridges
+TRY_PROMPT = r"Press ENTER before the timeout to accept|Changes will revert in"
+TIMER_METHOD = "netplan apply + revert timer"
+#: characters systemd treats specially in a unit's command line (expansion, separators, escapes)
+_UNIT_SPECIAL = frozenset("$;%\\\"'")
+
+
+@dataclass(frozen=True)
+class WayBack:
+    """The backups of the files being changed and the guest's transient revert timer ``unit``."""
+
+    unit: str
+    backups: Mapping[str, str]  # path -> backup path
+    fires_in: int
+
+    def script(self, action: str) -> str:
+        pairs = [word for path, backup in self.backups.items() for word in (path, backup)]
+        if any(ch in word for word in pairs for ch in _UNIT_SPECIAL):  # in the timer's command line
+            raise RemoteError(f"no revert timer for a path with $ ; % \\ or a quote in it: {' '.join(pairs)}")
+        return render(
+            "netplan_wayback", {"ACTION": action, "UNIT": self.unit, "FIRES_IN": self.fires_in}, argv=pairs
+        )
+
+    def restore_now(self, cmd: CommandProtocol) -> None:
+        """Put the old files back and regenerate (the running state is the caller's: netplan try's
+        revert, or :meth:`fire_now`); cancel the timer."""
+        r = cmd.run(self.script("restore"), root=True)
+        if not r.ok:
+            raise RemoteError(f"restoring the backup failed: {r.output.strip()}; backups: "
+                              f"{', '.join(self.backups.values())}; the guest's {self.unit}.timer still "
+                              "restores them")  # fmt: skip
+
+    def fire_now(self, cmd: CommandProtocol) -> None:
+        """Restore and re-apply the old configuration right away (the timer's own job, run now)."""
+        cmd.run(self.script("fire"), root=True)
+
+    def cancel(self, cmd: CommandProtocol) -> None:
+        cmd.run(self.script("cancel"), root=True)
+
+
+@dataclass
+class NetplanApply:
+    """Write and apply a repair through ``cmd`` (SSH or the console); reconnect with ``connector``."""
+
+    cmd: CommandProtocol
+    connector: Connector
+    deadline: float  # seconds from the apply until SSH must be back
+    log: Log
+
+    def write(self, plan: RepairPlan, stamp: str, *, pin_cloud_init: bool) -> WayBack:
+        backups = {path: f"{path}.bak.{stamp}" for path in plan.files}
+        way = WayBack(f"gda-netplan-revert-{stamp.lower()}", backups, int(self.deadline + 60))
+        r = self.cmd.run(way.script("backup"), root=True)
+        if not r.ok:
+            raise RemoteError(f"could not back up {', '.join(plan.files)}: {r.output.strip()}")
+        self.log(f"backed up: {', '.join(backups.values())}")
+        r = self.cmd.run(way.script("arm"), root=True)
+        if not r.ok:
+            raise RemoteError(
+                f"could not arm the revert timer (systemd-run): {r.output.strip()}; nothing was changed"
+            )
+        self.log(
+            f"way back armed: {way.unit}.timer restores the old config in {way.fires_in}s unless confirmed"
+        )
+        try:
+            for path, text in plan.files.items():
+                self.cmd.write_file(path, text.encode(), mode=0o600)
+            r = self.cmd.run(render("netplan_validate"), root=True)
+            if not r.ok:
+                raise ChangeFailed(
+                    "netplan generate rejected the new configuration; the original is restored:\n"
+                    f"{r.output.strip()}"
+                )
+            if pin_cloud_init:
+                self.cmd.run(f"mkdir -p {shlex.quote(posixpath.dirname(CLOUD_INIT_DISABLE_PATH))}", root=True)
+                self.cmd.write_file(CLOUD_INIT_DISABLE_PATH, cloud_init_disable_config().encode(), mode=0o644)
+                self.log(f"wrote {CLOUD_INIT_DISABLE_PATH}: cloud-init will leave the network config alone")
+        except BaseException:
+            with contextlib.suppress(Exception):
+                way.restore_now(self.cmd)
+            raise
+        return way
+
+    # ------------------------------------------------------------------------------------ netplan apply
+
+    def with_timer(self, way: WayBack) -> tuple[SshSession, float]:
+        """``netplan apply``, with the way back (the guest's timer) cancelled only over the new SSH
+        connection."""
+        t0 = time.monotonic()
+        try:
+            r = self.cmd.run("netplan apply", root=True, timeout=max(10.0, self.deadline / 2))
+            status, output = r.status, r.output
+        except (SshUnreachable, SshTimeout):
+            status, output = 0, ""  # the apply may cut or stall the very connection that runs it
+        if status != 0:
+            way.fire_now(self.cmd)
+            raise ChangeFailed(f"netplan apply failed; the old configuration was restored:\n{output.strip()}")
+        try:
+            ssh = self.connector.wait_for_ssh(self.deadline)
+        except SshUnreachable:
+            if isinstance(self.cmd, ConsoleCommands):
+                way.fire_now(self.cmd)
+                raise ChangeFailed(
+                    f"SSH did not come back within {self.deadline:g}s of the apply: the old "
+                    "configuration was restored through the console"
+                ) from None
+            raise ChangeFailed(
+                f"SSH did not come back within {self.deadline:g}s of the apply: the guest restores the "
+                f"old configuration by itself within {way.fires_in}s ({way.unit}.timer)"
+            ) from None
+        seconds = time.monotonic() - t0
+        way.cancel(ssh)
+        return ssh, seconds
+
+    # ------------------------------------------------------------------------------------ netplan try
+
+    def with_netplan_try(self, console: ConsoleCommands, way: WayBack) -> tuple[SshSession, float, str]:
+        """``netplan try`` on the console, confirmed only once the controller is back over SSH. Whatever
+        goes wrong meanwhile (an error, Ctrl-C here) interrupts it, which reverts, and puts the old files
+        back."""
+        # exec: Ctrl-C reaches netplan try itself, and the console waits for its revert to finish
+        running = console.start(f"exec netplan try --timeout {int(self.deadline + 30)}", root=True)
+        try:
+            return self._confirm_try(console, running, way)
+        except BaseException:
+            if running.status is None:
+                with contextlib.suppress(Exception):
+                    running.send("\x03", shown="<Ctrl-C>")  # netplan try reverts at once
+                    running.wait(120)
+            if "Configuration accepted" not in running.output:
+                with contextlib.suppress(Exception):
+                    way.restore_now(console)
+            raise
+
+    def _confirm_try(
+        self, console: ConsoleCommands, running: RunningCommand, way: WayBack
+    ) -> tuple[SshSession, float, str]:
+        idx = running.expect([TRY_PROMPT], timeout=120)
+        if idx is None:
+            if running.status == NETPLAN_TRY_NOT_SUPPORTED:
+                self.log(
+                    "netplan try refuses this configuration (bonds/bridges, exit 78): "
+                    "applying with the way back"
+                )
+                ssh, secs = self.with_timer(way)
+                return ssh, secs, TIMER_METHOD
+            raise ChangeFailed(
+                f"netplan try failed (exit {running.status}); the original is restored:\n"
+                f"{running.output.strip()}"
+            )
+        t0 = time.monotonic()
+        self.log(f"netplan try applied the new configuration; waiting up to {self.deadline:g}s for SSH ...")
+        try:
+            ssh = self.connector.wait_for_ssh(self.deadline)
+        except AgentError as e:
+            raise ChangeFailed(
+                f"SSH did not come back within {self.deadline:g}s of the apply "
+                f"({e.message.splitlines()[0]}): "
+                "netplan try rolled the change back and the original file is restored",
+                hint="check the mapping (inventory network.mac) and the guest's DHCP; the console transcript "
+                f"({opt('transcript')} FILE) shows what happened",
+            ) from None
+        seconds = time.monotonic() - t0
+        try:
+            # Confirm through the path that just came back: SIGUSR1 over the new SSH connection is netplan
+            # try's "accept", and the way back is cancelled in the same script. Enter on the console is the
+            # fallback.
+            how = "SIGUSR1 over SSH"
+            if not ssh.run(way.script("confirm-try"), root=True).ok:
+                running.send("\r", shown="<Enter>")
+                how = "Enter on the console"
+            result = running.wait(60)
+            if result.status != 0 or "Configuration accepted" not in result.output:
+                raise ChangeFailed(
+                    f"netplan try did not accept the configuration (exit {result.status}):\n"
+                    f"{result.output.strip()[-600:]}"
+                )
+            way.cancel(ssh)
+        except BaseException:
+            ssh.close()
+            raise
+        return ssh, seconds, f"netplan try, confirmed with {how} once SSH was back"

@@ -1,0 +1,259 @@
+"""The SSH transport: one connection per guest per task, verified host keys, sudo without a pty.
+
+:class:`SshSession` implements :class:`agent.transport.protocol.CommandProtocol`. It is built on Fabric's
+``Connection`` (which honours ``~/.ssh/config``, ProxyJump and ssh-agent) with its silent
+``AutoAddPolicy`` replaced: unknown hosts are refused unless ``accept_new_host_key`` is given, and a
+changed key is always refused. Commands run on a plain exec channel (no pty) with their stdin sent as
+bytes, so file contents travel on stdin, never in a command line. Failures are sorted into classes the
+callers act on: unreachable (retriable, exit 4), authentication and host key (never retried).
+"""
+
+from __future__ import annotations
+
+import logging
+import select
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+
+import paramiko
+from fabric import Connection
+
+from agent.errors import RemoteError, Unreachable
+from agent.transport.file_transfer import decode_read, read_script, write_script
+from agent.transport.hostkeys import AcceptNewHost, HostKeyError, RejectUnknownHost, fingerprint
+from agent.transport.protocol import Result
+from agent.transport.sudo import SUDO_PROMPT, shell_command, sudo_failure, wrap
+
+# paramiko logs connection failures with tracebacks from its transport thread; the caller reports
+# them as one clear line instead.
+logging.getLogger("paramiko").addHandler(logging.NullHandler())
+logging.getLogger("paramiko").propagate = False
+
+_CHUNK = 65536
+
+
+class SshUnreachable(Unreachable):
+    """Connection refused, timed out, lost, or no SSH banner: worth retrying while a guest comes up."""
+
+
+class SshTimeout(RemoteError):
+    """A remote command did not finish in time (the connection may be stalled)."""
+
+
+class SshAuthError(RemoteError):
+    """The server refused our credentials. Never retried."""
+
+
+@dataclass(frozen=True)
+class SshTarget:
+    """Where and as whom to connect. Unset fields come from ~/.ssh/config, then defaults."""
+
+    host: str
+    port: int | None = None
+    user: str | None = None
+    identity_file: Path | None = None
+    known_hosts: Path | None = None
+    connect_timeout: float = 10.0
+
+
+def _send_stdin(channel: paramiko.Channel, data: bytes) -> None:
+    try:
+        channel.sendall(data)
+        channel.shutdown_write()
+    except (OSError, EOFError, paramiko.SSHException):
+        pass  # the command exited without reading it all; its status says what happened
+
+
+class SshSession:
+    """A connected guest over SSH. Use as a context manager; ``commands_run`` counts remote commands."""
+
+    def __init__(
+        self,
+        target: SshTarget,
+        *,
+        accept_new_host_key: bool = False,
+        sudo_password: str | None = None,
+        sudo_password_env: str | None = None,
+    ) -> None:
+        self.target = target
+        self.accept_new_host_key = accept_new_host_key
+        self._sudo_password = sudo_password
+        self._sudo_password_env = sudo_password_env
+        self.commands_run = 0
+        self.accepted_host_keys: list[str] = []
+        connect_kwargs: dict[str, object] = {
+            "banner_timeout": target.connect_timeout,
+            "auth_timeout": target.connect_timeout,
+        }
+        if target.identity_file is not None:
+            connect_kwargs["key_filename"] = [str(target.identity_file)]
+        self.conn = Connection(
+            host=target.host,
+            user=target.user,
+            port=target.port,
+            connect_timeout=int(max(1, target.connect_timeout)),
+            connect_kwargs=connect_kwargs,
+        )
+        self.known_hosts = self._known_hosts_file()
+        self.label = f"SSH {self.address}"
+
+    @property
+    def address(self) -> str:
+        return f"{self.conn.user}@{self.conn.host}:{self.conn.port}"
+
+    @property
+    def user(self) -> str:
+        return str(self.conn.user)
+
+    @property
+    def client(self) -> paramiko.SSHClient:
+        """The connected paramiko client (for a console reached through this host)."""
+        client: paramiko.SSHClient = self.conn.client
+        return client
+
+    def _known_hosts_file(self) -> Path:
+        if self.target.known_hosts is not None:
+            return self.target.known_hosts.expanduser()
+        from_config = self.conn.ssh_config.get("userknownhostsfile")
+        if from_config:
+            return Path(str(from_config).split()[0]).expanduser()
+        return Path("~/.ssh/known_hosts").expanduser()
+
+    # ------------------------------------------------------------------------------------ connection
+
+    def open(self) -> SshSession:
+        client = self.client
+        if self.target.known_hosts is None and Path("/etc/ssh/ssh_known_hosts").exists():
+            client.load_system_host_keys("/etc/ssh/ssh_known_hosts")
+        if self.known_hosts.exists():
+            client.load_host_keys(str(self.known_hosts))
+        policy: paramiko.MissingHostKeyPolicy
+        accept = AcceptNewHost(self.known_hosts)
+        policy = accept if self.accept_new_host_key else RejectUnknownHost(self.known_hosts)
+        client.set_missing_host_key_policy(policy)
+        # ProxyJump hops: Fabric gives each gateway its own client with AutoAddPolicy and no known_hosts.
+        gateway = self.conn.gateway
+        while isinstance(gateway, Connection):
+            if self.known_hosts.exists():
+                gateway.client.load_host_keys(str(self.known_hosts))
+            gateway.client.set_missing_host_key_policy(RejectUnknownHost(self.known_hosts))
+            gateway = gateway.gateway
+        where = f"{self.conn.host}:{self.conn.port}"
+        try:
+            self.conn.open()
+        except HostKeyError:
+            raise
+        except paramiko.BadHostKeyException as e:
+            raise HostKeyError(
+                f"host key for {where} does NOT match {self.known_hosts}: got {e.key.get_name()} "
+                f"{fingerprint(e.key)}, expected {fingerprint(e.expected_key)}. Someone may be "
+                "impersonating the guest, or it was reinstalled",
+                hint=f"if the change is expected, remove the old line: ssh-keygen -R '[{self.conn.host}]:"
+                f"{self.conn.port}' -f {self.known_hosts}",
+            ) from None
+        except paramiko.AuthenticationException as e:
+            raise SshAuthError(
+                f"SSH authentication as {self.conn.user} on {where} failed: {e}",
+                hint="check user and identity_file in inventory.yaml (ssh-agent keys are tried too)",
+            ) from None
+        except (paramiko.SSHException, OSError, EOFError) as e:
+            reason = str(e) or type(e).__name__
+            if isinstance(e, paramiko.SSHException):
+                # A port forwarder (QEMU's, a NAT) accepts the connection but nothing answers behind it.
+                reason = f"no SSH banner within {self.target.connect_timeout:g}s ({reason})"
+            raise SshUnreachable(
+                f"cannot reach SSH on {where}: {reason}",
+                hint="is the guest up and its network configured? "
+                "(after a disk was attached: the fix-netplan task)",
+            ) from None
+        if self.accept_new_host_key:
+            self.accepted_host_keys = list(accept.accepted)
+        return self
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> SshSession:
+        return self.open()
+
+    def __exit__(
+        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------------------------ commands
+
+    def _exec(self, command: str, stdin: bytes | None, timeout: float | None) -> tuple[int, bytes, bytes]:
+        """Run one command line on an exec channel (no pty); ``stdin`` is sent, then end-of-file."""
+        transport = self.client.get_transport()
+        if transport is None or not transport.is_active():
+            raise SshUnreachable(f"the SSH connection to {self.address} is not open")
+        deadline = None if timeout is None else time.monotonic() + timeout
+        out, err = bytearray(), bytearray()
+        try:
+            channel = transport.open_session(timeout=self.target.connect_timeout)
+        except (OSError, EOFError, paramiko.SSHException) as e:
+            raise SshUnreachable(f"SSH connection to {self.address} lost: {e or type(e).__name__}") from None
+        try:
+            channel.exec_command(command)
+            if stdin:
+                threading.Thread(target=_send_stdin, args=(channel, stdin), daemon=True).start()
+            else:
+                channel.shutdown_write()
+            while True:
+                while channel.recv_ready():
+                    out += channel.recv(_CHUNK)
+                while channel.recv_stderr_ready():
+                    err += channel.recv_stderr(_CHUNK)
+                if channel.exit_status_ready() and not (channel.recv_ready() or channel.recv_stderr_ready()):
+                    return channel.recv_exit_status(), bytes(out), bytes(err)
+                if not transport.is_active() or (channel.closed and not channel.exit_status_ready()):
+                    raise SshUnreachable(f"SSH connection to {self.address} lost")
+                if deadline is not None and time.monotonic() > deadline:
+                    raise SshTimeout(f"remote command timed out after {timeout:g}s on {self.label}")
+                select.select([channel], [], [], 0.05)
+        except (OSError, EOFError, paramiko.SSHException) as e:
+            raise SshUnreachable(f"SSH connection to {self.address} lost: {e or type(e).__name__}") from None
+        finally:
+            channel.close()
+
+    def run(
+        self,
+        script: str,
+        *,
+        root: bool = False,
+        stdin: bytes | None = None,
+        timeout: float | None = None,
+    ) -> Result:
+        """Run ``script`` with ``sh`` (as root through :mod:`agent.transport.sudo` with ``root=True``)."""
+        self.commands_run += 1
+        t0 = time.monotonic()
+        if root:
+            w = wrap(
+                script, remote_user_is_root=self.user == "root", password=self._sudo_password, stdin=stdin
+            )
+            command, data = w.command, w.stdin
+        else:
+            command, data = shell_command(script, reads_stdin=stdin is not None), stdin
+        status, out, err = self._exec(command, data, timeout)
+        stderr = err.decode("utf-8", "replace")
+        if root and stderr.startswith(SUDO_PROMPT):
+            stderr = stderr[len(SUDO_PROMPT) :]
+        result = Result(status, out.decode("utf-8", "replace"), stderr, time.monotonic() - t0)
+        if root:
+            failure = sudo_failure(status, stderr, password_env=self._sudo_password_env, user=self.user)
+            if failure is not None:
+                raise failure
+        return result
+
+    def write_file(self, path: str, data: bytes, *, mode: int = 0o600) -> None:
+        r = self.run(write_script(path, data, mode=mode), root=True, stdin=data, timeout=120)
+        if not r.ok:
+            raise RemoteError(f"could not write {path} on the guest: {r.output.strip()[-400:]}")
+
+    def read_file(self, path: str) -> bytes:
+        r = self.run(read_script(path), root=True, timeout=120)
+        return decode_read(r.stdout + (f"\n{r.stderr}" if not r.ok else ""), path)
