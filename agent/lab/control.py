@@ -19,17 +19,18 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from agent.core.candidates import parse_size
+from agent.core.values import parse_size
 from agent.errors import AgentError
 from agent.lab.build import image_paths
+from agent.lab.defaults import DEFAULT_CONSOLE_PORT, DEFAULT_DISK1_SERIAL, DEFAULT_SSH_PORT
 from agent.lab.paths import ImagePaths, StatePaths
-from agent.lab.qemu import DEFAULT_DISK1_SERIAL, LabMachine, NvmeDisk, expected_nic_name, qemu_argv
+from agent.lab.qemu import LabMachine, NvmeDisk, expected_nic_name, qemu_argv
 
 Log = Callable[[str], None]
 
-DEFAULT_SSH_PORT = 2222
-DEFAULT_CONSOLE_PORT = 4555
-LOGIN_PROMPT = re.compile(rb"login: ?$", re.MULTILINE)
+# getty's prompt ends its line, or a kernel message is printed right after it on the same line
+# ("xdev login: [   14.2] random: crng init done") when the guest is slow to settle.
+LOGIN_PROMPT = re.compile(rb"login: ?(?:$|\[\s*\d+\.\d+\] )", re.MULTILINE)
 
 
 @dataclass

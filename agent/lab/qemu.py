@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 LAB_MAC = "58:9c:fc:03:19:32"
-DEFAULT_DISK1_SERIAL = "Y39B70RTK7AS"
 KERNEL_CMDLINE = "console=ttyS0,115200 root=/dev/vda rw net.ifnames=1 systemd.show_status=false"
 
 

@@ -1,39 +1,72 @@
-"""Human renderings of task results (tables and summaries) with rich."""
+"""Human renderings of task results (tables and summaries) with rich, on stdout.
+
+Texts from the core may name options as ``{opt:name}``: they are rendered to flags here."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from rich.markup import escape
 from rich.table import Table
 
-from agent.cli import out
-from agent.core.blockdevs import Facts
-from agent.core.candidates import DiskState, Pins, Verdict
-from agent.ops.fixnetplan import FixOutcome
-from agent.ops.format import FormatOutcome
+from agent.cli.emit import out
+from agent.hints import render_options
 
-_STATE_STYLE = {DiskState.CANDIDATE: "green", DiskState.ALREADY_FORMATTED: "cyan", DiskState.EXCLUDED: "dim"}
+if TYPE_CHECKING:
+    from agent.core.disk.candidates import Pins, Verdict
+    from agent.core.disk.devices import Facts
+    from agent.core.vmbhyve.vmfindings import Report
+    from agent.ops.fix_netplan import FixOutcome
+    from agent.ops.format_disk import FormatOutcome
+
+_STATE_STYLE = {"candidate": "green", "already formatted": "cyan", "excluded": "dim"}
+_SEVERITY_STYLE = {"ERROR": "bold red", "WARNING": "yellow", "INFO": "cyan"}
+
+
+def _r(text: str) -> str:
+    """``text`` with options rendered, escaped for rich markup."""
+    return escape(render_options(text))
 
 
 def disks_table(guest: str, facts: Facts, verdicts: Sequence[Verdict], pins: Pins) -> None:
-    t = Table(title=f"disks on {guest}" + (f"  (pins: {pins.describe()})" if pins != Pins() else ""))
+    pinned = pins.describe() if (pins.device, pins.serial, pins.model, pins.size_bytes) != (None,) * 4 else ""
+    t = Table(title=f"disks on {guest}" + (f"  (pins: {pinned})" if pinned else ""))
     for col in ("name", "size", "model", "serial", "state", "why"):
         t.add_column(col, overflow="fold")
     for v in verdicts:
         d = v.disk
-        style = _STATE_STYLE[v.state]
+        style = _STATE_STYLE.get(v.state.value, "")
         t.add_row(
             d.name,
             d.human_size(),
             d.model or "",
             d.serial or "",
-            f"[{style}]{v.state.value}[/{style}]",
-            escape(v.why()),
+            f"[{style}]{v.state.value}[/{style}]" if style else v.state.value,
+            _r(v.why()),
         )
     out.print(t)
     if not facts.privileged:
         out.print("[yellow]signatures were not probed (no root): `format` re-checks them under sudo[/yellow]")
+
+
+def disks_json(guest: str, verdicts: Sequence[Verdict]) -> dict[str, object]:
+    return {
+        "guest": guest,
+        "disks": [
+            {
+                "name": v.disk.name,
+                "path": v.disk.path,
+                "size_bytes": v.disk.size_bytes,
+                "model": v.disk.model,
+                "serial": v.disk.serial,
+                "state": v.state.value,
+                "reasons": [r.text for r in v.reasons],
+                "notes": list(v.notes),
+            }
+            for v in verdicts
+        ],
+    }
 
 
 def format_summary(o: FormatOutcome) -> None:
@@ -72,11 +105,11 @@ def format_summary(o: FormatOutcome) -> None:
     if o.features_disabled:
         out.print(f"  features turned off for a {o.host_compat} host: {', '.join(o.features_disabled)}")
     for w in o.warnings:
-        out.print(f"[yellow]warning:[/yellow] {escape(w)}")
+        out.print(f"[yellow]warning:[/yellow] {_r(w)}")
     if o.host_hint:
         out.print("[bold]on the host:[/bold]")
         for line in o.host_hint:
-            out.print(f"  {line}", markup=False)
+            out.print(f"  {render_options(line)}", markup=False)
     out.print(f"[dim]{o.remote_commands} remote commands[/dim]")
 
 
@@ -87,7 +120,7 @@ def fix_summary(o: FixOutcome) -> None:
             f"[green]nothing to fix:[/green] netplan fits the interfaces ({where}); checked via {o.via}"
         )
         for n in o.notes:
-            out.print(f"  {n}", markup=False)
+            out.print(f"  {render_options(n)}", markup=False)
         return
     head = (
         "[bold]repair (dry run, nothing changed):[/bold]"
@@ -97,15 +130,36 @@ def fix_summary(o: FixOutcome) -> None:
     renames = ", ".join(f"{a} → {b}" for a, b in o.renames.items()) or "MAC pin"
     out.print(f"{head} {renames} (via {o.via})")
     for line in o.changes:
-        out.print(f"  {line}", markup=False)
+        out.print(f"  {render_options(line)}", markup=False)
     if o.action == "dry-run":
         for path, text in o.files.items():
             out.print(f"--- new {path} ---", markup=False)
             out.print(text, markup=False, end="")
     for w in o.warnings:
-        out.print(f"[yellow]warning:[/yellow] {escape(w)}")
+        out.print(f"[yellow]warning:[/yellow] {_r(w)}")
     if o.backups:
         out.print(f"  backup: {', '.join(o.backups)}", markup=False)
     if o.action == "fixed":
-        out.print(f"  applied with {o.apply_method}; SSH back {o.seconds_to_ssh:.1f}s after the apply")
+        secs = f"{o.seconds_to_ssh:.1f}s" if o.seconds_to_ssh is not None else "?"
+        out.print(f"  applied with {o.apply_method}; SSH back {secs} after the apply")
         out.print(f"  {o.interface}: {' '.join(o.addresses) or 'no address'}", markup=False)
+
+
+def findings_json(report: Report) -> dict[str, object]:
+    from agent.core.vmbhyve.vmreport import report_to_json  # only check-vm-config needs the report renderer
+
+    return report_to_json(report)
+
+
+def findings(report: Report, *, origin: str) -> None:
+    """A vm-bhyve config report, severities in colour."""
+    from agent.core.vmbhyve.vmreport import render_report  # only check-vm-config needs the report renderer
+
+    out.print(f"[bold]{escape(origin)}[/bold]")
+    for line in render_report(report):
+        word = line.split(" ", 1)[0]
+        style = _SEVERITY_STYLE.get(word)
+        if style:
+            out.print(f"[{style}]{word}[/{style}]{escape(line[len(word) :])}")
+        else:
+            out.print(line, markup=False)

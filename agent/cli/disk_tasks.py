@@ -1,0 +1,89 @@
+"""``format`` and ``disks``: the passed-through disk.
+
+Each body imports its op module (``agent.ops.format_disk``) inside the task, the one lazy import per task,
+so ``gda --help`` stays fast; the op calls live in the body, in one place each.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from invoke.context import Context
+
+from agent.cli import render
+from agent.cli.emit import Result, info
+from agent.cli.options import Opt, choice
+from agent.cli.tasking import Target, guest_task
+from agent.errors import UsageError
+from agent.hints import opt
+
+FS = choice("ext4", "xfs")
+
+FORMAT_OPTS = {
+    "fs": Opt("ext4 or xfs (required)", "f", FS),
+    "label": Opt("filesystem label (ext4: 16 bytes, xfs: 12)", "l"),
+    "no_discard": Opt("do not discard (TRIM) the device before mkfs", "n"),
+    "device": Opt("pin the disk: /dev/nvme0n1, nvme0n1 or /dev/disk/by-id/...", "d"),
+    "serial": Opt("pin the disk by its serial (e.g. Y39B70RTK7AS)", "s"),
+    "force": Opt(
+        "overwrite an existing filesystem or other signature (never a partition table); "
+        "needs --yes or the device name typed at the prompt"
+    ),
+    "yes": Opt("confirm --force without a prompt", "y"),
+    "dry_run": Opt("print the plan and the exact commands; change nothing", "r"),
+    "host_compat": Opt(
+        "freebsd: only ext4 features FreeBSD mounts read-write; linux: all (default from inventory "
+        "disk.host_os)",
+        "c",
+        choice("freebsd", "linux"),
+    ),
+}
+
+
+@guest_task(FORMAT_OPTS)
+def format(
+    c: Context,
+    target: Target,
+    fs: str | None = None,
+    label: str | None = None,
+    no_discard: bool = False,
+    device: str | None = None,
+    serial: str | None = None,
+    force: bool = False,
+    yes: bool = False,
+    dry_run: bool = False,
+    host_compat: str | None = None,
+) -> Result:
+    """Put ext4 or XFS on the whole passed-through disk (never a partition table), safely."""
+    from agent.ops import format_disk as ops
+
+    if fs is None:
+        raise UsageError(f"{opt('fs')} ext4 or {opt('fs')} xfs is required")
+    opts = ops.FormatOptions(
+        fs=fs,
+        label=label,
+        no_discard=no_discard,
+        force=force,
+        yes=yes,
+        dry_run=dry_run,
+        device=device,
+        serial=serial,
+        host_compat=host_compat,
+    )
+    ask = input if sys.stdin.isatty() and not target.json else None
+    with target.ssh() as s:
+        outcome = ops.run_format(s, target.name, target.guest, opts, log=info, ask=ask)
+    return Result(outcome.to_json(), lambda: render.format_summary(outcome))
+
+
+@guest_task({"fs": Opt("judge the disks for this filesystem (ext4 or xfs)", "f", FS)})
+def disks(c: Context, target: Target, fs: str | None = None) -> Result:
+    """List the guest's disks and, for each, why it is or is not the disk to format."""
+    from agent.ops import format_disk as ops
+
+    with target.ssh() as s:
+        facts, verdicts, pins = ops.list_disks(s, target.guest, fs, info)
+    return Result(
+        render.disks_json(target.name, verdicts),
+        lambda: render.disks_table(target.name, facts, verdicts, pins),
+    )

@@ -1,0 +1,120 @@
+"""What the user sees: messages on stderr, results on stdout, no traceback ever.
+
+* ``emit(result, json=...)``: a task's result as JSON (``{"ok": true, ...}``) or as its human rendering;
+* ``report_failure(exc, json=...)``: any exception as a message (or ``{"ok": false, "error": {...}}`` on
+  stdout with ``--json``) and its exit code from :class:`agent.errors.ExitCode`: an
+  :class:`~agent.errors.AgentError` its own, Ctrl-C 130, anything else one line naming a bug, 70 (a
+  closed stdout pipe, ``gda ... | head``, ends quietly with 0).
+
+Every text printed goes through :func:`agent.hints.render_options` (``{opt:force}`` → ``--force``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json as jsonlib
+import os
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+
+import agent
+from agent.errors import AgentError, ExitCode, Refused
+from agent.hints import render_options
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def info(msg: str) -> None:
+    """A progress message (stderr)."""
+    err.print(render_options(msg), markup=False)
+
+
+def say(msg: str) -> None:
+    """A plain line of a human result (stdout), options rendered."""
+    out.print(render_options(msg), markup=False)
+
+
+def rendered(data: Any) -> Any:
+    """``data`` with ``{opt:name}`` rendered in every string (dict keys stay)."""
+    if isinstance(data, str):
+        return render_options(data)
+    if isinstance(data, Mapping):
+        return {k: rendered(v) for k, v in data.items()}
+    if isinstance(data, list | tuple):
+        return [rendered(v) for v in data]
+    return data
+
+
+def print_json(data: object) -> None:
+    sys.stdout.write(jsonlib.dumps(rendered(data), indent=2, sort_keys=True, default=str) + "\n")
+    sys.stdout.flush()
+
+
+@dataclass(frozen=True)
+class Result:
+    """A task's result: ``data`` for ``--json`` (a dict; ``"ok": true`` is added unless it says), ``human``
+    prints it for people; ``exit_code`` when the result itself is not a clean 0 (check-vm-config's
+    findings)."""
+
+    data: Mapping[str, object]
+    human: Callable[[], None] = field(default=lambda: None)
+    exit_code: int = ExitCode.OK
+
+
+def emit(result: Result, *, json: bool) -> int:
+    """Print ``result``; return its exit code."""
+    if json:
+        print_json({"ok": True, **result.data})
+    else:
+        result.human()
+    return int(result.exit_code)
+
+
+# ---------------------------------------------------------------------------------------------------
+# failures
+
+
+def _bug_message(e: BaseException) -> str:
+    first = str(e).strip().splitlines()[0] if str(e).strip() else ""
+    what = type(e).__name__ + (f": {first}" if first else "")
+    return f"bug in guest-disk-agent {agent.__version__}: {what} (please report it)"
+
+
+def _error_json(kind: str, message: str, hint: str | None, code: int) -> dict[str, object]:
+    return {"ok": False, "error": {"kind": kind, "message": message, "hint": hint, "exit_code": code}}
+
+
+def report_failure(e: BaseException, *, json: bool) -> int:
+    """Show ``e`` the one way (message on stderr; JSON on stdout with ``json``); return its exit code."""
+    if isinstance(e, AgentError):
+        code = int(e.exit_code)
+        if json:
+            print_json({"ok": False, "error": e.to_json()})
+        head, *rest = render_options(e.message).split("\n", 1)
+        word = "refused" if isinstance(e, Refused) else "error"
+        err.print(f"[bold red]{word}:[/bold red] {escape(head)}")
+        if rest:
+            err.print(rest[0], markup=False)
+        if e.hint:
+            err.print(f"[cyan]hint:[/cyan] {escape(render_options(e.hint))}")
+        return code
+    if isinstance(e, BrokenPipeError):  # the reader went away (``gda ... | head``): nothing to tell anyone
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return int(ExitCode.OK)
+    if isinstance(e, KeyboardInterrupt):
+        if json:
+            print_json(_error_json("interrupted", "interrupted", None, ExitCode.INTERRUPTED))
+        err.print("[red]interrupted[/red]")
+        return int(ExitCode.INTERRUPTED)
+    message = _bug_message(e)
+    if json:
+        print_json(_error_json("bug", message, None, ExitCode.BUG))
+    err.print(message, markup=False)
+    return int(ExitCode.BUG)

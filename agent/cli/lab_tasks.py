@@ -1,0 +1,163 @@
+"""``lab.*`` (the QEMU lab guest) and ``demo`` (the whole story on it).
+
+Defaults (ports, serials, sizes, the state folder) come from the configuration (``c.config.lab``, see
+:mod:`agent.cli.config`). Each body imports the lab library inside the task (the one lazy import), so
+``gda --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from invoke.context import Context
+
+from agent.cli.config import DEFAULTS, or_setting
+from agent.cli.emit import info, say
+from agent.cli.options import Opt, choice, pci_slot, port, size
+from agent.cli.tasking import gda_task
+from agent.errors import Refused
+
+_LAB = DEFAULTS["lab"]
+STATE = Opt("lab state folder (default $GDA_LAB_STATE, else ~/.cache/guest-disk-agent/lab)", "s")
+SSH_PORT = Opt(f"loopback port forwarded to the guest's sshd (default {_LAB['ssh_port']})", "p", port)
+CONSOLE_PORT = Opt(f"loopback TCP port of the serial console (default {_LAB['console_port']})", "c", port)
+
+
+def _state(c: Context, state: str | None) -> str | None:
+    value = or_setting(state, c.config, "lab.state")
+    return str(value) if value else None
+
+
+@gda_task({"force": Opt("rebuild even when the cached image for this recipe exists", "f")})
+def build(c: Context, force: bool = False) -> None:
+    """Build the lab guest image (Debian bookworm via debootstrap; cached by recipe; needs root)."""
+    from agent.lab import lifecycle
+
+    lifecycle.build(force=force, log=info)
+
+
+UP_OPTS = {
+    "disk1": Opt("attach the passed-through disk: NVMe at slot 5, the NIC moves to slot 6 (enp0s6)", "d"),
+    "disk1_size": Opt(f"size of disk1's sparse image (default {_LAB['disk_size']})", check=size),
+    "disk1_serial": Opt(f"NVMe serial of disk1 (default {_LAB['disk1_serial']})"),
+    "disk1_slot": Opt(
+        "PCI slot of disk1 (default 5; with --nic-slot 5 the NIC keeps its name)", check=pci_slot
+    ),
+    "disk2": Opt("attach a second NVMe disk (next free slot)", "D"),
+    "disk2_size": Opt("size of disk2's image", check=size),
+    "disk2_serial": Opt(f"NVMe serial of disk2 (default {_LAB['disk2_serial']})"),
+    "nic_slot": Opt("PCI slot of the NIC (default: 5, or after the disks)", "n", pci_slot),
+    "ssh_port": SSH_PORT,
+    "console_port": CONSOLE_PORT,
+    "state": STATE,
+    "fresh": Opt("start from a clean root overlay and empty disk images", "F"),
+}
+
+
+@gda_task(UP_OPTS)
+def up(
+    c: Context,
+    disk1: bool = False,
+    disk1_size: str | None = None,
+    disk1_serial: str | None = None,
+    disk1_slot: int | None = None,
+    disk2: bool = False,
+    disk2_size: str | None = None,
+    disk2_serial: str | None = None,
+    nic_slot: int | None = None,
+    ssh_port: int | None = None,
+    console_port: int | None = None,
+    state: str | None = None,
+    fresh: bool = False,
+) -> None:
+    """Boot the lab guest under QEMU (TCG) with vm-bhyve's slot layout; waits for console and SSH."""
+    from agent.lab import control, lifecycle
+
+    cfg = c.config
+    lifecycle.up(
+        state=_state(c, state),
+        disk1=disk1,
+        disk1_size=or_setting(disk1_size, cfg, "lab.disk_size"),
+        disk1_serial=or_setting(disk1_serial, cfg, "lab.disk1_serial"),
+        disk1_slot=disk1_slot,
+        disk2=disk2,
+        disk2_size=or_setting(disk2_size, cfg, "lab.disk_size"),
+        disk2_serial=or_setting(disk2_serial, cfg, "lab.disk2_serial"),
+        nic_slot=nic_slot,
+        ssh_port=int(or_setting(ssh_port, cfg, "lab.ssh_port")),
+        console_port=int(or_setting(console_port, cfg, "lab.console_port")),
+        fresh=fresh,
+        log=info,
+    )
+    for line in control.status_lines(lifecycle.state_paths(_state(c, state))):
+        info(line)
+
+
+@gda_task({"state": STATE})
+def down(c: Context, state: str | None = None) -> None:
+    """Stop the lab guest (by the pid QEMU wrote)."""
+    from agent.lab import control, lifecycle
+
+    control.down(lifecycle.state_paths(_state(c, state)), log=info)
+
+
+@gda_task({"state": STATE})
+def status(c: Context, state: str | None = None) -> None:
+    """Show whether the lab guest runs, its ports, and how to reach SSH and the console."""
+    from agent.lab import control, lifecycle
+
+    for line in control.status_lines(lifecycle.state_paths(_state(c, state))):
+        say(line)
+
+
+@gda_task({"state": STATE})
+def console(c: Context, state: str | None = None) -> None:
+    """Attach this terminal to the lab guest's serial console (leave with Ctrl-])."""
+    from agent.lab import control, lifecycle, terminal
+
+    st = control.running_state(lifecycle.state_paths(_state(c, state)))
+    if st is None:
+        raise Refused("the lab guest is not running", hint="lab.up")
+    terminal.attach("127.0.0.1", st.console_port)
+
+
+@gda_task({"state": STATE})
+def env(c: Context, state: str | None = None) -> None:
+    """Print `export` lines for the lab's sudo and console passwords: eval "$(gda lab.env)"."""
+    from agent.lab import lifecycle
+
+    for line in lifecycle.env_lines(_state(c, state)):
+        print(line)
+
+
+DEMO_OPTS = {
+    "inventory": Opt("inventory file (default ./inventory.yaml: the lab guest)", "i"),
+    "fs": Opt("ext4 or xfs (default ext4)", "f", choice("ext4", "xfs")),
+    "state": STATE,
+    "ssh_port": Opt(f"lab SSH port (must match the inventory; default {_LAB['ssh_port']})", "p", port),
+    "console_port": Opt(
+        f"lab console port (must match the inventory; default {_LAB['console_port']})", "c", port
+    ),
+}
+
+
+@gda_task(DEMO_OPTS)
+def demo(
+    c: Context,
+    inventory: str | None = None,
+    fs: str = "ext4",
+    state: str | None = None,
+    ssh_port: int | None = None,
+    console_port: int | None = None,
+) -> None:
+    """The whole story on the lab: disk attached, SSH lost, fix-netplan via console, format, host check."""
+    from agent.cli.demo_story import run_demo
+
+    cfg: Any = c.config
+    run_demo(
+        str(or_setting(inventory, cfg, "inventory")),
+        fs,
+        state=_state(c, state),
+        ssh_port=int(or_setting(ssh_port, cfg, "lab.ssh_port")),
+        console_port=int(or_setting(console_port, cfg, "lab.console_port")),
+    )
