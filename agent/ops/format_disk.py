@@ -23,11 +23,21 @@ from agent.core.disk.candidates import (
     select_disk,
 )
 from agent.core.disk.devices import Facts
-from agent.core.disk.guard import INSPECT_HINT, GuardResult, GuardSpec, interpret_guard, render_guard_script
+from agent.core.disk.guard import (
+    GUARD_KIND,
+    INSPECT_HINT,
+    GuardResult,
+    GuardSpec,
+    interpret_guard,
+    parse_guard_output,
+    render_guard_script,
+)
 from agent.core.disk.mkfs import build_mkfs_argv, parse_fs, require_mkfs, with_device
 from agent.core.disk.probe import FACTS_KIND, parse_facts, render_facts_script
+from agent.core.disk.rerun import RequestedFs, rerun_differences, rerun_refusal
+from agent.core.guest_text import clean
 from agent.core.marker import has_header
-from agent.errors import ChangeFailed, Refused, RemoteError
+from agent.errors import AgentError, ChangeFailed, Refused, RemoteError, Unreachable
 from agent.hints import opt
 from agent.inventory import Guest
 from agent.transport.protocol import CommandProtocol
@@ -142,15 +152,20 @@ def plan_mkfs(
         expected_size_bytes=plan.expected_size_bytes,
         expected_serial=plan.expected_serial,
         expected_signatures=plan.expected_signatures,
+        expected_signature_keys=plan.expected_signature_keys,  # the very ones confirmed (UUID, offset)
         expected_wwn=plan.disk.wwn,  # the namespace's own identity: the serial is the controller's
         verify_dumpe2fs=freebsd_ext4,
+        expected_serial_hex=plan.disk.serial_hex,  # the sysfs bytes: the same whatever lsblk's encoding
     )
     return spec, disabled, warnings
 
 
 def confirm_overwrite(plan: FormatPlan, yes: bool, ask: Callable[[str], str] | None) -> None:
-    """The force option needs the yes option, or the device's name typed at an interactive prompt."""
-    what = ", ".join(s.describe() for s in plan.overwrites)
+    """The force option needs the yes option, or the device's name typed at an interactive prompt.
+
+    The prompt goes to the terminal as is (``input``): guest text in it is cleaned here again (a label
+    with ESC[2K could otherwise erase the line that says what is destroyed)."""
+    what = clean(", ".join(s.describe() for s in plan.overwrites))
     if yes:
         return
     if ask is None:
@@ -158,7 +173,9 @@ def confirm_overwrite(plan: FormatPlan, yes: bool, ask: Callable[[str], str] | N
             f"{opt('force')} would destroy {what} on {plan.disk.path}",
             hint=f"add {opt('yes')} to confirm, or run in a terminal to type the device name",
         )
-    answer = ask(f"This destroys {what} on {plan.disk.path}. Type {plan.disk.name} to confirm: ").strip()
+    answer = ask(
+        clean(f"This destroys {what} on {plan.disk.path}. Type {plan.disk.name} to confirm: ")
+    ).strip()
     if answer not in (plan.disk.name, plan.disk.path):
         raise Refused("not confirmed; nothing was changed")
 
@@ -170,13 +187,47 @@ def freebsd_problems(result: GuardResult) -> list[str]:
     return [f"{p.severity}: {p.message}" for p in ext4_freebsd.check_freebsd_compat(result.dumpe2fs)]
 
 
+def lost_after_result(error: RemoteError, spec: GuardSpec) -> AgentError | None:
+    """The error to report when the connection was lost after the guard printed its RESULT line (the
+    transport keeps the stdout it had received in ``partial_stdout``): on success, that mkfs finished and
+    was verified and that a rerun is a no-op; on a refusal, the refusal (nothing was changed). None when
+    the output stops before the RESULT line."""
+    partial = getattr(error, "partial_stdout", "")
+    if not isinstance(partial, str) or not has_header(partial, GUARD_KIND):
+        return None
+    framed = parse_guard_output(partial)
+    if framed.result is None:
+        return None
+    try:
+        result = interpret_guard(partial, framed.result[0], spec)
+    except AgentError as verdict:
+        return verdict
+    problems = freebsd_problems(result) if spec.verify_dumpe2fs else []
+    if problems:
+        return ChangeFailed(
+            f"{error.message} after the guard's result line; the new filesystem on {result.device} has "
+            "features FreeBSD cannot mount read-write:\n  " + "\n  ".join(problems)
+        )
+    lost = type(error) if isinstance(error, Unreachable) else RemoteError
+    return lost(
+        f"{error.message}, but only after the guard's result line: mkfs finished on {result.device} and "
+        f"was verified ({result.fs}, UUID {result.uuid or '?'}); a rerun with the same options is a no-op "
+        "(it reports nothing to do)",
+        hint=f"reconnect and rerun the same command to confirm; `sudo blkid -p {result.device}` on the guest "
+        "shows the new filesystem",
+    )
+
+
 def run_guard(session: CommandProtocol, spec: GuardSpec) -> GuardResult:
-    """Run the guard+mkfs script once; a lost connection or timeout says mkfs may have started."""
+    """Run the guard+mkfs script once; a lost connection or timeout says how far the guard got."""
     try:
         r = session.run(render_guard_script(spec), root=True, timeout=3600)
     except SudoError:
         raise  # sudo refused: the script did not run
     except RemoteError as e:
+        known = lost_after_result(e, spec)
+        if known is not None:
+            raise known from e
         path = spec.device_path
         raise RemoteError(
             f"{e.message}; the guard may already have started mkfs on {path}",
@@ -197,14 +248,18 @@ def run_format(
     fs = parse_fs(opts.fs)
     compat = host_compat_of(guest, opts)
     facts = gather_facts(session)
-    selection = select_disk(
-        facts,
-        fs,
-        pins=pins_for(guest, opts.device, opts.serial),
-        force=opts.force,
-        host_path=str(guest.disk.host_path) if guest.disk.host_path else None,
-    )
+    pins = pins_for(guest, opts.device, opts.serial)
+    host_path = str(guest.disk.host_path) if guest.disk.host_path else None
+    selection = select_disk(facts, fs, pins=pins, force=opts.force, host_path=host_path)
     hint = host_hint(guest, fs, compat, guest_name)
+    if isinstance(selection, AlreadyFormatted):
+        differences = rerun_differences(selection, RequestedFs(fs, opts.label, compat))
+        if differences and not opts.force:
+            raise rerun_refusal(selection, differences)
+        if differences:  # recreate it: the existing filesystem is a signature the force option overwrites
+            for line in differences:
+                log(f"  differs from the request: {line}")
+            selection = select_disk(facts, fs, pins=pins, force=True, host_path=host_path, reuse=False)
     if isinstance(selection, AlreadyFormatted):
         d = selection.disk
         return FormatOutcome(

@@ -71,12 +71,24 @@ gda_sysfs() {
         read -r _v <"$_d/$_f" 2>/dev/null
         printf '%s=%s\n' "$_f" "$_v"
     done
+    printf 'serial_hex=%s\n' "$(gda_serial_hex "$_d")"
     printf 'holders=%s\n' "$(gda_words "$_d/holders")"
     for _p in "$_d"/*/partition; do
         [ -e "$_p" ] || continue
         _pd=${_p%/partition}
         printf 'partition=%s\n' "${_pd##*/}"
         printf 'partition_holders=%s:%s\n' "${_pd##*/}" "$(gda_words "$_pd/holders")"
+    done
+}
+
+# gda_serial_hex SYSDIR: the serial's raw sysfs bytes as hex (SYSDIR/device/serial, for an NVMe namespace
+# the controller's, else SYSDIR/serial; empty when neither exists). The guard reads it the same way.
+gda_serial_hex() {
+    for _sf in "$1/device/serial" "$1/serial"; do
+        if [ -r "$_sf" ]; then
+            od -A n -v -t x1 "$_sf" 2>/dev/null | tr -d ' \n'
+            return 0
+        fi
     done
 }
 
@@ -101,6 +113,25 @@ gda_rawsig() {
     printf 'lba1=%s\n' "$(gda_hex "$T/raw" 0 8)"
     dd if="$_dev" of="$T/raw" bs="$_lbs" skip="$_last" count=1 2>"$T/dd" || { cat "$T/dd" >&2; return 1; }
     printf 'last=%s\n' "$(gda_hex "$T/raw" 0 8)"
+    printf 'geom=%s\n' "$(gda_hex "$T/raw" 0 16)"
+}
+
+# gda_loops: every loop device's backing file, with the major:minor it resolves to when that is a
+# block device ("-" otherwise) and its offset: "<loop><TAB><maj:min|-><TAB><offset><TAB><file>".
+gda_loops() {
+    for _l in /sys/block/loop*/loop/backing_file; do
+        [ -r "$_l" ] || continue
+        _n=${_l#/sys/block/}
+        _n=${_n%%/*}
+        _f=
+        read -r _f <"$_l" 2>/dev/null
+        _o=$(cat "/sys/block/$_n/loop/offset" 2>/dev/null)
+        _mm=-
+        if [ -b "$_f" ]; then
+            _x=$(stat -L -c '%t %T' -- "$_f" 2>/dev/null) && _mm=$(( 0x${_x% *} )):$(( 0x${_x#* } ))
+        fi
+        printf '%s\t%s\t%s\t%s\n' "$_n" "$_mm" "$_o" "$_f"
+    done
 }
 
 gda_header FACTS "$GDA_VERSION" "uid=$(id -u)"
@@ -114,6 +145,7 @@ gda_run root - gda_root
 gda_run mounts - cat /proc/self/mounts
 gda_run swaps - cat /proc/swaps
 gda_run byid - gda_byid
+gda_run loops - gda_loops
 for _b in /sys/block/*; do
     [ -e "$_b/size" ] || continue
     _k=${_b##*/}
@@ -121,6 +153,11 @@ for _b in /sys/block/*; do
     gda_run sysfs "$_k" gda_sysfs "$_k"
     gda_run wipefs "$_k" gda_wipefs "$_k"
     gda_run blkid "$_k" blkid -p -o export -- "/dev/$_k"
+    # ext4 on the whole disk: its superblock, so a rerun can compare features with the requested profile
+    # (gda_run leaves blkid's stdout in $T/out)
+    if grep -qx 'TYPE=ext4' "$T/out" 2>/dev/null; then
+        gda_run dumpe2fs "$_k" dumpe2fs -h -- "/dev/$_k"
+    fi
     gda_run rawsig "$_k" gda_rawsig "$_k"
     gda_run fdisk "$_k" fdisk -l -- "/dev/$_k"
 done

@@ -23,6 +23,7 @@ from agent.core.disk.ext4_freebsd import check_freebsd_compat, freebsd_ext4_prof
 from agent.core.disk.guard_codes import GuardExit
 from agent.core.disk.mkfs import FsType, build_mkfs_argv
 from agent.core.disk.probe import parse_facts, render_facts_script
+from agent.core.disk.signatures import parse_wipefs_json
 from agent.errors import Refused, RemoteError
 from tests.unit.disk_fixtures import disk
 
@@ -61,6 +62,13 @@ def digest(img: Path) -> str:
     return hashlib.sha256(img.read_bytes()).hexdigest()
 
 
+def signature_keys(dev: str) -> tuple[str, ...]:
+    """The ``type,offset,uuid`` keys discovery would confirm for ``dev`` (wipefs JSON, as discovery)."""
+    out = sh("wipefs", "--no-act", "--json", "--output", "UUID,LABEL,LENGTH,TYPE,OFFSET,USAGE,DEVICE", dev)
+    sigs = parse_wipefs_json(out.stdout)
+    return tuple(sorted({s.key for s in sigs if not s.is_partition_table}))
+
+
 def run_guard(
     dev: str,
     fs: FsType = "ext4",
@@ -72,6 +80,7 @@ def run_guard(
     wwn: str | None = None,
     verify_dumpe2fs: bool = False,
     mkfs_argv: tuple[str, ...] | None = None,
+    keys: tuple[str, ...] | None = None,  # None: what wipefs sees now (as discovery would have)
 ) -> tuple[subprocess.CompletedProcess[str], g.GuardSpec]:
     spec = g.GuardSpec(
         device_path=dev,
@@ -80,6 +89,7 @@ def run_guard(
         expected_size_bytes=size,
         expected_serial=serial,
         expected_signatures=expected,
+        expected_signature_keys=signature_keys(dev) if expected and keys is None else (keys or ()),
         expected_wwn=wwn,
         verify_dumpe2fs=verify_dumpe2fs,
         lock_timeout_s=lock_timeout,
@@ -230,10 +240,15 @@ def test_a_held_lock_is_refused(tmp_path: Path) -> None:
 
 def test_mounted_device_is_refused(tmp_path: Path) -> None:
     with loop(tmp_path) as (dev, img):
-        sh("mkfs.ext4", "-q", "-F", dev)
+        # no lazy inode-table init and a read-only mount: the kernel then writes nothing to the image
+        # by itself (ext4lazyinit would, and the digest check below would blame the guard)
+        sh("mkfs.ext4", "-q", "-F", "-E", "lazy_itable_init=0,lazy_journal_init=0", dev)
         mnt = tmp_path / "mnt"
         mnt.mkdir()
-        if subprocess.run(["mount", dev, str(mnt)], capture_output=True, check=False).returncode != 0:
+        if (
+            subprocess.run(["mount", "-o", "ro", dev, str(mnt)], capture_output=True, check=False).returncode
+            != 0
+        ):
             pytest.skip("mount is not permitted here")
         try:
             err = assert_refused(dev, img, GuardExit.MOUNTED, expected=("ext4",))

@@ -8,9 +8,10 @@ Rules (issue 3):
 * A disk that carries exactly the requested filesystem and nothing else, and is otherwise a candidate
   (not mounted, not in use), is *already formatted*: a rerun does nothing and reports its UUID.
 * ``force`` overrides only a content signature (another filesystem, swap signature, RAID/LVM member...).
-  Being in use (root, mounted, active swap, holders), read-only, and partitions or a partition table are
-  never overridden: mkfs on a live device corrupts a running system, and a table inside the host partition
-  would hide the filesystem from the host — clearing one is a deliberate ``wipefs -a`` by the user.
+  Being in use (root, mounted, active swap, holders, backing a loop device), read-only, and partitions or
+  a partition table are never overridden: mkfs on a live device corrupts a running system, and a table
+  inside the host partition would hide the filesystem from the host — clearing one is a deliberate
+  ``wipefs -a`` by the user.
 * Pins narrow the set; a pin that matches no disk is a UsageError listing the disks.
 * Exactly one selectable disk → a plan (or "already formatted"); none → Refused with every disk's reasons
   and the vm-bhyve hint; several → Refused listing them.
@@ -44,7 +45,7 @@ class Reason:
     """Why a disk is not (plainly) a candidate."""
 
     code: str  # stable id: not-a-disk, empty, read-only, root, mounted, swap, holders, partitions,
-    #            partition-table, signature, not-nvme
+    #            partition-table, signature, not-nvme, loop
     text: str
     override: Override = Override.NEVER
 
@@ -160,7 +161,7 @@ def disk_line(disk: Disk) -> str:
 
 
 def in_use_reasons(disk: Disk) -> list[Reason]:
-    """Root, mounted, swap and holders: never overridable (the device is live)."""
+    """Root, mounted, swap, holders and backing a loop device: never overridable (the device is live)."""
     reasons: list[Reason] = []
     if disk.is_root_disk:
         reasons.append(Reason("root", "holds the root filesystem"))
@@ -170,6 +171,11 @@ def in_use_reasons(disk: Disk) -> list[Reason]:
         reasons.append(Reason("swap", "in use as swap (" + ", ".join(disk.swap_devices) + ")"))
     if disk.holders:
         reasons.append(Reason("holders", "has holders " + ", ".join(disk.holders) + " (LVM/RAID/dm in use)"))
+    if disk.loop_devices:
+        loops = ", ".join(f"/dev/{n}" for n in disk.loop_devices)
+        reasons.append(
+            Reason("loop", f"backs loop device {loops} (in use; detach it with losetup -d if it is unused)")
+        )
     return reasons
 
 
@@ -215,9 +221,16 @@ def basic_reasons(disk: Disk, pins: Pins) -> list[Reason]:
 
 
 def assess_disk(
-    disk: Disk, fs: FsType | None = None, *, force: bool = False, pins: Pins | None = None
+    disk: Disk,
+    fs: FsType | None = None,
+    *,
+    force: bool = False,
+    pins: Pins | None = None,
+    reuse: bool = True,
 ) -> Verdict:
-    """The verdict on one disk for formatting with ``fs`` (None: just describe, as the disks task)."""
+    """The verdict on one disk for formatting with ``fs`` (None: just describe, as the disks task).
+    ``reuse=False``: an existing ``fs`` is a signature like any other (the rerun found it differs from the
+    request, and the force option recreates it)."""
     pins = pins or Pins()
     blocking = basic_reasons(disk, pins) + in_use_reasons(disk) + layout_reasons(disk)
     content = disk.signatures.content_signatures
@@ -229,6 +242,7 @@ def assess_disk(
     # Already formatted: exactly the requested filesystem, nothing else, on a plain whole disk.
     if (
         fs is not None
+        and reuse
         and len(content) >= 1
         and {s.type for s in content} == {fs}
         and len({s.uuid for s in content}) == 1
@@ -271,6 +285,11 @@ class FormatPlan:
     expected_signatures: tuple[str, ...]  # sorted signature types force may overwrite; () = must be blank
     overwrites: tuple[Signature, ...]
     verdicts: tuple[Verdict, ...]
+
+    @property
+    def expected_signature_keys(self) -> tuple[str, ...]:
+        """``type,offset,uuid`` of each signature confirmed for overwriting: the guard refuses others."""
+        return tuple(sorted({s.key for s in self.overwrites}))
 
 
 @dataclass(frozen=True)
@@ -319,11 +338,12 @@ def select_disk(
     pins: Pins | None = None,
     force: bool = False,
     host_path: str | None = None,
+    reuse: bool = True,
 ) -> Selection:
     """Choose the disk to format, or decide there is nothing to do; raise Refused/UsageError otherwise."""
     pins = pins or Pins()
     disks = apply_pins(facts.disks, pins, host_path)
-    verdicts = tuple(assess_disk(d, fs, force=force, pins=pins) for d in disks)
+    verdicts = tuple(assess_disk(d, fs, force=force, pins=pins, reuse=reuse) for d in disks)
     selectable = [v for v in verdicts if v.state is not DiskState.EXCLUDED]
     if len(selectable) > 1:
         listing = "\n".join(f"  {disk_line(v.disk)} ({v.disk.stable_path()}): {v.why()}" for v in selectable)
@@ -333,7 +353,7 @@ def select_disk(
             "or disk: serial: in the inventory",
         )
     if not selectable:
-        all_verdicts = tuple(assess_disk(d, fs, force=force, pins=pins) for d in facts.disks)
+        all_verdicts = tuple(assess_disk(d, fs, force=force, pins=pins, reuse=reuse) for d in facts.disks)
         shown = verdicts if pins != Pins() else all_verdicts
         hint = vm_bhyve_hint(host_path)
         forceable = [v for v in shown if v.reasons and all(r.override is Override.FORCE for r in v.reasons)]

@@ -20,6 +20,28 @@ class ProbeState(enum.Enum):
     UNKNOWN = "unknown"  # could not probe (typically no root: run the facts script under sudo)
 
 
+#: ``Signature.usage`` of FreeBSD GEOM metadata (found by the raw read of the last sector; libblkid
+#: knows none of it).
+GEOM_USAGE = "freebsd-geom"
+#: GEOM classes that keep ``GEOM::<CLASS>`` metadata in a provider's last sector (FreeBSD sys/geom/*/g_*.h,
+#: G_<CLASS>_MAGIC), with the tool that made it. Any other ``GEOM::`` class is still a signature.
+GEOM_TOOLS: Mapping[str, str] = {
+    "ELI": "geli (encrypted)",
+    "MIRROR": "gmirror",
+    "LABEL": "glabel",
+    "CONCAT": "gconcat",
+    "STRIPE": "gstripe",
+    "RAID": "graid",
+    "RAID3": "graid3",
+    "SHSEC": "gshsec",
+    "JOURNAL": "gjournal",
+    "VIRSTOR": "gvirstor",
+    "CACHE": "gcache",
+    "MULTIPATH": "gmultipath",
+    "LOGSTOR": "glogstor",
+}
+
+
 @dataclass(frozen=True)
 class Signature:
     """One on-disk signature (filesystem, partition table, RAID/LVM member, swap...)."""
@@ -38,8 +60,18 @@ class Signature:
             return self.usage.replace(" ", "-") == "partition-table"
         return self.type.lower() in {"gpt", "pmbr", "dos", "mbr", "atari", "bsd", "sun", "sgi", "mac"}
 
+    @property
+    def key(self) -> str:
+        """``type,offset,uuid``: what the guard compares for a confirmed overwrite (the force option), so a
+        *different* filesystem of the same type is not taken for the confirmed one."""
+        return f"{self.type},{self.offset or ''},{self.uuid or ''}"
+
     def describe(self) -> str:
         """Human form, e.g. ``ext4 (UUID 1234, label data)``."""
+        if self.usage == GEOM_USAGE:
+            tool = GEOM_TOOLS.get(self.type.removeprefix("GEOM::"), "a GEOM class")
+            at = f", at offset {self.offset}" if self.offset else ""
+            return f"{self.type} (FreeBSD {tool} metadata in the last sector{at})"
         extra = [f"UUID {self.uuid}"] if self.uuid else []
         if self.label:
             extra.append(f"label {self.label}")
@@ -58,6 +90,9 @@ class RawSectors:
     gpt_primary: bool  # "EFI PART" at LBA 1
     gpt_backup: bool  # "EFI PART" at the last LBA
     logical_sector_size: int
+    geom_class: str | None = None  # FreeBSD GEOM metadata ("GEOM::<class>") in the last sector
+    bsd_label: bool = False  # a FreeBSD disklabel (magic 0x82564557) at LBA 1: libblkid misses it here
+    last_lba: int | None = None
 
     @property
     def partition_table_signs(self) -> tuple[str, ...]:
@@ -71,6 +106,11 @@ class RawSectors:
             signs.append("a GPT header at LBA 1")
         if self.gpt_backup:
             signs.append("a backup GPT header at the last sector")
+        if self.bsd_label:
+            signs.append(
+                "a FreeBSD disklabel (bsdlabel) at LBA 1, which wipefs does not see: clear it with "
+                "dd if=/dev/zero bs=<sector size> seek=1 count=1 if it is really unused"
+            )
         return tuple(signs)
 
 
@@ -130,6 +170,7 @@ class Disk:
     size_bytes: int | None
     model: str | None = None
     serial: str | None = None
+    serial_hex: str | None = None  # the serial's raw sysfs bytes as hex (what the guard compares)
     wwn: str | None = None
     tran: str | None = None
     rotational: bool | None = None
@@ -152,6 +193,8 @@ class Disk:
     swap_devices: tuple[str, ...] = ()  # this disk or its descendants listed in /proc/swaps
     mounts: tuple[str, ...] = ()  # mount points of the disk or any descendant
     fdisk: str | None = None  # ``fdisk -l`` text, for the human summary
+    dumpe2fs: str | None = None  # ``dumpe2fs -h`` of an ext4 on the whole disk (None: none, or it failed)
+    loop_devices: tuple[str, ...] = ()  # loop devices backed by this disk or one of its partitions
 
     @property
     def is_nvme(self) -> bool:

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from agent.core.disk.ext4_features import feature
+from agent.core.marker import lines_of
 from agent.hints import opt
 
 # ---------------------------------------------------------------------------------------------------
@@ -120,7 +121,7 @@ def parse_dumpe2fs_header(text: str) -> dict[str, str]:
     ...}. Lines without a ``Key:  value`` shape (the version banner, blank lines) are skipped; the first
     occurrence of a key wins (the journal section repeats none of the superblock keys)."""
     out: dict[str, str] = {}
-    for line in text.splitlines():
+    for line in lines_of(text):
         m = re.match(r"^([A-Za-z][A-Za-z0-9 #/_()-]*?):\s+(.*?)\s*$", line)
         if m and m.group(1) not in out:
             out[m.group(1)] = m.group(2)

@@ -2,7 +2,8 @@
 (pure).
 
 Parsing is tolerant: missing columns, ``null`` values, numbers or booleans given as strings (old
-util-linux) and whitespace-padded model/serial strings are all accepted.
+util-linux) and whitespace-padded model/serial strings are all accepted. Guest strings pass through
+:func:`agent.core.guest_text.clean` here, at the parse boundary.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from agent.core.disk.devices import BlockNode, Mount, ToolVersions
-from agent.core.marker import Framed, Section
+from agent.core.guest_text import clean
+from agent.core.marker import Framed, Section, lines_of
 
 SECTION_OS = "os"
 SECTION_TOOLS = "tools"
@@ -28,13 +30,16 @@ SECTION_WIPEFS = "wipefs"
 SECTION_BLKID = "blkid"
 SECTION_RAWSIG = "rawsig"
 SECTION_FDISK = "fdisk"
+SECTION_DUMPE2FS = "dumpe2fs"
+SECTION_LOOPS = "loops"
 
 
 def clean_str(value: Any) -> str | None:
-    """Strip a string value; empty or null → None; numbers are stringified."""
+    """Strip a string value; empty or null → None; numbers are stringified; control characters shown
+    as escapes (:func:`agent.core.guest_text.clean`: a label with ESC[2K is ``\\x1b[2K``)."""
     if value is None:
         return None
-    s = str(value).strip()
+    s = clean(str(value).strip())
     return s or None
 
 
@@ -74,27 +79,30 @@ def _mountpoints(node: Mapping[str, Any]) -> tuple[str, ...]:
 def parse_key_values(text: str) -> dict[str, str]:
     """Parse ``KEY=value`` lines (first ``=`` splits; later duplicates win); strips shell quotes."""
     out: dict[str, str] = {}
-    for line in text.splitlines():
+    for line in lines_of(text):
         key, sep, value = line.partition("=")
         if sep and key.strip():
             v = value.strip()
             if len(v) >= 2 and v[0] == v[-1] and v[0] in "\"'":
                 v = v[1:-1]
-            out[key.strip()] = v
+            out[clean(key.strip())] = clean(v)
     return out
 
 
 def unescape_octal(text: str) -> str:
     r"""Decode the ``\040``-style escapes of /proc/mounts and /proc/swaps."""
-    return re.sub(r"\\([0-7]{3})", lambda m: chr(int(m[1], 8)), text)
+    return clean(re.sub(r"\\([0-7]{3})", lambda m: chr(int(m[1], 8)), text))
 
 
 # -------------------------------------------------------------------------------- section interpreters
 
 
 def parse_lsblk_json(text: str) -> list[dict[str, Any]]:
-    """Return lsblk's ``blockdevices`` list (raises ValueError on malformed JSON)."""
-    data = json.loads(text)
+    """Return lsblk's ``blockdevices`` list (raises ValueError on malformed or absurdly nested JSON)."""
+    try:
+        data = json.loads(text)
+    except RecursionError:
+        raise ValueError("lsblk JSON is nested too deeply") from None
     devs = data.get("blockdevices") if isinstance(data, dict) else None
     if not isinstance(devs, list):
         raise ValueError("lsblk JSON has no blockdevices list")
@@ -129,17 +137,24 @@ def parse_block_node(node: Mapping[str, Any]) -> BlockNode:
 
 
 def first_line(text: str) -> str | None:
-    for line in text.splitlines():
+    for line in lines_of(text):
         if line.strip():
             return line.strip()
     return None
 
 
+def proc_fields(line: str) -> list[str]:
+    """The fields of a /proc/mounts or /proc/swaps line: split on ASCII spaces and tabs only (the kernel
+    escapes those in names as ``\\040``/``\\011``); ``str.split()`` would also split on U+2028, U+0085,
+    FS/GS/RS, which a mount source may contain raw."""
+    return [p for p in re.split(r"[ \t]+", line) if p]
+
+
 def parse_mounts(text: str) -> tuple[Mount, ...]:
     """Parse /proc/self/mounts."""
     out = []
-    for line in text.splitlines():
-        parts = line.split()
+    for line in lines_of(text):
+        parts = proc_fields(line)
         if len(parts) >= 3:
             out.append(Mount(unescape_octal(parts[0]), unescape_octal(parts[1]), parts[2]))
     return tuple(out)
@@ -148,8 +163,8 @@ def parse_mounts(text: str) -> tuple[Mount, ...]:
 def parse_swaps(text: str) -> tuple[str, ...]:
     """Active swap areas (devices or files) from /proc/swaps."""
     out = []
-    for line in text.splitlines()[1:]:
-        parts = line.split()
+    for line in lines_of(text)[1:]:
+        parts = proc_fields(line)
         if parts:
             out.append(unescape_octal(parts[0]))
     return tuple(out)
@@ -158,11 +173,22 @@ def parse_swaps(text: str) -> tuple[str, ...]:
 def parse_by_id(text: str) -> dict[str, str]:
     """``link<TAB>target`` lines → {link name: target}."""
     out: dict[str, str] = {}
-    for line in text.splitlines():
+    for line in lines_of(text):
         name, sep, target = line.partition("\t")
         if sep and name and target:
             out[name.strip()] = target.strip()
     return out
+
+
+def parse_loops(text: str) -> tuple[tuple[str, str | None, str], ...]:
+    """``loop<TAB>maj:min|-<TAB>offset<TAB>backing file`` lines → ((loop, maj:min or None, file), ...)."""
+    out: list[tuple[str, str | None, str]] = []
+    for line in lines_of(text):
+        fields = line.split("\t", 3)
+        if len(fields) == 4 and fields[0].strip():
+            mm = fields[1].strip()
+            out.append((fields[0].strip(), mm if mm and mm != "-" else None, fields[3].strip()))
+    return tuple(out)
 
 
 def parse_root(section: Section | None) -> tuple[str | None, tuple[str, ...]]:
@@ -171,7 +197,7 @@ def parse_root(section: Section | None) -> tuple[str | None, tuple[str, ...]]:
         return None, ()
     source: str | None = None
     disks: list[str] = []
-    for line in section.stdout.splitlines():
+    for line in lines_of(section.stdout):
         key, _, value = line.partition("=")
         if key == "source":
             source = value.strip() or None
@@ -187,7 +213,7 @@ def parse_sysfs(text: str) -> tuple[dict[str, str], tuple[str, ...], tuple[str, 
     kv: dict[str, str] = {}
     parts: list[str] = []
     holders: list[str] = []
-    for line in text.splitlines():
+    for line in lines_of(text):
         key, sep, value = line.partition("=")
         if not sep:
             continue

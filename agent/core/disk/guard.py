@@ -8,18 +8,28 @@ The script (POSIX sh, no pty) does, in order:
    that node, so the checked device and the formatted device are the same;
 3. takes an exclusive BSD lock (``flock``) on the node — the convention udev honours, so udev does not
    probe the device while mkfs writes it;
-4. re-checks, immediately before mkfs: serial, WWN (the NVMe namespace's own identity: lsblk's WWN,
-   else sysfs ``wwid`` — the same source order as discovery) and size in bytes (still the chosen disk),
+4. re-checks, immediately before mkfs: serial (the raw bytes of its sysfs file as hex, read as the facts
+   script reads them, so a non-ASCII serial compares equal; lsblk's text only without a sysfs serial),
+   WWN (the NVMe namespace's own identity: lsblk's WWN, else sysfs ``wwid`` — the same source order as
+   discovery) and size in bytes (still the chosen disk),
    writable, not mounted, not swap, no holders, no partitions, no partition table (wipefs/blkid plus a
-   raw look for a protective MBR and primary/backup ``EFI PART`` headers), and signatures — none, or,
-   with the force option, exactly the set discovery saw (``expected_signatures``);
+   raw look for a protective MBR and primary/backup ``EFI PART`` headers), not backing a loop device
+   (``/sys/block/loop*/loop/backing_file`` and ``losetup -j``), and signatures (wipefs/blkid plus FreeBSD
+   GEOM metadata, ``GEOM::<class>`` in the last sector) — none, or, with the force option, exactly the
+   ones discovery saw and the user confirmed: same types (``expected_signatures``) and same
+   ``type,offset,uuid`` (``expected_signature_keys``);
+   the device node, the locked descriptor and sysfs must name one major:minor, with the serial and wwid
+   unchanged, after locking, right before mkfs and right after it (a change after mkfs: ChangeFailed);
 5. runs mkfs with stdin from /dev/null and output captured, timed with ``date +%s%N``;
 6. releases the lock, asks udev to re-read the device (``udevadm trigger --action=change`` + ``settle``),
    and verifies with ``blkid -p``: TYPE is the requested fs, a non-empty UUID, and no PTTYPE;
 7. with ``verify_dumpe2fs`` (the FreeBSD ext4 profile), prints ``dumpe2fs -h`` of the new filesystem, so
    the caller can check its features without another round trip.
 
-It never runs a partitioner and never writes anything but the mkfs.
+It never runs a partitioner and never writes anything but the mkfs — and, when GEOM metadata was
+confirmed for overwriting (the force option) and mkfs left it in the last sector (beyond the new
+filesystem's last block), one zeroed last sector, so the FreeBSD host no longer tastes the old provider;
+verification fails if ``GEOM::`` is still there.
 
 Output: the common framing (:mod:`agent.core.marker`), kind ``GUARD``: ``OBS key=value`` lines (what
 was observed), sections ``wipefs``, ``blkid-before``, ``mkfs``, ``blkid``, ``dumpe2fs`` (arg ``-``,
@@ -30,6 +40,7 @@ starts: output without a RESULT line tells from it whether mkfs may have run.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -42,7 +53,18 @@ GUARD_KIND = "GUARD"
 GUARD_FORMAT_VERSION = "1"
 
 #: Tools the guard script needs besides mkfs.
-GUARD_TOOLS: tuple[str, ...] = ("flock", "lsblk", "wipefs", "blkid", "dd", "od", "awk", "readlink", "date")
+GUARD_TOOLS: tuple[str, ...] = (
+    "flock",
+    "lsblk",
+    "wipefs",
+    "blkid",
+    "dd",
+    "od",
+    "awk",
+    "readlink",
+    "date",
+    "stat",
+)
 
 
 @dataclass(frozen=True)
@@ -55,9 +77,14 @@ class GuardSpec:
     expected_size_bytes: int
     expected_serial: str | None  # None: skip the serial check (devices without serial, e.g. loop)
     expected_signatures: tuple[str, ...] = ()  # non-partition-table signature types force may overwrite
+    # ``type,offset,uuid`` of those very signatures (Signature.key): another fs of the same type is refused
+    expected_signature_keys: tuple[str, ...] = ()
     # lsblk WWN, else sysfs wwid (Disk.wwn); None: skip the check (devices without one, e.g. loop)
     expected_wwn: str | None = None
     verify_dumpe2fs: bool = False  # print ``dumpe2fs -h`` of the new filesystem (ext4 only)
+    # the serial's sysfs bytes as hex (Disk.serial_hex); when set, compared instead of expected_serial,
+    # whose text lsblk's JSON and plain output encode differently for non-ASCII bytes
+    expected_serial_hex: str | None = None
     lock_timeout_s: int = 10
     settle_timeout_s: int = 30
 
@@ -78,8 +105,17 @@ class GuardSpec:
         ):
             if "\0" in v or "\n" in v:
                 raise ValueError(f"invalid value {v!r}")
+        hexed = self.expected_serial_hex
+        if hexed is not None and not re.fullmatch(r"(?:[0-9a-f]{2})+", hexed):
+            raise ValueError(f"invalid serial hex {self.expected_serial_hex!r}")
         if any(not s or any(c.isspace() for c in s) for s in self.expected_signatures):
             raise ValueError(f"invalid signature types {self.expected_signatures!r}")
+        keys = self.expected_signature_keys
+        if any(not k or k.count(",") != 2 or any(c.isspace() or c in "\0" for c in k) for k in keys):
+            raise ValueError(f"invalid signature keys {keys!r}")
+        # no keys with types: allowed, but the guard then refuses (what it finds is not what was confirmed)
+        if keys and {k.split(",", 1)[0] for k in keys} != set(self.expected_signatures):
+            raise ValueError(f"signature keys {keys!r} do not match the types {self.expected_signatures!r}")
 
 
 def render_guard_script(spec: GuardSpec, nonce: str | None = None) -> str:
@@ -95,9 +131,12 @@ def render_guard_script(spec: GuardSpec, nonce: str | None = None) -> str:
             "EXP_SIZE": int(spec.expected_size_bytes),
             "CHECK_SERIAL": spec.expected_serial is not None,
             "EXP_SERIAL": spec.expected_serial or "",
+            "CHECK_SERIAL_HEX": spec.expected_serial_hex is not None,
+            "EXP_SERIAL_HEX": spec.expected_serial_hex or "",
             "CHECK_WWN": spec.expected_wwn is not None,
             "EXP_WWN": spec.expected_wwn or "",
             "EXP_SIGS": " ".join(sorted(set(spec.expected_signatures))),
+            "EXP_SIG_KEYS": " ".join(sorted(set(spec.expected_signature_keys))),
             "VERIFY_DUMPE2FS": spec.verify_dumpe2fs,
             "LOCK_WAIT": int(spec.lock_timeout_s),
             "SETTLE_WAIT": int(spec.settle_timeout_s),
@@ -154,7 +193,12 @@ def _found_text(code: int, spec: GuardSpec, obs: Mapping[str, str]) -> str:
     found: Mapping[int, str] = {
         GuardExit.NO_DEVICE: f"{spec.device_path} resolves to {obs.get('device') or 'nothing'}",
         GuardExit.NOT_WHOLE_DISK: f"{obs.get('device')} is a partition",
-        GuardExit.SERIAL: f"serial is {obs.get('serial')!r}, expected {spec.expected_serial!r}",
+        GuardExit.SERIAL: f"serial is {obs.get('serial')!r}, expected {spec.expected_serial!r}"
+        + (
+            f"; sysfs bytes {obs.get('serial_hex') or '(none)'}, expected {spec.expected_serial_hex}"
+            if spec.expected_serial_hex is not None
+            else ""
+        ),
         GuardExit.WWN: f"WWN is {obs.get('wwn')!r}, expected {spec.expected_wwn!r}",
         GuardExit.SIZE: f"size is {obs.get('size_bytes')} bytes, expected {spec.expected_size_bytes}",
         GuardExit.READ_ONLY: "the kernel reports it read-only",
@@ -167,9 +211,32 @@ def _found_text(code: int, spec: GuardSpec, obs: Mapping[str, str]) -> str:
             f"signatures [{obs.get('signatures', '')}], expected [{obs.get('expected_signatures', '')}]"
         ),
         GuardExit.MKFS_MISSING: f"{obs.get('mkfs_program', spec.mkfs_argv[0])} not found",
+        GuardExit.LOOP: "backs " + ", ".join(f"/dev/{n}" for n in obs.get("loop_devices", "").split()),
+        GuardExit.SIGNATURE_ID: (
+            f"found {_keys_text(obs.get('signature_keys', ''))}, "
+            f"confirmed {_keys_text(obs.get('expected_signature_keys', ''))}"
+        ),
+        GuardExit.IDENTITY: (
+            f"after locking: {obs.get('identity')}; right before mkfs: {obs.get('identity_before', '-')}"
+        ),
+        GuardExit.IDENTITY_AFTER: (
+            f"before mkfs: {obs.get('identity_before')}; after: {obs.get('identity_after')}"
+        ),
         GuardExit.TOOL_MISSING: f"missing: {obs.get('missing_tool') or obs.get('error', '?')}",
     }
     return found.get(code, "")
+
+
+def _keys_text(keys: str) -> str:
+    """``ext4,0x438,UUID`` words → ``[ext4 (UUID u, at offset 0x438)]``."""
+    out = []
+    for key in keys.split():
+        typ, _, rest = key.partition(",")
+        offset, _, uuid = rest.partition(",")
+        extra = [f"UUID {uuid}"] if uuid else []
+        extra += [f"at offset {offset}"] if offset else []
+        out.append(f"{typ} ({', '.join(extra)})" if extra else typ)
+    return "[" + "; ".join(out) + "]"
 
 
 INSPECT_HINT = "inspect {path} with `sudo blkid -p {path}` and `sudo wipefs {path}` before rerunning"

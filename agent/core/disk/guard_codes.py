@@ -35,6 +35,10 @@ class GuardExit(enum.IntEnum):
     MKFS_FAILED = 26
     VERIFY_FAILED = 27
     WWN = 28
+    LOOP = 29
+    SIGNATURE_ID = 30
+    IDENTITY = 31
+    IDENTITY_AFTER = 32
 
 
 @dataclass(frozen=True)
@@ -95,6 +99,33 @@ GUARD_CODES: Mapping[int, GuardCode] = {
         ),
         GuardCode(GuardExit.PARTITIONS, "partitions", "the device has partitions", _RECHECK),
         GuardCode(
+            GuardExit.LOOP,
+            "loop",
+            "the device backs a loop device (in use; the kernel shows no holder for it)",
+            f"detach it (losetup -d) first if it is really unused; {opt('force')} never overrides this",
+        ),
+        GuardCode(
+            GuardExit.SIGNATURE_ID,
+            "signature-id",
+            "the device's signatures are of the confirmed types but not the ones confirmed "
+            "(another UUID or offset)",
+            f"{opt('force')} overwrites only what was shown and confirmed; " + _RECHECK,
+        ),
+        GuardCode(
+            GuardExit.IDENTITY,
+            "identity-changed",
+            "the device node no longer leads to the locked device (major:minor, serial or wwid changed)",
+            _RECHECK,
+        ),
+        GuardCode(
+            GuardExit.IDENTITY_AFTER,
+            "identity-changed-after",
+            "the device node led to another device after mkfs than before (major:minor, serial or wwid "
+            "changed while mkfs ran): mkfs may have written to a different device",
+            "check every disk of the guest with blkid -p and wipefs",
+            device_changed=True,
+        ),
+        GuardCode(
             GuardExit.PARTITION_TABLE,
             "partition-table",
             "the device carries a partition table (a table inside the host partition would hide the "
@@ -129,7 +160,8 @@ GUARD_CODES: Mapping[int, GuardCode] = {
         GuardCode(
             GuardExit.VERIFY_FAILED,
             "verify-failed",
-            "mkfs ran but blkid -p does not show the expected filesystem with a UUID and no partition table",
+            "mkfs ran but blkid -p does not show the expected filesystem with a UUID and no partition table "
+            "(or GEOM metadata is left in the last sector)",
             "inspect the device with blkid -p and wipefs",
             device_changed=True,
         ),

@@ -10,16 +10,23 @@ Sections (``SECTION_*`` in :mod:`agent.core.disk.facts_sections`): ``os`` (/etc/
 (``name=path`` of each tool, empty when missing), ``version`` per tool (arg = tool; stderr folded in),
 ``lsblk`` (JSON, with a MOUNTPOINTS → MOUNTPOINT → minimal-columns fallback), ``root`` (``source=`` and
 ``dep=<kname> <type>`` lines from ``lsblk -s``), ``mounts`` (/proc/self/mounts), ``swaps`` (/proc/swaps),
-``byid`` (``<link name><TAB><resolved target>``), and for every non-empty /sys/block entry: ``sysfs``
+``byid`` (``<link name><TAB><resolved target>``), ``loops`` (``<loop><TAB><maj:min of the backing
+block device, or -><TAB><offset><TAB><backing file>``: a disk backing a loop is in use, the kernel lists
+no holder), and for every non-empty /sys/block entry: ``sysfs``
 (``key=value``: size in 512-byte units, ro, removable, dev, block sizes, serial/model/wwid, holders,
-partitions and their holders), ``wipefs`` (JSON), ``blkid`` (``blkid -p -o export``), ``rawsig`` (hex of
+partitions and their holders, ``serial_hex``: the serial's sysfs bytes as hex, as the guard reads
+them), ``wipefs`` (JSON), ``blkid`` (``blkid -p -o export``), ``rawsig`` (hex of
 the MBR partition entries + boot signature, the first 8 bytes of LBA 1 and of the last LBA, where a
 primary/backup GPT header starts with ``EFI PART``; libblkid ignores a backup GPT whose primary header
-and protective MBR are gone) and ``fdisk`` (``fdisk -l``, for the human summary).
+and protective MBR are gone; ``geom=``: the first 16 bytes of the last LBA, where FreeBSD GEOM classes
+keep ``GEOM::<class>``, which libblkid does not know), ``fdisk`` (``fdisk -l``, for the human summary)
+and, for a disk whose ``blkid -p`` says ext4, ``dumpe2fs`` (``dumpe2fs -h``: a rerun compares its
+features with the request).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -29,7 +36,9 @@ from agent.core.disk.devices import Disk, Facts, Mount, ProbeState
 from agent.core.disk.facts_sections import (
     SECTION_BLKID,
     SECTION_BYID,
+    SECTION_DUMPE2FS,
     SECTION_FDISK,
+    SECTION_LOOPS,
     SECTION_LSBLK,
     SECTION_MOUNTS,
     SECTION_OS,
@@ -45,6 +54,7 @@ from agent.core.disk.facts_sections import (
     parse_block_node,
     parse_by_id,
     parse_key_values,
+    parse_loops,
     parse_lsblk_json,
     parse_mounts,
     parse_root,
@@ -137,6 +147,12 @@ def uid_of(framed: marker.Framed) -> int | None:
     return int(uid) if uid.isdigit() else None
 
 
+def _hex_or_none(value: str | None) -> str | None:
+    """The facts' ``serial_hex``: lower-case pairs of hex digits, anything else (or empty) → None."""
+    v = (value or "").strip().lower()
+    return v if re.fullmatch(r"(?:[0-9a-f]{2})+", v) else None
+
+
 def _disk_from_node(node: Mapping[str, Any], raw: marker.Framed, ctx: _Context) -> Disk:
     """Build a Disk from a top-level lsblk node plus the per-disk sections."""
     base = parse_block_node(node)
@@ -168,6 +184,13 @@ def _disk_from_node(node: Mapping[str, Any], raw: marker.Framed, ctx: _Context) 
     if "[SWAP]" in mounts:
         swap.append(base.path)
     fdisk = raw.get(SECTION_FDISK, base.kname)
+    dumpe2fs = raw.get(SECTION_DUMPE2FS, base.kname)
+    maj_min = clean_str(node.get("maj:min")) or clean_str(kv.get("dev"))
+    loops = [
+        name
+        for name, mm, file in ctx.loops
+        if (mm is not None and mm == maj_min) or file in paths or file in {f"/dev/{p}" for p in sys_parts}
+    ]
     return Disk(
         name=base.name,
         kname=base.kname,
@@ -176,6 +199,7 @@ def _disk_from_node(node: Mapping[str, Any], raw: marker.Framed, ctx: _Context) 
         size_bytes=size,
         model=clean_str(node.get("model")) or clean_str(kv.get("device/model")),
         serial=clean_str(node.get("serial")) or clean_str(kv.get("device/serial")),
+        serial_hex=_hex_or_none(kv.get("serial_hex")),
         wwn=clean_str(node.get("wwn")) or clean_str(kv.get("wwid")) or clean_str(kv.get("device/wwid")),
         tran=clean_str(node.get("tran")),
         rotational=as_bool(node.get("rota")),
@@ -185,7 +209,7 @@ def _disk_from_node(node: Mapping[str, Any], raw: marker.Framed, ctx: _Context) 
         uuid=base.uuid,
         label=base.label,
         pttype=clean_str(node.get("pttype")),
-        maj_min=clean_str(node.get("maj:min")) or clean_str(kv.get("dev")),
+        maj_min=maj_min,
         logical_sector_size=as_int(node.get("log-sec")) or as_int(kv.get("queue/logical_block_size")),
         physical_sector_size=as_int(node.get("phy-sec")) or as_int(kv.get("queue/physical_block_size")),
         mountpoints=base.mountpoints,
@@ -198,6 +222,8 @@ def _disk_from_node(node: Mapping[str, Any], raw: marker.Framed, ctx: _Context) 
         swap_devices=tuple(dict.fromkeys(swap)),
         mounts=tuple(dict.fromkeys(m for m in mounts if m != "[SWAP]")),
         fdisk=fdisk.stdout if fdisk is not None and fdisk.ok else None,
+        dumpe2fs=dumpe2fs.stdout if dumpe2fs is not None and dumpe2fs.ok else None,
+        loop_devices=tuple(dict.fromkeys(loops)),
     )
 
 
@@ -207,6 +233,7 @@ class _Context:
     swaps: tuple[str, ...]
     by_id: Mapping[str, str]
     root_disks: tuple[str, ...]
+    loops: tuple[tuple[str, str | None, str], ...] = ()  # (loop, backing maj:min, backing file)
 
 
 def parse_facts(text: str) -> Facts:
@@ -239,6 +266,7 @@ def parse_facts(text: str) -> Facts:
         swaps=parse_swaps(swaps_s.stdout) if swaps_s else (),
         by_id=parse_by_id(byid_s.stdout) if byid_s and byid_s.ok else {},
         root_disks=root_disks,
+        loops=parse_loops(loops_s.stdout) if (loops_s := raw.get(SECTION_LOOPS)) else (),
     )
     if not ctx.by_id:
         warnings.append("no /dev/disk/by-id links (udev not running?): kernel names will be used")

@@ -6,11 +6,35 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from agent.core.disk.devices import ProbeState, RawSectors, Signature, SignatureProbe
+from agent.core.disk.devices import GEOM_USAGE, ProbeState, RawSectors, Signature, SignatureProbe
 from agent.core.disk.facts_sections import as_int, clean_str, first_line, parse_key_values
 from agent.core.marker import Section
 
 GPT_HEADER_HEX = "4546492050415254"  # "EFI PART"
+BSD_DISKLABEL_HEX = "57455682"  # d_magic 0x82564557, little-endian, at the start of LBA 1 (FreeBSD x86)
+GEOM_MAGIC_HEX = "47454f4d3a3a"  # "GEOM::", the start of every GEOM class's md_magic[16]
+
+
+def geom_class_of(hex16: str) -> str | None:
+    """The GEOM class named by the 16-byte magic field at the start of a last sector (hex), e.g. "ELI"
+    for ``GEOM::ELI``; None when it does not start with ``GEOM::``. Non-printable bytes show as ``?``."""
+    h = hex16.lower()
+    if not h.startswith(GEOM_MAGIC_HEX) or len(h) % 2:
+        return None
+    try:
+        raw = bytes.fromhex(h[len(GEOM_MAGIC_HEX) :])
+    except ValueError:
+        return None
+    name = raw.split(b"\0", 1)[0].decode("ascii", "replace")
+    return "".join(c if c.isascii() and (c.isalnum() or c in "_-.") else "?" for c in name) or "?"
+
+
+def geom_signature(raw: RawSectors) -> Signature | None:
+    """The GEOM metadata in the last sector as a content signature (``GEOM::<class>``), or None."""
+    if raw.geom_class is None:
+        return None
+    offset = hex(raw.last_lba * raw.logical_sector_size) if raw.last_lba is not None else None
+    return Signature(f"GEOM::{raw.geom_class}", usage=GEOM_USAGE, offset=offset, source="raw")
 
 
 def parse_wipefs_json(text: str) -> list[Signature]:
@@ -99,8 +123,11 @@ def interpret_rawsig(section: Section | None) -> tuple[RawSectors | None, str | 
             mbr_protective=tail[128:132] == "55aa"
             and any(entries[i + 8 : i + 10] == "ee" for i in range(0, 128, 32)),
             gpt_primary=kv["lba1"].lower() == GPT_HEADER_HEX,
+            bsd_label=kv["lba1"].lower().startswith(BSD_DISKLABEL_HEX),
             gpt_backup=kv["last"].lower() == GPT_HEADER_HEX,
             logical_sector_size=as_int(kv.get("lbs")) or 512,
+            geom_class=geom_class_of(kv.get("geom", kv["last"])),
+            last_lba=as_int(kv.get("last_lba")),
         ),
         None,
     )
@@ -116,6 +143,9 @@ def combine_probes(wipefs: Section | None, blkid: Section | None, rawsig: Sectio
     if w_state is not ProbeState.UNKNOWN and b_state is ProbeState.FOUND:
         known = {s.type for s in w_sigs}
         sigs = sigs + [s for s in b_sigs if s.type not in known and s.type != "ambivalent"]
+    geom = geom_signature(raw) if raw is not None else None
+    if geom is not None:  # libblkid does not know GEOM: a GELI/gmirror/glabel... provider is not blank
+        sigs = [*sigs, geom]
     raw_found = raw is not None and bool(raw.partition_table_signs)
     errors = tuple(e for e in (w_err, b_err, r_err) if e)
     if sigs or raw_found:
