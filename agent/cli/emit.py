@@ -6,7 +6,9 @@
   :class:`~agent.errors.AgentError` its own, Ctrl-C 130, anything else one line naming a bug, 70 (a
   closed stdout pipe, ``gda ... | head``, ends quietly with 0).
 
-Every text printed goes through :func:`agent.hints.render_options` (``{opt:force}`` → ``--force``).
+Every text printed goes through :func:`agent.hints.render_options` (``{opt:force}`` → ``--force``), and
+through :func:`agent.core.guest_text.clean` (:class:`SafeConsole`): no control character reaches the
+terminal raw. JSON output escapes them itself (``\\u001b``).
 """
 
 from __future__ import annotations
@@ -21,13 +23,25 @@ from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
+from rich.text import Text
 
 import agent
+from agent.core.guest_text import clean
 from agent.errors import AgentError, ExitCode, Refused
 from agent.hints import render_options
 
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+class SafeConsole(Console):
+    """A rich console that shows control characters in any string it renders as visible escapes
+    (:func:`agent.core.guest_text.clean`, newlines kept): guest text never reaches the terminal raw,
+    even where a caller forgot to clean it. Markup is still the caller's job (escape guest text)."""
+
+    def render_str(self, text: str, **kwargs: Any) -> Text:
+        return super().render_str(clean(text, multiline=True), **kwargs)
+
+
+out = SafeConsole(highlight=False, soft_wrap=True)
+err = SafeConsole(stderr=True, highlight=False, soft_wrap=True)
 
 
 def info(msg: str) -> None:

@@ -1,6 +1,8 @@
 """Human renderings of task results (tables and summaries) with rich, on stdout.
 
-Texts from the core may name options as ``{opt:name}``: they are rendered to flags here."""
+Texts from the core may name options as ``{opt:name}``: they are rendered to flags here. Every guest
+string printed with markup on is escaped (:func:`rich.markup.escape`); control characters are shown
+as escapes by the console itself (:class:`agent.cli.emit.SafeConsole`)."""
 
 from __future__ import annotations
 
@@ -31,17 +33,17 @@ def _r(text: str) -> str:
 
 def disks_table(guest: str, facts: Facts, verdicts: Sequence[Verdict], pins: Pins) -> None:
     pinned = pins.describe() if (pins.device, pins.serial, pins.model, pins.size_bytes) != (None,) * 4 else ""
-    t = Table(title=f"disks on {guest}" + (f"  (pins: {pinned})" if pinned else ""))
+    t = Table(title=escape(f"disks on {guest}" + (f"  (pins: {pinned})" if pinned else "")))
     for col in ("name", "size", "model", "serial", "state", "why"):
         t.add_column(col, overflow="fold")
     for v in verdicts:
         d = v.disk
         style = _STATE_STYLE.get(v.state.value, "")
-        t.add_row(
-            d.name,
+        t.add_row(  # guest strings: escaped for markup (a serial "[/]" is text), controls by the console
+            escape(d.name),
             d.human_size(),
-            d.model or "",
-            d.serial or "",
+            escape(d.model or ""),
+            escape(d.serial or ""),
             f"[{style}]{v.state.value}[/{style}]" if style else v.state.value,
             _r(v.why()),
         )
@@ -72,12 +74,13 @@ def disks_json(guest: str, verdicts: Sequence[Verdict]) -> dict[str, object]:
 def format_summary(o: FormatOutcome) -> None:
     if o.action == "nothing-to-do":
         out.print(
-            f"[green]nothing to do:[/green] {o.device} ({o.device_path}) already carries {o.fs}, "
-            f"UUID {o.uuid}" + (f", label {escape(o.label)}" if o.label else "")
+            f"[green]nothing to do:[/green] {escape(f'{o.device} ({o.device_path})')} already carries "
+            f"{o.fs}, UUID {escape(str(o.uuid))}" + (f", label {escape(o.label)}" if o.label else "")
         )
     elif o.action == "dry-run":
         out.print(
-            f"[bold]plan (dry run, nothing changed):[/bold] {o.fs} on {o.device} ({o.device_path}), "
+            f"[bold]plan (dry run, nothing changed):[/bold] {o.fs} on "
+            f"{escape(f'{o.device} ({o.device_path})')}, "
             f"serial {escape(o.serial or '?')}, {o.size_bytes} bytes"
         )
         if o.fdisk:
@@ -97,7 +100,8 @@ def format_summary(o: FormatOutcome) -> None:
     else:
         secs = f"{o.mkfs_seconds:.1f}s" if o.mkfs_seconds is not None else "?"
         out.print(
-            f"[green]formatted:[/green] {o.device} ({o.device_path}) as {o.fs}, UUID {o.uuid}"
+            f"[green]formatted:[/green] {escape(f'{o.device} ({o.device_path})')} as {o.fs}, "
+            f"UUID {escape(str(o.uuid))}"
             + (f", label {escape(o.label)}" if o.label else "")
             + f"; mkfs took {secs}"
         )
@@ -117,7 +121,8 @@ def fix_summary(o: FixOutcome) -> None:
     if o.action == "nothing-to-fix":
         where = f"{o.interface} {' '.join(o.addresses)}" if o.interface else "the network"
         out.print(
-            f"[green]nothing to fix:[/green] netplan fits the interfaces ({where}); checked via {o.via}"
+            f"[green]nothing to fix:[/green] netplan fits the interfaces ({escape(where)}); "
+            f"checked via {escape(o.via)}"
         )
         for n in o.notes:
             out.print(f"  {render_options(n)}", markup=False)
@@ -128,7 +133,7 @@ def fix_summary(o: FixOutcome) -> None:
         else "[green]fixed:[/green]"
     )
     renames = ", ".join(f"{a} → {b}" for a, b in o.renames.items()) or "MAC pin"
-    out.print(f"{head} {renames} (via {o.via})")
+    out.print(f"{head} {escape(f'{renames} (via {o.via})')}")
     for line in o.changes:
         out.print(f"  {render_options(line)}", markup=False)
     if o.action == "dry-run":

@@ -2,7 +2,10 @@
 
 On the host one script (``agent/scripts/vm_conf.sh``) finds where vm-bhyve keeps the guest (rc.conf's
 ``vm_dir``, which may be ``zfs:pool/dataset``) and prints the guest's conf, framed by agent.core.marker
-(header kind ``VMCONF``; ``OBS dir=``/``OBS dataset=``; the conf as the section ``conf``).
+(header kind ``VMCONF``; ``OBS dir=``/``OBS dataset=``; the conf as the section ``conf_hex``, an
+``od -An -v -tx1`` hex dump, so that the bytes arrive as vm-bhyve reads them: the framing's line
+parser drops a line's final ``\r``, and a CRLF conf is exactly what must be seen). Local files are
+read as bytes too (:func:`agent.core.vmbhyve.vmconf.decode_conf`).
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from agent.core import marker, script_render
+from agent.core.vmbhyve.vmconf import decode_conf
 from agent.core.vmbhyve.vmfindings import Report, check_vm_config_text
 from agent.errors import UsageError
 from agent.transport.protocol import CommandProtocol
@@ -35,10 +39,11 @@ class ConfSource:
 
 
 def _read(path: str) -> str:
+    """The file as vm-bhyve reads it: bytes, no newline translation (a CRLF file keeps its ``\r``)."""
     try:
-        return Path(path).read_text()
+        return decode_conf(Path(path).read_bytes())
     except OSError as e:
-        raise UsageError(f"cannot read {path}: {e.strerror}") from None
+        raise UsageError(f"cannot read {path}: {e.strerror or e}") from None
 
 
 def from_file(conf: str, *, vm_dir: str | None, vm_name: str | None, zvol_dataset: str | None) -> ConfSource:
@@ -67,15 +72,19 @@ def parse_conf_output(stdout: str, vm: str, *, nonce: str, label: str) -> ConfSo
         raise failed(f"{e.message} ({e.hint})") from None
     if framed.nonce != nonce:
         raise failed("the output does not carry this run's marker")
-    section = framed.get("conf")
+    section = framed.get("conf_hex")
     if "error" in framed.observed:
         raise failed(framed.observed["error"])
     if section is None or section.rc != 0 or "dir" not in framed.observed:
         detail = section.stderr.strip() if section is not None else ""
         raise failed(detail or "the output was cut short")
+    try:  # the conf travels as od's hex dump: every byte (a CR, a non-UTF-8 byte) arrives as it is
+        data = bytes.fromhex("".join(section.stdout.split()))
+    except ValueError:
+        raise failed("the conf's hex dump is damaged") from None
     vm_dir = framed.observed["dir"]
     return ConfSource(
-        section.stdout, f"{label}:{vm_dir}/{vm}.conf", vm_dir, vm, framed.observed.get("dataset", "")
+        decode_conf(data), f"{label}:{vm_dir}/{vm}.conf", vm_dir, vm, framed.observed.get("dataset", "")
     )
 
 

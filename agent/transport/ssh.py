@@ -23,7 +23,15 @@ from fabric import Connection
 
 from agent.errors import RemoteError, Unreachable
 from agent.transport.file_transfer import decode_read, read_script, write_script
-from agent.transport.hostkeys import AcceptNewHost, HostKeyError, RejectUnknownHost, fingerprint
+from agent.transport.hostkeys import (
+    AcceptNewHost,
+    HostKeyError,
+    RejectUnknownHost,
+    fingerprint,
+    is_revoked,
+    revoked_error,
+)
+from agent.transport.known_hosts import KnownHosts, load_known_hosts
 from agent.transport.protocol import Result
 from agent.transport.sudo import SUDO_PROMPT, shell_command, sudo_failure, wrap
 
@@ -38,9 +46,21 @@ _CHUNK = 65536
 class SshUnreachable(Unreachable):
     """Connection refused, timed out, lost, or no SSH banner: worth retrying while a guest comes up."""
 
+    #: what the command had printed on stdout before the connection was lost (a command that did start)
+    partial_stdout: str = ""
+
 
 class SshTimeout(RemoteError):
     """A remote command did not finish in time (the connection may be stalled)."""
+
+    #: what the command had printed on stdout before the time ran out
+    partial_stdout: str = ""
+
+
+def _with_partial(error: SshUnreachable | SshTimeout, out: bytes | bytearray) -> SshUnreachable | SshTimeout:
+    """``error`` carrying the stdout received so far (the caller may read how far the command got)."""
+    error.partial_stdout = bytes(out).decode("utf-8", "replace")
+    return error
 
 
 class SshAuthError(RemoteError):
@@ -65,6 +85,14 @@ def _send_stdin(channel: paramiko.Channel, data: bytes) -> None:
         channel.shutdown_write()
     except (OSError, EOFError, paramiko.SSHException):
         pass  # the command exited without reading it all; its status says what happened
+
+
+def _install_keys(client: paramiko.SSHClient, known: KnownHosts) -> None:
+    """Give a client the keys read from known_hosts (revoked ones are not among them)."""
+    keys = client.get_host_keys()
+    for hostname, by_type in known.keys.items():
+        for keytype, key in by_type.items():
+            keys.add(hostname, keytype, key)
 
 
 class SshSession:
@@ -126,20 +154,23 @@ class SshSession:
 
     def open(self) -> SshSession:
         client = self.client
-        if self.target.known_hosts is None and Path("/etc/ssh/ssh_known_hosts").exists():
-            client.load_system_host_keys("/etc/ssh/ssh_known_hosts")
-        if self.known_hosts.exists():
-            client.load_host_keys(str(self.known_hosts))
+        # Read known_hosts ourselves: paramiko's loader fails on @cert-authority/@revoked lines and
+        # does not enforce @revoked (agent.transport.known_hosts).
+        files = [self.known_hosts]
+        if self.target.known_hosts is None:
+            files.insert(0, Path("/etc/ssh/ssh_known_hosts"))
+        known = load_known_hosts(files)
+        _install_keys(client, known)
         policy: paramiko.MissingHostKeyPolicy
-        accept = AcceptNewHost(self.known_hosts)
-        policy = accept if self.accept_new_host_key else RejectUnknownHost(self.known_hosts)
+        accept = AcceptNewHost(self.known_hosts, known.revoked)
+        reject = RejectUnknownHost(self.known_hosts, known.revoked, cert_authorities=known.cert_authorities)
+        policy = accept if self.accept_new_host_key else reject
         client.set_missing_host_key_policy(policy)
         # ProxyJump hops: Fabric gives each gateway its own client with AutoAddPolicy and no known_hosts.
         gateway = self.conn.gateway
         while isinstance(gateway, Connection):
-            if self.known_hosts.exists():
-                gateway.client.load_host_keys(str(self.known_hosts))
-            gateway.client.set_missing_host_key_policy(RejectUnknownHost(self.known_hosts))
+            _install_keys(gateway.client, known)
+            gateway.client.set_missing_host_key_policy(RejectUnknownHost(self.known_hosts, known.revoked))
             gateway = gateway.gateway
         where = f"{self.conn.host}:{self.conn.port}"
         try:
@@ -147,6 +178,8 @@ class SshSession:
         except HostKeyError:
             raise
         except paramiko.BadHostKeyException as e:
+            if is_revoked(e.key, known.revoked):
+                raise revoked_error(where, e.key, self.known_hosts) from None
             raise HostKeyError(
                 f"host key for {where} does NOT match {self.known_hosts}: got {e.key.get_name()} "
                 f"{fingerprint(e.key)}, expected {fingerprint(e.expected_key)}. Someone may be "
@@ -211,12 +244,15 @@ class SshSession:
                 if channel.exit_status_ready() and not (channel.recv_ready() or channel.recv_stderr_ready()):
                     return channel.recv_exit_status(), bytes(out), bytes(err)
                 if not transport.is_active() or (channel.closed and not channel.exit_status_ready()):
-                    raise SshUnreachable(f"SSH connection to {self.address} lost")
+                    raise _with_partial(SshUnreachable(f"SSH connection to {self.address} lost"), out)
                 if deadline is not None and time.monotonic() > deadline:
-                    raise SshTimeout(f"remote command timed out after {timeout:g}s on {self.label}")
+                    raise _with_partial(
+                        SshTimeout(f"remote command timed out after {timeout:g}s on {self.label}"), out
+                    )
                 select.select([channel], [], [], 0.05)
         except (OSError, EOFError, paramiko.SSHException) as e:
-            raise SshUnreachable(f"SSH connection to {self.address} lost: {e or type(e).__name__}") from None
+            lost = SshUnreachable(f"SSH connection to {self.address} lost: {e or type(e).__name__}")
+            raise _with_partial(lost, out) from None
         finally:
             channel.close()
 

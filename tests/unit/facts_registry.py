@@ -20,14 +20,20 @@ REGISTRY: dict[str, Callable[[Case], Any]] = {}
 def _vmbhyve_check(case: Case) -> Any:
     """A vm-bhyve guest config (``output``) + ``options`` (vm_dir, vm_name, zvol_dataset, before) → the
     bhyve device line vm-bhyve will generate, the "before" line, the findings and the NIC renames, as
-    ``report_to_json`` gives them."""
+    ``report_to_json`` gives them. ``"output_bytes": "latin-1"`` gives the file's bytes as code points
+    U+0000-U+00FF (a conf that is not UTF-8)."""
+    from agent.core.vmbhyve.vmconf import decode_conf
     from agent.core.vmbhyve.vmfindings import check_vm_config_text
     from agent.core.vmbhyve.vmreport import report_to_json
 
     opts = case.get("options", {})
+    # "output_bytes": "latin-1": each code point of ``output`` (U+0000-U+00FF) is one byte of the file
+    output = case["output"]
+    if case.get("output_bytes") == "latin-1":
+        output = decode_conf(output.encode("latin-1"))
     data = report_to_json(
         check_vm_config_text(
-            case["output"],
+            output,
             vm_dir=opts.get("vm_dir", "/zdata/vms/xdev"),
             vm_name=opts.get("vm_name", "xdev"),
             zvol_dataset=opts.get("zvol_dataset", "zdata/vms"),

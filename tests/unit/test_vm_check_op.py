@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from agent.core import marker
+from agent.core.vmbhyve.vmfindings import Report
 from agent.errors import UsageError
 from agent.ops import vm_check
 from agent.transport.protocol import Result
@@ -100,13 +101,18 @@ def test_a_guest_name_is_checked_before_anything_runs(tmp_path: Path) -> None:
     assert host.commands_run == 0
 
 
-def framed(conf: str, *, nonce: str = NONCE) -> str:
+def framed(conf: str | bytes, *, nonce: str = NONCE) -> str:
+    """vm_conf.sh's output for ``conf`` (sent as ``od -An -v -tx1`` prints it)."""
     pfx = f"@@GDA-{nonce}"
+    data = conf.encode() if isinstance(conf, str) else conf
+    dump = "".join(
+        " " + " ".join(f"{b:02x}" for b in data[i : i + 16]) + "\n" for i in range(0, len(data), 16)
+    )
     return (
-        f"{marker.header_line('VMCONF', '1', nonce)}\n"
+        f"{marker.header_line('VMCONF', '2', nonce)}\n"
         f"{pfx} OBS dir=/zdata/vms/xdev\n{pfx} OBS dataset=zdata/vms\n"
-        f"{pfx} BEGIN conf -@@\n{conf}{pfx} STDERR@@\n{pfx} END rc=0@@\n{pfx} RESULT code=0 reason=ok@@\n"
-        f"{pfx} DONE@@\n"
+        f"{pfx} BEGIN conf_hex -@@\n{dump}{pfx} STDERR@@\n{pfx} END rc=0@@\n"
+        f"{pfx} RESULT code=0 reason=ok@@\n{pfx} DONE@@\n"
     )
 
 
@@ -150,3 +156,51 @@ def test_the_script_passes_shellcheck(tmp_path: Path) -> None:
     path.write_text(body("vm_conf.sh"))
     r = subprocess.run(["shellcheck", "-s", "sh", str(path)], capture_output=True, text=True, check=False)
     assert r.returncode == 0, r.stdout
+
+
+def test_a_damaged_hex_dump_is_refused() -> None:
+    text = framed("cpu=1\n").replace(" 63 70", " 6z 70")
+    with pytest.raises(UsageError, match="hex dump is damaged"):
+        vm_check.parse_conf_output(text, "xdev", nonce=NONCE, label="h")
+
+
+def _crlf(conf: bytes) -> bytes:
+    return conf.replace(b"\n", b"\r\n")
+
+
+def _codes(report: Report) -> list[tuple[str, str, int | None]]:
+    return [(f.code, f.severity, f.line) for f in report.findings]
+
+
+@pytest.mark.parametrize("where", ["host", "file"])
+def test_a_crlf_conf_is_read_as_vm_bhyve_reads_it(tmp_path: Path, where: str) -> None:
+    """Before: the CR was normalised away (read_text, and the framing's line parser) and this was fine."""
+    conf = tmp_path / "vms" / "xdev" / "xdev.conf"
+    host = fake_host(tmp_path, "zfs:zdata/vms")
+    conf.write_bytes(_crlf((FIX / "xdev.conf").read_bytes()))
+    src = (
+        vm_check.from_host(host, "xdev")
+        if where == "host"
+        else vm_check.from_file(str(conf), vm_dir=None, vm_name=None, zvol_dataset="zdata/vms")
+    )
+    assert src.text.encode() == conf.read_bytes()
+    report = vm_check.check(src, None)
+    crs = [line for code, sev, line in _codes(report) if code == "carriage-return" and sev == "error"]
+    assert len(crs) == 19, "every setting line (not the two comment lines) ends in a CR"
+    assert 12 in crs  # disk1_dev="custom"\r: vm-bhyve reads 'custom\r', a plain file
+
+
+@pytest.mark.parametrize("where", ["host", "file"])
+def test_a_non_utf8_byte_is_a_finding_not_a_traceback(tmp_path: Path, where: str) -> None:
+    conf = tmp_path / "vms" / "xdev" / "xdev.conf"
+    host = fake_host(tmp_path, "zfs:zdata/vms")
+    text = (FIX / "xdev.conf").read_bytes()
+    conf.write_bytes(text.replace(b'disk0_name="disk0"', b'disk0_name="d\xe9sk0"') + b"#caf\xe9\n")
+    src = (
+        vm_check.from_host(host, "xdev")
+        if where == "host"
+        else vm_check.from_file(str(conf), vm_dir=None, vm_name=None, zvol_dataset="zdata/vms")
+    )
+    report = vm_check.check(src, None)
+    assert ("not-utf8", "warning", 8) in _codes(report)
+    assert [c for c in _codes(report) if c[0] == "not-utf8"] == [("not-utf8", "warning", 8)]

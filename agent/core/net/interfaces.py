@@ -1,6 +1,8 @@
 """The guest's network interfaces, from ``ip -j -d link show``, ``ip -j addr show`` and a sysfs listing.
 
 Pure: every function takes the text a command printed and returns values; nothing here runs a command.
+Interface names and the other strings shown pass through :func:`agent.core.guest_text.clean` (a
+kernel accepts ESC in an interface name).
 
 The sysfs listing is what the ``SYSFS`` section of ``agent/scripts/net_facts.sh`` prints: one line per
 ``/sys/class/net/X``, four tab-separated fields ``name``, ``device path`` (``readlink -f
@@ -16,6 +18,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from agent.core.guest_text import clean
+from agent.core.marker import lines_of
 from agent.core.values import mac_or_none
 from agent.errors import RemoteError
 
@@ -141,7 +145,7 @@ def _load_json_list(text: str, what: str) -> list[dict[str, Any]]:
         raise RemoteError(f"`{what}` printed JSON that is not a list of interfaces")
     for item in data:
         if not isinstance(item.get("ifname"), str):
-            raise RemoteError(f"`{what}` printed an interface without a name: {item!r}")
+            raise RemoteError(f"`{what}` printed an interface without a name: {clean(repr(item))}")
     return data
 
 
@@ -161,7 +165,7 @@ def parse_ip_addr(text: str) -> dict[str, tuple[Address, ...]]:
                     scope=str(info.get("scope", "global")),
                 )
             )
-        result[item["ifname"]] = tuple(addrs)
+        result[clean(item["ifname"])] = tuple(addrs)
     return result
 
 
@@ -171,16 +175,17 @@ def parse_sysfs_listing(text: str) -> dict[str, SysfsInfo]:
     A device path under ``/sys/devices/virtual/`` counts as no device (``readlink -f`` of a missing link).
     """
     result: dict[str, SysfsInfo] = {}
-    for lineno, line in enumerate(text.splitlines(), 1):
+    for lineno, line in enumerate(lines_of(text), 1):
         if not line.strip():
             continue
         fields = line.split("\t")
         if len(fields) < 2 or not fields[0]:
             raise RemoteError(
-                f"sysfs listing line {lineno} is not 'name<TAB>device<TAB>address<TAB>driver': {line!r}"
+                f"sysfs listing line {lineno} is not 'name<TAB>device<TAB>address<TAB>driver': "
+                + clean(repr(line))
             )
         fields += [""] * (4 - len(fields))
-        name, device, mac, driver = (f.strip() for f in fields[:4])
+        name, device, mac, driver = (clean(f.strip()) for f in fields[:4])
         if not device or "/devices/virtual/" in device:
             device = ""
         result[name] = SysfsInfo(
@@ -205,8 +210,8 @@ def parse_ip_link(
     ip_knows_parents = any("parentbus" in item for item in items)
     result: list[Interface] = []
     for item in items:
-        name: str = item["ifname"]
-        link_type = str(item.get("link_type", ""))
+        name = clean(item["ifname"])
+        link_type = clean(str(item.get("link_type", "")))
         linkinfo = item.get("linkinfo")
         kind = linkinfo.get("info_kind") if isinstance(linkinfo, dict) else None
         if link_type == "loopback":
@@ -237,9 +242,9 @@ def parse_ip_link(
                 pci_slot=pci_slot,
                 driver=sys.driver if sys else None,
                 is_physical=physical,
-                operstate=str(item.get("operstate", "UNKNOWN")),
-                kind=kind if isinstance(kind, str) else None,
-                altnames=tuple(str(a) for a in altnames if isinstance(a, str)),
+                operstate=clean(str(item.get("operstate", "UNKNOWN"))),
+                kind=clean(kind) if isinstance(kind, str) else None,
+                altnames=tuple(clean(a) for a in altnames if isinstance(a, str)),
                 addresses=tuple((addresses or {}).get(name, ())),
             )
         )

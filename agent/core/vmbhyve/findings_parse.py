@@ -118,6 +118,15 @@ def _issue_finding(issue: ParseIssue) -> Finding | None:
             fix="convert the file to Unix line endings (dos2unix, or `tr -d '\\r'`)",
             line=issue.line,
         )
+    if issue.kind == "not-utf8":
+        return Finding(
+            "not-utf8",
+            "warning",
+            f"`{text}` holds bytes that are not UTF-8 (shown as U+FFFD): vm-bhyve passes them on as they "
+            "are, so this check cannot compare that value with names and paths",
+            fix="save the file as UTF-8 (or plain ASCII)",
+            line=issue.line,
+        )
     if issue.kind == "no-equals":
         return Finding("no-equals", "warning", f"`{text}` has no '=': not a setting", line=issue.line)
     if issue.kind == "unbalanced-quotes":

@@ -17,6 +17,10 @@ key (value: the text after the first ``=``). Consequences this parser reproduces
 - ``key = value`` (spaces around ``=``) defines the key ``"key "``, which nothing ever asks for.
 
 The seed's excerpts contain ``...`` lines; they are recorded as elisions (the file is not complete).
+
+The file is read as bytes (:func:`decode_conf`), never with Python's universal newlines: a file saved
+with CRLF gives vm-bhyve values ending in ``\r`` (``disk1_dev=custom\r`` is no longer ``custom``), and
+each line where that happens is reported; a byte that is not UTF-8 is reported, never a traceback.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ IssueKind = Literal[
     "single-quoted",
     "hash-in-quotes",
     "carriage-return",
+    "not-utf8",
     "unbalanced-quotes",
 ]
 
@@ -264,6 +269,13 @@ def _strip_shortest_dash_suffix(value: str) -> str:
     return value if pos < 0 else value[:pos]
 
 
+def decode_conf(data: bytes) -> str:
+    """A conf file's bytes as the text :func:`parse_vm_config` reads: nothing normalised (a CRLF file
+    keeps its ``\r``, as vm-bhyve's grep/awk/sed keep it), bytes that are not UTF-8 replaced by U+FFFD
+    (the parser reports the lines that hold one). Never raises."""
+    return data.decode("utf-8", errors="replace")
+
+
 def parse_vm_config(text: str) -> VmConfig:
     """Parse ``text`` (the whole ``<vm>.conf``) into a VmConfig. Never raises on odd input."""
     entries: list[ConfEntry] = []
@@ -300,6 +312,8 @@ def parse_vm_config(text: str) -> VmConfig:
         line = line.replace('"', "")
         if "\r" in line:
             issues.append(ParseIssue("carriage-return", lineno, raw))
+        if "\ufffd" in line:
+            issues.append(ParseIssue("not-utf8", lineno, raw))
         if "=" not in line:
             # config::get would match the whole line as key *and* value; report, do not record
             issues.append(ParseIssue("no-equals", lineno, raw))
