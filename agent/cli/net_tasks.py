@@ -6,6 +6,8 @@ The body imports its op module inside the task (the one lazy import), so ``gda -
 from __future__ import annotations
 
 import contextlib
+import os
+from typing import IO
 
 from invoke.context import Context
 
@@ -15,6 +17,7 @@ from agent.cli.emit import Result, info
 from agent.cli.options import Opt, choice, seconds
 from agent.cli.tasking import Target, guest_task
 from agent.errors import UsageError
+from agent.hints import opt
 
 FIX_OPTS = {
     "via": Opt(
@@ -32,8 +35,26 @@ FIX_OPTS = {
         seconds,
     ),
     "dry_run": Opt("show the repair; change nothing", "r"),
-    "transcript": Opt("keep a transcript of the console session (secrets redacted) in this file", "T"),
+    "transcript": Opt(
+        "keep a transcript of the console session in this new file (mode 0600; secrets redacted, file "
+        "contents shown as length and sha256)",
+        "T",
+    ),
 }
+
+
+def open_transcript(path: str) -> IO[str]:
+    """A new transcript file, mode 0600 (it shows the console session): never an existing file."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
+    except FileExistsError:
+        raise UsageError(
+            f"the transcript {path} exists already: it is never overwritten; name a new file for "
+            f"{opt('transcript')}"
+        ) from None
+    except OSError as e:
+        raise UsageError(f"cannot write the transcript {path}: {e.strerror}") from None
+    return os.fdopen(fd, "w", encoding="utf-8", errors="replace")
 
 
 @guest_task(FIX_OPTS)
@@ -51,10 +72,7 @@ def fix_netplan(
     from agent.ops import fix_netplan as ops
 
     with contextlib.ExitStack() as stack:
-        try:
-            tfile = stack.enter_context(open(transcript, "w")) if transcript else None
-        except OSError as e:
-            raise UsageError(f"cannot write the transcript {transcript}: {e.strerror}") from None
+        tfile = stack.enter_context(open_transcript(transcript)) if transcript else None
         opts = ops.FixOptions(
             via=via,
             match_mac=match_mac,

@@ -28,9 +28,11 @@ import shlex
 import time
 from types import TracebackType
 
-from agent.console.console_io import ERROR_LINES, ConsoleTimeout, log, shell_quote
+from agent.console.console_io import ERROR_LINES, MAX_LINE, ConsoleTimeout, log, shell_quote
 from agent.console.login import ConsoleLogin
-from agent.console.login_states import ConsoleState, pattern_of, strip_kernel_messages
+from agent.console.login_states import ConsoleState, strip_kernel_messages
+from agent.console.recorder import payload_summary
+from agent.core.guest_text import clean
 from agent.errors import ConsoleError
 from agent.transport.protocol import Result
 
@@ -78,8 +80,8 @@ class ConsoleSession(ConsoleLogin):
             # The prompt we woke to was an older one and the shell is in the middle of a line (an open
             # quote, say): clear the line with Ctrl-C and set the prompt again, once.
             self._send("\x03")
-            shell_re = pattern_of(ConsoleState.SHELL)
-            self._expect([shell_re], self.prompt_timeout, "the shell prompt after Ctrl-C")
+            shell_res = self._state_patterns(ConsoleState.SHELL)
+            self._expect(shell_res, self.prompt_timeout, "the shell prompt after Ctrl-C")
             self._send(set_prompt)
             self._expect([self._prompt_re], self.prompt_timeout, "the new shell prompt")
         self._send("stty -echo\r")
@@ -87,7 +89,8 @@ class ConsoleSession(ConsoleLogin):
         self._in_shell = True
         self._shell_unsure = False
         self.run(
-            "bind 'set enable-bracketed-paste off' 2>/dev/null; set +H; stty cols 500 rows 50; "
+            "bind 'set enable-bracketed-paste off' 2>/dev/null; case $- in *H*) set +H;; esac; "
+            "stty cols 500 rows 50; "
             "export TERM=dumb PAGER=cat SYSTEMD_PAGER=cat; unset HISTFILE; "
             "dmesg -n 1 2>/dev/null || sudo -n dmesg -n 1 2>/dev/null; true",
             timeout=self.prompt_timeout,
@@ -95,7 +98,14 @@ class ConsoleSession(ConsoleLogin):
 
     # ------------------------------------------------------------------------------------ commands
 
-    def run(self, cmd: str, timeout: float | None = None, *, keep_kernel_lines: bool = False) -> Result:
+    def run(
+        self,
+        cmd: str,
+        timeout: float | None = None,
+        *,
+        keep_kernel_lines: bool = False,
+        shown: str | None = None,
+    ) -> Result:
         """Run ``cmd`` in the logged-in shell (through ``eval``: comments, ``&&``, multi-line text all
         work); return its exit status and output. On a timeout the command is interrupted (Ctrl-C) and
         ConsoleTimeout is raised.
@@ -110,13 +120,14 @@ class ConsoleSession(ConsoleLogin):
         self._seq += 1
         tag = f"{self._nonce}-{self._seq}"
         # The markers are split by quotes in the sent line, so an echo of the line can never match.
-        line = f"echo '@@GDA''-START-{tag}@@'; eval {shell_quote(cmd)}; echo \"@@GDA\"\"-END-{tag}-$?@@\""
+        line = self._command_line(cmd, tag)
         start_re = re.compile(re.escape(f"@@GDA-START-{tag}@@") + r"\r*\n")
         end_re = re.compile(re.escape(f"@@GDA-END-{tag}-") + r"(\d+)@@")
         limit = self.command_timeout if timeout is None else timeout
         deadline = time.monotonic() + limit
-        what = f"command {self.redact(cmd)!r}"
-        self._send(line + "\r")
+        # shown: what the transcript and errors say instead of cmd (a file payload: its length and sha256)
+        what = f"command {self.redact(cmd if shown is None else shown)!r}"
+        self._send(line + "\r", shown=None if shown is None else self.redact(shown))
         try:
             self._expect([start_re], deadline - time.monotonic(), f"the start of {what}")
             self._expect([end_re], deadline - time.monotonic(), f"the end of {what}")
@@ -139,7 +150,7 @@ class ConsoleSession(ConsoleLogin):
             raise ConsoleError("the console session is not logged in")
         self._seq += 1
         tag = f"{self._nonce}-{self._seq}"
-        line = f"echo '@@GDA''-START-{tag}@@'; eval {shell_quote(cmd)}; echo \"@@GDA\"\"-END-{tag}-$?@@\""
+        line = self._command_line(cmd, tag)
         self._send(line + "\r")
         self._shell_unsure = True  # a program owns the terminal: never type commands or "exit" into it
         self._expect(
@@ -148,6 +159,19 @@ class ConsoleSession(ConsoleLogin):
             f"the start of {self.redact(cmd)!r}",
         )
         return RunningCommand(self, tag, cmd)
+
+    def _command_line(self, cmd: str, tag: str) -> str:
+        """The line that runs ``cmd`` between its markers, in the login shell (``eval``, POSIX quoting). A
+        command too long for one line (a shell reading in canonical mode, dash, keeps 4095 characters) is
+        written to a private file first through write_file()'s checked channel and read back into a variable,
+        so it is evaluated the same way."""
+        body = f"eval {shell_quote(cmd)}"
+        if len(body) > MAX_LINE:
+            staged = f"/tmp/.gda-cmd-{tag}"
+            self.write_file(staged, cmd.encode("utf-8"), mode=0o600)
+            q = shlex.quote(staged)
+            body = f'_gda_cmd=$(cat {q}; echo x); rm -f {q}; eval "${{_gda_cmd%x}}"'
+        return f"echo '@@GDA''-START-{tag}@@'; {body}; echo \"@@GDA\"\"-END-{tag}-$?@@\""
 
     def _interrupt(self) -> None:
         """Ctrl-C a command that timed out and wait for the prompt; if it does not come, stop running."""
@@ -161,15 +185,16 @@ class ConsoleSession(ConsoleLogin):
         except ConsoleError:
             self._shell_unsure = True
 
-    def run_checked(self, cmd: str, timeout: float | None = None) -> str:
+    def run_checked(self, cmd: str, timeout: float | None = None, *, shown: str | None = None) -> str:
         """run(); its output, or ConsoleError (with the output) when the exit status is not 0."""
-        result = self.run(cmd, timeout)
+        result = self.run(cmd, timeout, shown=shown)
         if result.status != 0:
             output = self.redact(result.output.rstrip("\n"))
             lines = output.split("\n")[-ERROR_LINES:] if output else []
-            detail = ("\n" + "\n".join(f"  | {line}" for line in lines)) if lines else " (no output)"
+            detail = ("\n" + "\n".join(f"  | {clean(line)}" for line in lines)) if lines else " (no output)"
             raise ConsoleError(
-                f"console command {self.redact(cmd)!r} failed with exit status {result.status}:{detail}"
+                f"console command {self.redact(cmd if shown is None else shown)!r} failed with exit status "
+                f"{result.status}:{detail}"
             )
         return result.output
 
@@ -186,10 +211,15 @@ class ConsoleSession(ConsoleLogin):
         tmp, new = f"{stem}.b64", f"{stem}.new"
         digest = hashlib.sha256(data).hexdigest()
         encoded = base64.b64encode(data).decode("ascii")
+        payload = payload_summary(data)[1:-1]  # the transcript shows the file's length and sha256 only
         try:
             self.run_checked(f"(umask 077 && : > {q(tmp)})")
             for offset in range(0, len(encoded), CHUNK_CHARS):
-                self.run_checked(f"printf %s '{encoded[offset : offset + CHUNK_CHARS]}' >> {q(tmp)}")
+                chunk = encoded[offset : offset + CHUNK_CHARS]
+                self.run_checked(
+                    f"printf %s '{chunk}' >> {q(tmp)}",
+                    shown=f"printf %s <chunk {offset // CHUNK_CHARS + 1} of {payload}> >> {q(tmp)}",
+                )
             self.run_checked(f"(umask 077 && base64 -d < {q(tmp)} > {q(new)})")
             got = self.run_checked(f"sha256sum < {q(new)}").split()
             if not got or got[0] != digest:

@@ -145,7 +145,7 @@ class _Fix:
             return outcome
         apply = NetplanApply(self.cmd, self.connector, self.opts.deadline, self.log)
         way = apply.write(decision, self.stamp, pin_cloud_init=self.opts.pin_cloud_init)
-        outcome.backups = list(way.backups.values())
+        outcome.backups = [backup for path, backup in way.backups.items() if path in decision.files]
         if isinstance(self.cmd, ConsoleCommands) and not decision.has_bonds_or_bridges:
             ssh, seconds, method = apply.with_netplan_try(self.cmd, way)
         else:

@@ -28,7 +28,7 @@ from agent.console.commands import ConsoleCommands
 from agent.console.session import RunningCommand
 from agent.core.net.cloud_init import CLOUD_INIT_DISABLE_PATH, cloud_init_disable_config
 from agent.core.net.repair_plan import RepairPlan
-from agent.core.script_render import render
+from agent.core.script_render import Value, render
 from agent.errors import AgentError, ChangeFailed, RemoteError
 from agent.hints import opt
 from agent.ops.connect import Connector
@@ -39,41 +39,60 @@ Log = Callable[[str], None]
 NETPLAN_TRY_NOT_SUPPORTED = 78  # EX_CONFIG: netplan try refuses bonds and bridges
 TRY_PROMPT = r"Press ENTER before the timeout to accept|Changes will revert in"
 TIMER_METHOD = "netplan apply + revert timer"
-#: characters systemd treats specially in a unit's command line (expansion, separators, escapes)
-_UNIT_SPECIAL = frozenset("$;%\\\"'")
+#: characters systemd treats specially in a unit's command line (expansion, separators, escapes, quotes)
+_UNIT_SPECIAL = frozenset("$;%\\\"'\n")
+UNIT_DIR = "/etc/systemd/system"
+#: where the way back's job script lives: it must survive a reboot (not /run)
+STATE_DIR = "/var/lib/guest-disk-agent"
 
 
 @dataclass(frozen=True)
 class WayBack:
-    """The backups of the files being changed and the guest's transient revert timer ``unit``."""
+    """The backups of the files being changed, the guest's transient revert timer ``unit`` and the unit
+    ``<unit>-boot.service`` that does the same at boot when the guest reboots before the confirmation."""
 
     unit: str
-    backups: Mapping[str, str]  # path -> backup path
+    backups: Mapping[str, str]  # path -> backup path (a path that did not exist: removed on the way back)
     fires_in: int
+    unit_dir: str = UNIT_DIR
+    state_dir: str = STATE_DIR
+
+    @property
+    def boot_unit(self) -> str:
+        return posixpath.join(self.unit_dir, f"{self.unit}-boot.service")
 
     def script(self, action: str) -> str:
         pairs = [word for path, backup in self.backups.items() for word in (path, backup)]
-        if any(ch in word for word in pairs for ch in _UNIT_SPECIAL):  # in the timer's command line
-            raise RemoteError(f"no revert timer for a path with $ ; % \\ or a quote in it: {' '.join(pairs)}")
-        return render(
-            "netplan_wayback", {"ACTION": action, "UNIT": self.unit, "FIRES_IN": self.fires_in}, argv=pairs
-        )
+        words = [*pairs, self.unit_dir, self.state_dir]
+        if any(ch in word for word in words for ch in _UNIT_SPECIAL):  # in the units' command lines
+            raise RemoteError(
+                f"no revert timer for a path with $ ; % \\ a quote or a newline in it: {' '.join(pairs)}"
+            )
+        values: dict[str, Value] = {"ACTION": action, "UNIT": self.unit, "FIRES_IN": self.fires_in,
+                  "UNIT_DIR": self.unit_dir, "STATE_DIR": self.state_dir}  # fmt: skip
+        return render("netplan_wayback", values, argv=pairs)
 
     def restore_now(self, cmd: CommandProtocol) -> None:
         """Put the old files back and regenerate (the running state is the caller's: netplan try's
-        revert, or :meth:`fire_now`); cancel the timer."""
+        revert, or :meth:`fire_now`); remove the way back only when that worked."""
         r = cmd.run(self.script("restore"), root=True)
         if not r.ok:
             raise RemoteError(f"restoring the backup failed: {r.output.strip()}; backups: "
-                              f"{', '.join(self.backups.values())}; the guest's {self.unit}.timer still "
-                              "restores them")  # fmt: skip
+                              f"{', '.join(self.backups.values())}; the guest's {self.unit}.timer (and "
+                              f"{self.boot_unit} at the next boot) still restores them")  # fmt: skip
 
     def fire_now(self, cmd: CommandProtocol) -> None:
         """Restore and re-apply the old configuration right away (the timer's own job, run now)."""
         cmd.run(self.script("fire"), root=True)
 
     def cancel(self, cmd: CommandProtocol) -> None:
-        cmd.run(self.script("cancel"), root=True)
+        """Remove the way back (the change is confirmed); RemoteError when its boot unit stays behind."""
+        r = cmd.run(self.script("cancel"), root=True)
+        if not r.ok:
+            raise RemoteError(
+                f"the change is confirmed, but its way back could not be removed: {r.output.strip()}",
+                hint=f"remove {self.boot_unit} on the guest, or the next boot restores the old configuration",
+            )
 
 
 @dataclass
@@ -86,7 +105,8 @@ class NetplanApply:
     log: Log
 
     def write(self, plan: RepairPlan, stamp: str, *, pin_cloud_init: bool) -> WayBack:
-        backups = {path: f"{path}.bak.{stamp}" for path in plan.files}
+        paths = [*plan.files, *([CLOUD_INIT_DISABLE_PATH] if pin_cloud_init else [])]
+        backups = {path: f"{path}.bak.{stamp}" for path in paths}
         way = WayBack(f"gda-netplan-revert-{stamp.lower()}", backups, int(self.deadline + 60))
         r = self.cmd.run(way.script("backup"), root=True)
         if not r.ok:
@@ -98,7 +118,8 @@ class NetplanApply:
                 f"could not arm the revert timer (systemd-run): {r.output.strip()}; nothing was changed"
             )
         self.log(
-            f"way back armed: {way.unit}.timer restores the old config in {way.fires_in}s unless confirmed"
+            f"way back armed: {way.unit}.timer restores the old config in {way.fires_in}s unless confirmed "
+            f"({way.boot_unit} at boot if the guest reboots first)"
         )
         try:
             for path, text in plan.files.items():
@@ -113,6 +134,7 @@ class NetplanApply:
                 self.cmd.run(f"mkdir -p {shlex.quote(posixpath.dirname(CLOUD_INIT_DISABLE_PATH))}", root=True)
                 self.cmd.write_file(CLOUD_INIT_DISABLE_PATH, cloud_init_disable_config().encode(), mode=0o644)
                 self.log(f"wrote {CLOUD_INIT_DISABLE_PATH}: cloud-init will leave the network config alone")
+            self.cmd.run("sync", root=True)  # on disk before the apply: a power cut finds the way back too
         except BaseException:
             with contextlib.suppress(Exception):
                 way.restore_now(self.cmd)
@@ -126,7 +148,9 @@ class NetplanApply:
         connection."""
         t0 = time.monotonic()
         try:
-            r = self.cmd.run("netplan apply", root=True, timeout=max(10.0, self.deadline / 2))
+            # netplan apply runs the generator and restarts networkd: seconds on hardware, up to a minute or
+            # more under emulation on a busy host; the deadline is for SSH to come back afterwards
+            r = self.cmd.run("netplan apply", root=True, timeout=max(120.0, self.deadline))
             status, output = r.status, r.output
         except (SshUnreachable, SshTimeout):
             status, output = 0, ""  # the apply may cut or stall the very connection that runs it
@@ -147,7 +171,11 @@ class NetplanApply:
                 f"old configuration by itself within {way.fires_in}s ({way.unit}.timer)"
             ) from None
         seconds = time.monotonic() - t0
-        way.cancel(ssh)
+        try:
+            way.cancel(ssh)
+        except BaseException:
+            ssh.close()
+            raise
         return ssh, seconds
 
     # ------------------------------------------------------------------------------------ netplan try

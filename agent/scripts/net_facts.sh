@@ -2,7 +2,8 @@
 # guest-disk-agent: the network facts fix-netplan needs, in one run (parsed by agent/core/net/netfacts.py).
 # Prelude: N (the nonce), NETPLAN_FILE (the one netplan file to read, or empty for all of them);
 # "$@" (argv): the netplan directories, in netplan's order.
-# Sections: FILE <path> (the file in base64, so any byte survives a serial line), LINK (ip -j -d link),
+# Sections: FILE <path> (the file in base64, so any byte survives a serial line), SHA256 <path> (its
+# checksum: console noise in the base64 must not reach the YAML that is rewritten), LINK (ip -j -d link),
 # ADDR (ip -j addr), SYSFS (name<TAB>device path<TAB>address<TAB>driver per /sys/class/net entry).
 # shellcheck disable=SC2154
 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
@@ -37,6 +38,7 @@ fi
 for f in "$@"; do
     [ -f "$f" ] || continue
     gda_run FILE "$f" base64 "$f"
+    gda_run SHA256 "$f" sha256sum "$f"
 done
 gda_run LINK - ip -j -d link show
 gda_run ADDR - ip -j addr show

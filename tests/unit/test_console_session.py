@@ -3,7 +3,9 @@ a fake agetty + login on a pty, then a real bash, served on a unix socket / TCP 
 
 from __future__ import annotations
 
+import base64
 import getpass
+import hashlib
 import io
 import re
 import shlex
@@ -248,7 +250,7 @@ def test_run_checked(logged_in: ConsoleSession) -> None:
 
 
 def test_never_sends_a_line_beginning_with_tilde(logged_in: ConsoleSession) -> None:
-    # multi-line commands are sent as one line ($'...'), so "~" never follows a newline
+    # multi-line commands are sent as one line (printf octal escapes), so "~" never follows a newline
     assert logged_in.run("echo a\n~/x 2>/dev/null; echo b").output == "a\nb\n"
     with pytest.raises(ConsoleError, match="begins with '~'"):
         logged_in._send("\r~.")  # what a raw send of cu's escape would be
@@ -329,6 +331,35 @@ def test_transcript_redacts_secrets(fake: StartConsole, session_for: SessionFact
     assert ">>> <password>" in text
     assert "******** and ********" in text
     assert f">>> {USER}" in text and "login: " in text and ">>> exit" in text
+
+
+def test_transcript_shows_file_payloads_as_length_and_sha256(
+    fake: StartConsole, session_for: SessionFactory, short_tmp: Path
+) -> None:
+    """What write_file sends and what read_file (and ConsoleCommands' read script) gets back: never the
+    base64 of the file (it decodes to a Wi-Fi PSK), only its length and SHA-256."""
+    secret = b"network:\n  wifis:\n    wlan0:\n      access-points:\n        home: {password: Tr0ub4dor&3}\n"
+    data = secret * 20  # several chunks
+    digest = hashlib.sha256(data).hexdigest()
+    transcript = io.StringIO()
+    console = session_for(fake(), transcript=transcript)
+    path = short_tmp / "50-wifi.yaml"
+    with console:
+        console.login(USER, PASSWORD)
+        console.write_file(str(path), data)
+        assert console.read_file(str(path)) == data
+        assert ConsoleCommands(console, user="root", label="fake").read_file(str(path)) == data
+        small = short_tmp / "small.yaml"
+        small.write_bytes(b"psk: hunter2\n")
+        assert console.read_file(str(small)) == b"psk: hunter2\n"
+    text = transcript.getvalue()
+    encoded = base64.b64encode(data).decode()
+    for start in range(0, len(encoded) - 24, 24):
+        assert encoded[start : start + 24] not in text, "a piece of the file's base64 is in the transcript"
+    assert base64.b64encode(b"psk: hunter2\n").decode().rstrip("=") not in text
+    assert "Tr0ub4dor" not in text and "hunter2" not in text
+    assert f"<chunk 1 of file payload: {len(data)} bytes, sha256 {digest}>" in text
+    assert f"<base64 payload withheld: {len(data)} bytes, sha256 {digest}>" in text
 
 
 def test_context_manager_logs_out_on_error(fake: StartConsole, session_for: SessionFactory) -> None:

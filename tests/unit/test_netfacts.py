@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from agent.core import marker, script_render
 from agent.core.net.netfacts import KIND, NETPLAN_DIRS, SCRIPT, parse_netfacts, render_netfacts_script
+from agent.errors import RemoteError
 
 
 def _run(script: str) -> str:
@@ -45,7 +47,7 @@ def test_script_reads_every_yaml_of_the_directories_in_order(tmp_path: Path) -> 
     }
     framed = marker.parse(out, KIND)
     assert framed.version == "1" and framed.complete
-    assert [s.name for s in framed.sections] == ["FILE", "FILE", "LINK", "ADDR", "SYSFS"]
+    assert [s.name for s in framed.sections] == ["FILE", "SHA256", "FILE", "SHA256", "LINK", "ADDR", "SYSFS"]
     assert any(i.name == "lo" for i in facts.interfaces)  # this machine's own interfaces
 
 
@@ -66,3 +68,42 @@ def test_the_script_passes_shellcheck() -> None:
         ["shellcheck", "-s", "sh", str(path)], capture_output=True, text=True, check=False
     )
     assert result.returncode == 0, result.stdout
+
+
+def _facts_with_file(tmp_path: Path, text: str) -> str:
+    (tmp_path / "50-cloud-init.yaml").write_text(text)
+    return _run(render_netfacts_script(str(tmp_path / "50-cloud-init.yaml")))
+
+
+def _flip(line: str) -> str:
+    return line[:10] + ("B" if line[10] != "B" else "C") + line[11:]
+
+
+def _noise(line: str) -> str:
+    return line[:10] + "^[" + line[10:]
+
+
+@pytest.mark.parametrize(
+    ("damage", "why"),
+    [(_flip, "SHA-256 does not match"), (_noise, "invalid base64")],  # a flipped character; console noise
+)
+def test_damaged_base64_is_refused_by_its_checksum(
+    tmp_path: Path, damage: Callable[[str], str], why: str
+) -> None:
+    out = _facts_with_file(tmp_path, "network:\n  wifis:\n    wlan0:\n      password: hunter2\n")
+    assert parse_netfacts(out).files  # undamaged, it parses
+    lines = out.split("\n")
+    body = next(i for i, line in enumerate(lines) if " BEGIN FILE " in line) + 1
+    lines[body] = damage(lines[body])
+    with pytest.raises(RemoteError, match=why) as e:
+        parse_netfacts("\n".join(lines))
+    assert e.value.hint is not None and "never rewritten" in e.value.hint
+
+
+def test_a_file_without_its_checksum_is_refused(tmp_path: Path) -> None:
+    out = _facts_with_file(tmp_path, "network: {version: 2}\n")
+    framed_lines = out.split("\n")
+    start = next(i for i, line in enumerate(framed_lines) if " BEGIN SHA256 " in line)
+    without = "\n".join(framed_lines[:start] + framed_lines[start + 4 :])
+    with pytest.raises(RemoteError, match="without its checksum"):
+        parse_netfacts(without)

@@ -3,6 +3,7 @@ systemd or netplan, run here with the local ``sh``."""
 
 from __future__ import annotations
 
+import shlex
 import subprocess
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 
 from agent.errors import RemoteError
 from agent.ops.netplan_apply import WayBack
+from agent.transport.protocol import Result
 
 
 def test_backup_copies_each_file_next_to_it(tmp_path: Path) -> None:
@@ -28,10 +30,124 @@ def test_the_timer_gets_the_pairs_as_arguments_and_escapes_its_own_dollars() -> 
     assert "set -- '/etc/netplan/50 x.yaml' '/etc/netplan/50 x.yaml.bak.1'\n" in text
     assert "ACTION=arm\n" in text and "FIRES_IN=150\n" in text
     # the job is a file of its own: a command line with ";" does not survive netplan's daemon-reload
-    assert '/bin/sh "$job" "$@"' in text and "<<'JOB'" in text
+    assert '/bin/sh "$job" "$UNIT" "$UNIT_DIR" "$@"' in text and "<<'JOB'" in text
 
 
 @pytest.mark.parametrize("name", ["$x.yaml", "a;b.yaml", "50%.yaml"])
 def test_paths_systemd_would_mangle_are_refused(name: str) -> None:
     with pytest.raises(RemoteError, match="no revert timer"):
         WayBack("u", {f"/etc/netplan/{name}": f"/etc/netplan/{name}.bak"}, 10).script("arm")
+
+
+# ---------------------------------------------------------------------------------- restore / boot unit
+
+
+def _stubs(tmp_path: Path) -> tuple[dict[str, str], Path]:
+    """systemctl, systemd-run and netplan stubs that log their arguments to ``calls``."""
+    bin_dir, calls = tmp_path / "bin", tmp_path / "calls"
+    bin_dir.mkdir()
+    for tool in ("systemctl", "systemd-run", "netplan"):
+        stub = bin_dir / tool
+        stub.write_text(f'#!/bin/sh\necho "{tool} $*" >> {calls}\n')
+        stub.chmod(0o755)
+    calls.write_text("")
+    return {"PATH": f"{bin_dir}:/usr/bin:/bin"}, calls
+
+
+def _way(tmp_path: Path, backups: dict[str, str]) -> WayBack:
+    units, state = tmp_path / "units", tmp_path / "state"
+    units.mkdir(exist_ok=True)
+    return WayBack("gda-netplan-revert-t", backups, 150, unit_dir=str(units), state_dir=str(state))
+
+
+def _sh(way: WayBack, action: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["sh", "-c", way.script(action)], capture_output=True, text=True, env=env, check=False
+    )
+
+
+def test_a_failed_restore_keeps_the_timer_and_the_boot_unit(tmp_path: Path) -> None:
+    env, calls = _stubs(tmp_path)
+    cfg = tmp_path / "50.yaml"
+    cfg.write_text("old\n")
+    way = _way(tmp_path, {str(cfg): f"{cfg}.bak.1"})
+    assert _sh(way, "backup", env).returncode == 0
+    assert _sh(way, "arm", env).returncode == 0
+    assert Path(way.boot_unit).is_file()
+    Path(f"{cfg}.bak.1").unlink()  # the backup is gone: the restore cannot work
+    cfg.write_text("new\n")
+    r = _sh(way, "restore", env)
+    assert r.returncode != 0 and "no backup" in r.stderr
+    assert "systemctl stop" not in calls.read_text(), "the timer is not cancelled after a failed restore"
+    assert Path(way.boot_unit).is_file(), "nor is the boot unit"
+
+
+def test_a_restore_that_works_removes_the_way_back(tmp_path: Path) -> None:
+    env, calls = _stubs(tmp_path)
+    cfg = tmp_path / "50.yaml"
+    cfg.write_text("old\n")
+    way = _way(tmp_path, {str(cfg): f"{cfg}.bak.1"})
+    assert _sh(way, "backup", env).returncode == 0 and _sh(way, "arm", env).returncode == 0
+    cfg.write_text("new\n")
+    r = _sh(way, "restore", env)
+    assert r.returncode == 0, r.stderr
+    assert cfg.read_text() == "old\n"
+    assert (
+        "netplan generate" in calls.read_text()
+        and "systemctl stop gda-netplan-revert-t.timer" in calls.read_text()
+    )
+    assert not list((tmp_path / "units").rglob("*.service")) and not list((tmp_path / "state").iterdir())
+
+
+def test_restore_now_reports_a_failure_and_that_the_timer_still_restores() -> None:
+    class FailingCmd:
+        label = "fake"
+
+        def __init__(self) -> None:
+            self.scripts: list[str] = []
+
+        def run(self, script: str, **_kw: object) -> Result:
+            self.scripts.append(script)
+            return Result(1, "cp: cannot stat\n")
+
+    cmd = FailingCmd()
+    way = WayBack("gda-netplan-revert-t", {"/etc/netplan/a.yaml": "/etc/netplan/a.yaml.bak.1"}, 150)
+    with pytest.raises(RemoteError, match=r"still restores them") as e:
+        way.restore_now(cmd)  # type: ignore[arg-type]
+    assert "gda-netplan-revert-t-boot.service" in e.value.message
+    assert len(cmd.scripts) == 1 and "ACTION=restore" in cmd.scripts[0]
+
+
+def test_the_boot_unit_runs_the_job_and_the_job_removes_the_way_back(tmp_path: Path) -> None:
+    """What the guest does at boot after a reboot in the window: ExecStart of the boot unit, run here."""
+    env, calls = _stubs(tmp_path)
+    cfg, pin = tmp_path / "50 x.yaml", tmp_path / "99-disable.cfg"
+    cfg.write_text("old\n")
+    way = _way(tmp_path, {str(cfg): f"{cfg}.bak.1", str(pin): f"{pin}.bak.1"})
+    assert _sh(way, "backup", env).returncode == 0 and _sh(way, "arm", env).returncode == 0
+    assert Path(f"{pin}.bak.1.absent").exists(), "the pin file did not exist: its way back removes it"
+    unit = Path(way.boot_unit).read_text()
+    wants = tmp_path / "units" / "multi-user.target.wants" / "gda-netplan-revert-t-boot.service"
+    assert wants.is_symlink() and "WantedBy=multi-user.target" in unit
+    cfg.write_text("new\n")
+    pin.write_text("network: {config: disabled}\n")
+    exec_start = next(line for line in unit.splitlines() if line.startswith("ExecStart="))
+    argv = shlex.split(exec_start.removeprefix("ExecStart="))  # systemd's double quotes, as sh reads them
+    r = subprocess.run(argv, capture_output=True, text=True, env=env, check=False)
+    assert r.returncode == 0, r.stderr
+    assert cfg.read_text() == "old\n" and not pin.exists()
+    assert "netplan apply" in calls.read_text()
+    assert not Path(way.boot_unit).exists() and not wants.is_symlink()
+    assert not list((tmp_path / "state").iterdir()), "the job removed itself"
+
+
+def test_cancel_fails_when_the_boot_unit_stays(tmp_path: Path) -> None:
+    class Cmd:
+        label = "fake"
+
+        def run(self, script: str, **_kw: object) -> Result:
+            return Result(1, "could not remove /etc/systemd/system/u-boot.service\n")
+
+    with pytest.raises(RemoteError, match="could not be removed") as e:
+        WayBack("u", {"/a": "/a.bak"}, 10).cancel(Cmd())  # type: ignore[arg-type]
+    assert e.value.hint is not None and "next boot" in e.value.hint

@@ -650,3 +650,23 @@ def test_the_net_core_spells_no_cli_flag() -> None:
     for source in Path(agent.core.net.__file__).parent.glob("*.py"):
         flags = re.findall(r"(?<![\w-])--[a-z][a-z-]+", source.read_text(encoding="utf-8"))
         assert flags == [], f"{source.name}: {flags}"
+
+
+def test_netplan_reads_one_file_per_basename_run_then_etc_then_lib() -> None:
+    from agent.core.net.netplan_model import netplan_order, shadowed_files
+
+    files = {p: "" for p in ("/lib/netplan/50-a.yaml", "/etc/netplan/50-a.yaml", "/run/netplan/50-a.yaml",
+                             "/lib/netplan/10-z.yaml", "/etc/netplan/60-b.yaml", "/lib/netplan/60-b.yaml",
+                             "/srv/custom/50-a.yaml")}  # fmt: skip
+    assert shadowed_files(files) == {
+        "/lib/netplan/50-a.yaml": "/run/netplan/50-a.yaml",
+        "/etc/netplan/50-a.yaml": "/run/netplan/50-a.yaml",
+        "/lib/netplan/60-b.yaml": "/etc/netplan/60-b.yaml",
+    }
+    # then netplan's lexical merge order over the basenames (a file elsewhere is neither shadowed nor shadows)
+    assert netplan_order(files) == [
+        "/lib/netplan/10-z.yaml",
+        "/run/netplan/50-a.yaml",
+        "/srv/custom/50-a.yaml",
+        "/etc/netplan/60-b.yaml",
+    ]

@@ -1,7 +1,8 @@
 """The network facts fix-netplan needs, gathered in one run (over SSH or the console). Pure.
 
 ``agent/scripts/net_facts.sh`` prints, in the common framing (:mod:`agent.core.marker`, header kind
-``NET``), the netplan files (base64, so any byte survives a serial line), ``ip -j -d link show``,
+``NET``), the netplan files (base64, so any byte survives a serial line, each with its SHA-256, checked
+here: console noise must never reach the YAML that is rewritten), ``ip -j -d link show``,
 ``ip -j addr show`` and the sysfs listing that :mod:`agent.core.net.interfaces` reads.
 """
 
@@ -9,6 +10,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import re
 from dataclasses import dataclass
 
 from agent.core import marker, script_render
@@ -45,6 +48,36 @@ def _optional(section: marker.Section | None) -> str | None:
     return section.stdout
 
 
+_SHA256_RE = re.compile(r"[0-9a-f]{64}")
+
+
+def _checked_file(name: str, encoded: str, checksum: marker.Section | None) -> str:
+    """A FILE section's text, decoded and checked against its SHA256 section."""
+    if checksum is None or not checksum.ok:
+        raise RemoteError(
+            f"the guest sent {name} without its checksum (sha256sum failed or the output was cut short)",
+            hint="rerun; the file is never rewritten from unchecked content",
+        )
+    words = checksum.stdout.split()
+    expected = words[0].lower() if words else ""
+    try:
+        data = base64.b64decode("".join(encoded.split()), validate=True)
+    except (binascii.Error, ValueError):
+        raise RemoteError(
+            f"{name} arrived damaged from the guest (invalid base64)",
+            hint="rerun (console noise?); the file is never rewritten from damaged content",
+        ) from None
+    if not _SHA256_RE.fullmatch(expected) or hashlib.sha256(data).hexdigest() != expected:
+        raise RemoteError(
+            f"{name} arrived damaged from the guest (its SHA-256 does not match the guest's)",
+            hint="rerun (console noise?); the file is never rewritten from damaged content",
+        )
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise RemoteError(f"{name} on the guest is not UTF-8 text: {e}") from None
+
+
 def parse_netfacts(text: str) -> NetFacts:
     """Parse the script's output; RemoteError when it is cut short or malformed."""
     framed = marker.parse(text, KIND, what="the network facts script")
@@ -61,9 +94,6 @@ def parse_netfacts(text: str) -> NetFacts:
             raise RemoteError(
                 f"could not read {name} on the guest: {section.stderr.strip() or 'base64 failed'}"
             )
-        try:
-            files[name] = base64.b64decode(section.stdout, validate=False).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError) as e:
-            raise RemoteError(f"could not read {name} from the guest: {e}") from None
+        files[name] = _checked_file(name, section.stdout, framed.get("SHA256", name))
     interfaces = gather_interfaces(link.stdout, _optional(framed.get("ADDR")), _optional(framed.get("SYSFS")))
     return NetFacts(files, interfaces)

@@ -5,7 +5,9 @@ glob, ``macaddress``, ``driver``; all must hold) it is only a label. Other defin
 ``bridges``/``bonds``/``vrfs`` ``interfaces`` lists, ``bonds.*.parameters.primary``,
 ``bridges.*.parameters.path-cost``/``port-priority`` keys, ``vlans``/``tunnels`` ``link``. Routes and
 routing policy name no interface. Definitions with the same ID in several files are merged by netplan
-(files ordered by basename), so they are treated as one :class:`Entry`.
+(files ordered by basename), so they are treated as one :class:`Entry`. Of files with the same basename
+netplan reads one: ``/run/netplan`` before ``/etc/netplan`` before ``/lib/netplan`` (netplan-generate(8));
+the others are never read, so never repaired.
 """
 
 from __future__ import annotations
@@ -88,6 +90,21 @@ def parse_file(path: str, text: str) -> NetplanFile:
         ).splitlines()[0]
         where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark is not None else path
         raise UsageError(f"{where}: not valid YAML: {problem}") from exc
+    except (
+        NotImplementedError,
+        RecursionError,
+        ValueError,
+        IndexError,
+        KeyError,
+        TypeError,
+        AttributeError,
+    ) as exc:
+        # ruamel.yaml's own limits: NotImplementedError("overlap in comment") for a NEL in a comment,
+        # IndexError for ``!!int 0x``, RecursionError for deep nesting
+        raise UsageError(
+            f"{path}: YAML that ruamel.yaml cannot read ({type(exc).__name__}); look for unusual line "
+            "breaks (NEL U+0085, U+2028, U+2029) or very deep nesting"
+        ) from exc
     if doc is None:  # empty, or only comments
         return NetplanFile(path, text, doc, None)
     if not isinstance(doc, CommentedMap):
@@ -118,9 +135,44 @@ def parse_file(path: str, text: str) -> NetplanFile:
     return NetplanFile(path, text, doc, network)
 
 
+#: netplan-generate(8): a file in a later directory shadows the file of the same name in an earlier one
+NETPLAN_PRECEDENCE = ("/lib/netplan", "/etc/netplan", "/run/netplan")
+
+
+def _precedence(path: str) -> int:
+    directory = posixpath.dirname(posixpath.normpath(path))
+    return NETPLAN_PRECEDENCE.index(directory) if directory in NETPLAN_PRECEDENCE else -1
+
+
+def shadowed_files(files: Mapping[str, str]) -> dict[str, str]:
+    """The files netplan never reads, each with the file that shadows it: of the files sharing a
+    basename, netplan reads only the one in /run/netplan, else /etc/netplan, else /lib/netplan (a file
+    elsewhere, the inventory's ``network.netplan_file``, neither shadows nor is shadowed)."""
+    winner: dict[str, str] = {}
+    for path in files:
+        name = posixpath.basename(path)
+        if _precedence(path) >= 0 and (name not in winner or _precedence(path) > _precedence(winner[name])):
+            winner[name] = path
+    hidden = {}
+    for path in files:
+        best = winner.get(posixpath.basename(path))
+        if _precedence(path) >= 0 and best is not None and best != path:
+            hidden[path] = best
+    return hidden
+
+
 def netplan_order(files: Mapping[str, str]) -> list[str]:
-    """netplan reads files ordered by basename (later ones override)."""
-    return sorted(files, key=lambda p: (posixpath.basename(p), p))
+    """The files netplan reads, in its order: one per basename (:func:`shadowed_files`), ordered by
+    basename (later ones override)."""
+    hidden = shadowed_files(files)
+    return sorted((p for p in files if p not in hidden), key=lambda p: (posixpath.basename(p), p))
+
+
+def shadowed_notes(files: Mapping[str, str]) -> list[str]:
+    return [
+        f"{path} is not read by netplan ({winner} has the same name and takes precedence): left alone"
+        for path, winner in sorted(shadowed_files(files).items())
+    ]
 
 
 def plain(value: Any) -> Any:

@@ -30,6 +30,7 @@ from agent.core.net.netplan_model import (
     fitting,
     netplan_order,
     parse_file,
+    shadowed_notes,
 )
 from agent.core.net.netplan_rewrite import follow_references, pin_instance, rewrite_instance, verify
 from agent.core.net.nic_choice import choose_pins, map_stale, nothing_notes
@@ -147,12 +148,12 @@ def plan_repair(
             fits=tuple(
                 EntryFit(e.entry_id, e.paths, tuple(i.name for i in fitting(e, interfaces))) for e in fine
             ),
-            notes=(*nothing_notes(fine, interfaces, pin), *pin_notes),
+            notes=(*nothing_notes(fine, interfaces, pin), *pin_notes, *shadowed_notes(files)),
             has_bonds_or_bridges=bonds_or_bridges(parsed),
         )
 
     chosen, warnings = map_stale(stale, fine, interfaces, pin, match_mac)
-    warnings += pin_notes
+    warnings += pin_notes + shadowed_notes(files)
     ids = all_ids(parsed)
     editors = {f.path: TokenEditor(f.path, f.text) for f in parsed}
     repairs: list[EntryRepair] = []
@@ -219,6 +220,12 @@ def plan_repair(
     new_parsed = [parse_file(p, new_texts.get(p, files[p])) for p in order]
     changes = [c for ed in editors.values() for c in ed.changes]
     warnings += [cloud_init_warning(p) for p in new_texts if is_cloud_init_file(p, files[p])]
+    warnings += [
+        f"{p} is in /run/netplan (a tmpfs): the repair lasts until the next boot, whatever wrote it "
+        "may write it again"
+        for p in new_texts
+        if p.startswith("/run/netplan/")
+    ]
     for p in pins:
         if p.final_name != p.interface.name:
             warnings.append(f"{p.interface.name} will be renamed {p.final_name} by the entry's set-name")
