@@ -16,12 +16,13 @@ import logging
 import re
 import secrets as _secrets
 import shlex
+import time
 from collections.abc import Iterable
 from typing import IO
 
 import pexpect
 
-from agent.console.login_states import STATES, ConsoleState, state_at
+from agent.console.login_states import ConsolePrompts, ConsoleState, patterns_of
 from agent.console.recorder import REDACTED, Recorder, visible
 from agent.console.transports import ConsoleSpawn
 from agent.errors import ConsoleError
@@ -30,6 +31,9 @@ log = logging.getLogger("agent.console.session")
 
 DEFAULT_PROMPT_TIMEOUT = 10.0
 DEFAULT_COMMAND_TIMEOUT = 60.0
+#: the longest command line typed at the shell: a shell without line editing (dash) reads the terminal in
+#: canonical mode, whose line buffer holds 4095 characters; longer commands go over as a checked file.
+MAX_LINE = 2048
 #: console lines quoted in error messages.
 ERROR_LINES = 15
 
@@ -46,24 +50,19 @@ def shell_quote(text: str) -> str:
     """Quote ``text`` as one shell word that, when sent, is printable ASCII on one line.
 
     Plain printable ASCII uses :func:`shlex.quote`; anything else (newlines, tabs, control characters,
-    non-ASCII) uses bash's ``$'...'`` with ``\\xHH`` escapes, so no raw newline (and so no line that could
-    begin with ``~``), no tab (readline completion) and no 8-bit byte (readline meta keys) is ever typed.
+    non-ASCII) is ``"$(printf '...')"`` with ``\\NNN`` octal escapes: POSIX printf, so dash, bash, ksh and
+    zsh all read it (bash's ``$'...'`` is not POSIX: dash, often root's /bin/sh, rejects it). No raw
+    newline (and so no line that could begin with ``~``), no tab (readline completion) and no 8-bit byte
+    (readline meta keys) is ever typed. A command substitution drops trailing newlines: meant for
+    ``eval``, where they do not matter.
     """
     if all(" " <= ch <= "~" for ch in text):
         return shlex.quote(text)
-    out = ["$'"]
+    out = []
     for byte in text.encode("utf-8"):
         ch = chr(byte)
-        if ch == "\\":
-            out.append("\\\\")
-        elif ch == "'":
-            out.append("\\'")
-        elif " " <= ch <= "~":
-            out.append(ch)
-        else:
-            out.append(f"\\x{byte:02x}")
-    out.append("'")
-    return "".join(out)
+        out.append(ch if " " <= ch <= "~" and ch not in "\\'%!" else f"\\{byte:03o}")
+    return "\"$(printf '" + "".join(out) + "')\""
 
 
 class ConsoleIO:
@@ -73,8 +72,9 @@ class ConsoleIO:
     the caller's to close. The session installs itself as the spawn's ``logfile_read`` and clears
     ``logfile`` and ``logfile_send`` (they would record the password). ``transcript`` receives everything
     read and sent, redacted. ``prompt_timeout`` bounds each wait for a prompt (it must exceed login's
-    failure delay, about 3 s); ``command_timeout`` is run()'s default. ``guard_tilde`` refuses to send a
-    ``~`` at the start of a line (cu's escape); leave it on.
+    failure delay, about 3 s); ``command_timeout`` is run()'s default; ``login_timeout`` (None: no bound
+    but the prompt waits) bounds a whole login. ``prompts`` adds the inventory's prompt regexes to the
+    built-in ones. ``guard_tilde`` refuses to send a ``~`` at the start of a line (cu's escape); leave it on.
     """
 
     def __init__(
@@ -85,6 +85,8 @@ class ConsoleIO:
         secrets: Iterable[str] = (),
         prompt_timeout: float = DEFAULT_PROMPT_TIMEOUT,
         command_timeout: float = DEFAULT_COMMAND_TIMEOUT,
+        login_timeout: float | None = None,
+        prompts: ConsolePrompts | None = None,
         guard_tilde: bool = True,
     ) -> None:
         if getattr(spawn, "encoding", None) is None:
@@ -95,6 +97,10 @@ class ConsoleIO:
             self.add_secret(secret)
         self.prompt_timeout = prompt_timeout
         self.command_timeout = command_timeout
+        self.login_timeout = login_timeout
+        self._state_table = (prompts or ConsolePrompts()).patterns()
+        self._states = [pattern for _, pattern in self._state_table]
+        self._deadline: float | None = None  # set while logging in (login_timeout)
         self.guard_tilde = guard_tilde
         self._recorder = Recorder(transcript, self.redact)
         for attr in ("logfile", "logfile_send"):
@@ -174,11 +180,26 @@ class ConsoleIO:
     def _expect(self, patterns: list[re.Pattern[str]], timeout: float, what: str) -> int:
         """Wait for one of ``patterns``; its index. Raises ConsoleTimeout / ConsoleError (closed)."""
         index = self._expect_or_timeout(patterns, timeout, what)
+        if index is None and self._deadline is not None and time.monotonic() >= self._deadline:
+            raise self._login_timeout_error(what)
         if index is None:
             raise self._error(f"timed out after {timeout:g}s waiting for {what}", timeout=True)
         return index
 
+    def _login_timeout_error(self, what: str) -> ConsoleError:
+        return self._error(
+            f"console login did not reach a shell within login_timeout ({self.login_timeout:g}s) "
+            f"while waiting for {what}",
+            "raise console.login_timeout in the inventory if the guest is only slow",
+            timeout=True,
+        )
+
     def _expect_or_timeout(self, patterns: list[re.Pattern[str]], timeout: float, what: str) -> int | None:
+        if self._deadline is not None:
+            left = self._deadline - time.monotonic()
+            if left <= 0:
+                raise self._login_timeout_error(what)
+            timeout = min(timeout, left)
         try:
             index = self._spawn.expect([*patterns, pexpect.TIMEOUT, pexpect.EOF], timeout=max(timeout, 0.0))
         except (pexpect.ExceptionPexpect, OSError, ValueError) as exc:
@@ -199,11 +220,18 @@ class ConsoleIO:
             if not self._spawn.before:
                 return
 
+    def _state_patterns(self, state: ConsoleState) -> list[re.Pattern[str]]:
+        """The patterns (built-in, then the inventory's) that mean ``state``."""
+        return patterns_of(state, self._state_table)
+
+    def _state_at(self, index: int) -> ConsoleState:
+        return self._state_table[index][0]
+
     def _expect_state(self, timeout: float, what: str, *, required: bool = True) -> ConsoleState | None:
-        patterns = STATES
+        patterns = self._states
         index = (
             self._expect(patterns, timeout, what)
             if required
             else self._expect_or_timeout(patterns, timeout, what)
         )
-        return None if index is None else state_at(index)
+        return None if index is None else self._state_at(index)

@@ -8,9 +8,10 @@ locked account each end it at once with a clear message; a password typed at the
 from __future__ import annotations
 
 import re
+import time
 
 from agent.console.console_io import ConsoleIO, log
-from agent.console.login_states import FAILURES, STATES, ConsoleState, pattern_of, state_at
+from agent.console.login_states import FAILURES, ConsoleState
 from agent.errors import ConsoleError
 
 PASSWORD_PLACEHOLDER = "<password>"
@@ -47,7 +48,16 @@ class ConsoleLogin(ConsoleIO):
         )
 
     def _login(self, user: str, password: str | None, *, allow_shell: bool = True) -> bool:
-        """Reach a shell prompt; True when an existing shell was taken over."""
+        """Reach a shell prompt (within ``login_timeout`` when set); True when an existing shell was taken
+        over."""
+        if self.login_timeout is not None:
+            self._deadline = time.monotonic() + self.login_timeout
+        try:
+            return self._login_steps(user, password, allow_shell=allow_shell)
+        finally:
+            self._deadline = None
+
+    def _login_steps(self, user: str, password: str | None, *, allow_shell: bool) -> bool:
         state: ConsoleState | None = self.wake()
         if state is ConsoleState.SHELL and allow_shell:
             self._in_shell = True
@@ -112,13 +122,13 @@ class ConsoleLogin(ConsoleIO):
     def _after_user_name(self, user: str) -> ConsoleState:
         """The state after the user name was sent. getty echoes the name: a login prompt seen before that
         echo is a stale one (printed before our wake reached getty), not getty asking again."""
-        patterns = [re.compile(rf"{re.escape(user)}\r*\n"), *STATES]
+        patterns = [re.compile(rf"{re.escape(user)}\r*\n"), *self._states]
         for _ in range(3):
             index = self._expect(patterns, self.prompt_timeout, "the password prompt")
             if index == 0:
                 index = self._expect(patterns[1:], self.prompt_timeout, "the password prompt")
-                return state_at(index)
-            state = state_at(index - 1)
+                return self._state_at(index)
+            state = self._state_at(index - 1)
             if state is not ConsoleState.LOGIN:
                 return state
         raise self._error(f"console login for user {user}: getty keeps showing the login prompt")
@@ -132,6 +142,12 @@ class ConsoleLogin(ConsoleIO):
             pass
 
     def _settle_at_login(self) -> None:
-        """After a failed login, wait (bounded, no error) for the login prompt to come back."""
-        login_re = pattern_of(ConsoleState.LOGIN)
-        self._expect_or_timeout([login_re], self.prompt_timeout, "the login prompt")
+        """After a failed login, wait (bounded, no error) for the login prompt to come back; past the
+        login_timeout too, so the failure is what gets reported."""
+        deadline, self._deadline = self._deadline, None
+        try:
+            self._expect_or_timeout(
+                self._state_patterns(ConsoleState.LOGIN), self.prompt_timeout, "the login prompt"
+            )
+        finally:
+            self._deadline = deadline

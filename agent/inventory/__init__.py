@@ -26,6 +26,11 @@ Schema (every key is optional unless marked *required*)::
           # ssh: {host: bhyvehost, command: sudo vm console xdev}   # plus port/user/identity_file/known_hosts
           user: root                          # default root
           password_env: XDEV_CONSOLE_PASSWORD # the NAME of the env var holding the console password
+          password_prompt: '(?i)kennwort:'    # extra regexes (one or a list), added to the built-in
+          # login_prompt / login_incorrect / shell_prompt  ... localized ones (de fr es it pt ru pl nl ja zh)
+          prompt_timeout: 10                  # seconds per prompt wait (default 10)
+          command_timeout: 120                # seconds per console command (default 120)
+          login_timeout: 60                   # seconds for a whole login (default: unbounded)
 
 ``disk.host_os`` is where issue 5's "``host: {os: freebsd}``" setting lives: ``host`` is already the guest's
 SSH address, so the OS of the hypervisor host that will mount the filesystem is a disk setting.

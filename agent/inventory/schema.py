@@ -28,6 +28,7 @@ from pydantic import (
     model_validator,
 )
 
+from agent.console.login_states import compile_prompt
 from agent.core.values import HostPort, parse_host_port, parse_mac, parse_size
 from agent.errors import UsageError
 from agent.hints import opt
@@ -131,6 +132,11 @@ def _shell_command(value: str) -> str:
     return value
 
 
+def _prompt_regex(value: str) -> str:
+    compile_prompt(value)  # ValueError: does not compile, or matches an empty text
+    return value
+
+
 def _guest_name(value: str) -> str:
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", value):
         raise ValueError(
@@ -161,6 +167,20 @@ LocalPath = Annotated[Path, PlainValidator(_local_path)]
 GuestName = Annotated[StrictStr, AfterValidator(_guest_name)]
 
 _FROZEN = ConfigDict(extra="forbid", frozen=True)
+
+PromptRegex = Annotated[StrictStr, AfterValidator(_nonempty), AfterValidator(_prompt_regex)]
+
+
+def _one_or_list(value: object) -> object:
+    if isinstance(value, str):
+        return [value]
+    if not isinstance(value, (list, tuple)):
+        raise ValueError("expected a regular expression or a list of them")
+    return value
+
+
+PromptRegexes = Annotated[tuple[PromptRegex, ...], BeforeValidator(_one_or_list)]
+Seconds = Annotated[float, Field(strict=True, gt=0, le=86400)]
 
 
 class DiskPins(BaseModel):
@@ -207,7 +227,14 @@ CONSOLE_TRANSPORTS: tuple[ConsoleTransport, ...] = ("tcp", "unix", "command", "s
 
 
 class ConsoleSettings(BaseModel):
-    """The guest's serial console: exactly one transport (``tcp``, ``unix``, ``command`` or ``ssh``)."""
+    """The guest's serial console: exactly one transport (``tcp``, ``unix``, ``command`` or ``ssh``).
+
+    ``login_prompt``, ``password_prompt``, ``login_incorrect`` and ``shell_prompt`` add regexes (one or a
+    list; each must compile and must not match an empty text) to the built-in, localized ones; a prompt
+    regex matches at the end of what the console printed. ``prompt_timeout`` bounds each wait for a prompt
+    (default 10 s), ``command_timeout`` a command (default 120 s), ``login_timeout`` a whole login (default:
+    no bound beyond the prompt waits), as labgrid's ShellDriver ``login_timeout``/``await_login_timeout``.
+    """
 
     model_config = _FROZEN
 
@@ -217,6 +244,13 @@ class ConsoleSettings(BaseModel):
     ssh: SSHConsole | None = None
     user: UserName = "root"
     password_env: EnvName | None = None
+    login_prompt: PromptRegexes = ()
+    password_prompt: PromptRegexes = ()
+    login_incorrect: PromptRegexes = ()
+    shell_prompt: PromptRegexes = ()
+    prompt_timeout: Seconds = 10.0
+    command_timeout: Seconds = 120.0
+    login_timeout: Seconds | None = None
 
     @model_validator(mode="after")
     def _exactly_one_transport(self) -> ConsoleSettings:

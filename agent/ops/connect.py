@@ -14,19 +14,17 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_exponential
 
 from agent.console.commands import ConsoleCommands
+from agent.console.login_states import ConsolePrompts
 from agent.console.session import ConsoleSession
 from agent.console.transports import ConsoleSpec, open_console
 from agent.errors import UsageError
 from agent.inventory import DEFAULT_INVENTORY, ConsoleSettings, Guest, load_inventory, resolve_secret
 from agent.transport.ssh import SshSession, SshTarget, SshUnreachable
-
-#: seconds a console command may take by default (netplan generate on a slow guest)
-CONSOLE_COMMAND_TIMEOUT = 120
 
 
 def load_guest(inventory: str | None, guest: str | None) -> tuple[str, Guest]:
@@ -84,6 +82,22 @@ def console_spec(console: ConsoleSettings) -> ConsoleSpec:
         return ConsoleSpec(kind="unix", target=str(console.unix))
     assert console.command is not None
     return ConsoleSpec(kind="command", target=console.command)
+
+
+def console_session_options(console: ConsoleSettings) -> dict[str, Any]:
+    """The inventory's console settings as :class:`ConsoleSession` keyword arguments: the extra prompt
+    regexes and the timeouts."""
+    return {
+        "prompts": ConsolePrompts(
+            login=console.login_prompt,
+            password=console.password_prompt,
+            login_incorrect=console.login_incorrect,
+            shell=console.shell_prompt,
+        ),
+        "prompt_timeout": console.prompt_timeout,
+        "command_timeout": console.command_timeout,
+        "login_timeout": console.login_timeout,
+    }
 
 
 class _Ask:
@@ -182,7 +196,7 @@ class Connector:
                 spawn,
                 transcript=transcript,
                 secrets=[password] if password else [],
-                command_timeout=CONSOLE_COMMAND_TIMEOUT,
+                **console_session_options(console),
             )
             stack.enter_context(session)
             session.login(console.user, password)

@@ -20,6 +20,11 @@ The guest's PATH also shadows ``dmesg`` (records its arguments in ``dmesg.log``;
 kernel) and ``sudo`` (always refuses, like ``sudo -n`` without a rule).
 
 Accounts: ``--user NAME:PASSWORD[:STATE]``, STATE one of ok, must-change, expired, locked.
+
+``--locale LANG`` (de, fr, es, ru, zh_CN, ...) makes login speak that language after agetty's English first
+prompt: the password prompt, "Login incorrect" and the prompt login(1) asks again with (strings from the
+util-linux / shadow / Linux-PAM catalogues). ``--shell dash`` runs ``dash -i`` instead of bash; ``--shell
+percent`` is bash with a zsh/csh-like ``user@xdev:~ % `` prompt.
 """
 
 from __future__ import annotations
@@ -53,6 +58,28 @@ MOTD = (
     "permitted by applicable law.\n"
     "Last login: Mon Mar  4 10:00:00 UTC 2024 on ttyS0\n"
 )
+
+# (password prompt, login incorrect, login's own prompt after a failure) per language
+LOCALES: dict[str, tuple[str, str, str]] = {
+    "en": ("Password: ", "Login incorrect", f"{HOST} login: "),
+    "de": ("Passwort: ", "Anmeldung falsch", f"{HOST}-Anmeldung: "),  # util-linux, shadow
+    "de-old": ("Passwort: ", "Falsche Anmeldung", "Anmeldung: "),  # as reported in issue 9
+    "fr": ("Mot de passe\u00a0: ", "Identifiant incorrect", "identifiant\u00a0: "),  # util-linux
+    "fr-pam": ("Mot de passe : ", "Login incorrect", f"{HOST} connexion\u00a0: "),  # Linux-PAM, shadow
+    "fr-old": ("Mot de passe : ", "Connexion incorrecte", "login : "),  # as reported in issue 9
+    "es": ("Contraseña: ", "Inicio de sesión incorrecto", "Inicio de sesión: "),  # util-linux
+    "it": ("Password: ", "Login non corretto", f"{HOST} login: "),
+    "pt": ("Palavra-passe: ", "Início incorrecto.", "sessão: "),
+    "pt_BR": ("Senha: ", "Login incorreto", "login: "),
+    "ru": ("Пароль: ", "Неверный логин", "логин: "),  # util-linux
+    "ru-shadow": ("Пароль: ", "Неверное имя пользователя", f"{HOST} имя пользователя: "),
+    "pl": ("Hasło: ", "Niepoprawne logowanie", "login: "),
+    "nl": ("Wachtwoord: ", "Inloggegevens onjuist", "inlognaam: "),
+    "ja": ("パスワード: ", "ログインが失敗しました", "ログイン: "),
+    "zh_CN": ("密码：", "登录不正确", "登录："),
+    "zh_TW": ("密碼：", "登入錯誤", f"{HOST} 使用者："),
+    "custom": ("Kennwort bitte> ", "Nein.", "Wer da? "),  # none built in: for the inventory's regexes
+}
 
 KMSG_SCRIPT = """#!/bin/sh
 printf '%s\\n' "$*" > "$FAKE_KMSG"
@@ -90,7 +117,7 @@ def _set_echo(on: bool) -> None:
     termios.tcsetattr(0, termios.TCSANOW, attrs)
 
 
-def _exec_shell(user: str, state_dir: str) -> NoReturn:
+def _exec_shell(user: str, state_dir: str, flavour: str = "bash") -> NoReturn:
     bindir = os.path.join(state_dir, "bin")
     env = {
         "PATH": bindir + os.pathsep + os.environ.get("PATH", "/usr/bin:/bin"),
@@ -98,12 +125,16 @@ def _exec_shell(user: str, state_dir: str) -> NoReturn:
         "TERM": "vt220",
         "LANG": "C.UTF-8",
         "USER": user,
-        "PS1": f"{user}@{HOST}:~{'#' if user == 'root' else '$'} ",
+        "PS1": f"{user}@{HOST}:~{'#' if user == 'root' else '$'} "
+        if flavour != "percent"
+        else f"{user}@{HOST}:~ % ",
         "FAKE_KMSG": os.path.join(state_dir, "kmsg.fifo"),
         "FAKE_KMSG_ACK": os.path.join(state_dir, "kmsg-ack.fifo"),
         "FAKE_STATE": state_dir,
     }
     os.chdir(state_dir)
+    if flavour == "dash":  # not as a login shell: no /etc/profile
+        os.execvpe("dash", ["dash", "-i"], env)
     os.execvpe("bash", ["-bash", "--noprofile", "--norc", "-i"], env)
 
 
@@ -120,15 +151,17 @@ def getty(args: argparse.Namespace, first: bool) -> NoReturn:
         name, password, *rest = entry.split(":")
         accounts[name] = (password, rest[0] if rest else "ok")
     if first and args.logged_in:
-        _exec_shell(args.logged_in, args.state)
+        _exec_shell(args.logged_in, args.state, args.shell)
+    password_prompt, login_incorrect, login_prompt = LOCALES[args.locale]
     _write(ISSUE)
+    prompt = f"{HOST} login: "  # agetty's, never translated
     while True:
-        _write(f"{HOST} login: ")
+        _write(prompt)
         name = _read_line()
         if not name:
             continue
         _set_echo(False)
-        _write("Password: ")
+        _write(password_prompt)
         password = _read_line()
         _set_echo(True)
         _write("\n")
@@ -136,7 +169,8 @@ def getty(args: argparse.Namespace, first: bool) -> NoReturn:
         if account is None or account[0] != password:
             with open(os.path.join(args.state, "failures.log"), "a") as log:
                 log.write(name + "\n")
-            _write("\nLogin incorrect\n")
+            _write(f"\n{login_incorrect}\n")
+            prompt = login_prompt  # login(1) asks again, in the locale
             continue
         state = account[1]
         if state == "expired":
@@ -155,7 +189,7 @@ def getty(args: argparse.Namespace, first: bool) -> NoReturn:
             _read_line()  # Ctrl-C (SIGINT) ends us here, as it ends login
             os._exit(1)
         _write(MOTD)
-        _exec_shell(name, args.state)
+        _exec_shell(name, args.state, args.shell)
 
 
 class Supervisor:
@@ -340,6 +374,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--logged-in", metavar="USER", help="start with a shell of USER already logged in")
     parser.add_argument("--busy", action="store_true", help="a program that prints nothing holds the console")
     parser.add_argument("--kmsg-after-login", metavar="TEXT", help="a kernel message after the login prompt")
+    parser.add_argument("--locale", default="en", choices=sorted(LOCALES), help="the language of login")
+    parser.add_argument(
+        "--shell", default="bash", choices=["bash", "dash", "percent"], help="the login shell"
+    )
     args = parser.parse_args(argv)
     if not args.stdio and not args.listen:
         parser.error("--listen or --stdio")
@@ -362,6 +400,8 @@ def fake_console_argv(
     logged_in: str | None = None,
     busy: bool = False,
     kmsg_after_login: str | None = None,
+    locale: str = "en",
+    shell: str = "bash",
 ) -> list[str]:
     """The command line of a fake console (without --listen/--stdio)."""
     argv = [sys.executable, str(Path(__file__).resolve()), "--state", str(state)]
@@ -373,7 +413,7 @@ def fake_console_argv(
         argv.append("--busy")
     if kmsg_after_login:
         argv += ["--kmsg-after-login", kmsg_after_login]
-    return argv
+    return [*argv, "--locale", locale, "--shell", shell]
 
 
 @dataclass
@@ -416,11 +456,19 @@ def start_fake_console(
     logged_in: str | None = None,
     busy: bool = False,
     kmsg_after_login: str | None = None,
+    locale: str = "en",
+    shell: str = "bash",
     timeout: float = 10.0,
 ) -> FakeConsole:
     """Start a fake console listening on ``listen`` (``unix:PATH`` or ``tcp:127.0.0.1:0``)."""
     argv = fake_console_argv(
-        state, users=users, logged_in=logged_in, busy=busy, kmsg_after_login=kmsg_after_login
+        state,
+        users=users,
+        logged_in=logged_in,
+        busy=busy,
+        kmsg_after_login=kmsg_after_login,
+        locale=locale,
+        shell=shell,
     )
     proc = subprocess.Popen([*argv, "--listen", listen], stdout=subprocess.PIPE, text=True)
     assert proc.stdout is not None

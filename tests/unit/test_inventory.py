@@ -724,3 +724,69 @@ def test_repository_inventory_bhyve_example_loads_when_uncommented(tmp_path: Pat
     assert guest.console.transport == "ssh"
     assert (guest.console.ssh.host, guest.console.ssh.command) == ("bhyvehost", "sudo vm console xdev")
     assert guest.console.password_env == "XDEV_CONSOLE_PASSWORD"
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Console prompts and timeouts (issue 9, item 18)
+
+
+def test_console_prompts_and_timeouts(tmp_path: Path) -> None:
+    from agent.console.login_states import ConsoleState
+    from agent.ops.connect import console_session_options
+
+    guest = load_inventory(
+        write(
+            tmp_path,
+            """
+            guests:
+              x:
+                host: h
+                console:
+                  tcp: a:1
+                  password_prompt: '(?i)kennwort bitte>'
+                  login_incorrect: [Nein, 'Zugang verweigert']
+                  shell_prompt: ['\\]\\$ ']
+                  prompt_timeout: 20
+                  command_timeout: 600.5
+                  login_timeout: 90
+            """,
+        )
+    ).guests["x"]
+    console = guest.console
+    assert console is not None
+    assert console.password_prompt == ("(?i)kennwort bitte>",)
+    assert console.login_incorrect == ("Nein", "Zugang verweigert")
+    assert console.shell_prompt == ("\\]\\$ ",)
+    assert (console.prompt_timeout, console.command_timeout, console.login_timeout) == (20, 600.5, 90)
+    options = console_session_options(console)
+    timeouts = (options["prompt_timeout"], options["command_timeout"], options["login_timeout"])
+    assert timeouts == (20, 600.5, 90)
+    table = options["prompts"].patterns()
+    assert [s for s, p in table if p.search("KENNWORT BITTE> ")] == [ConsoleState.PASSWORD]
+    assert ConsoleState.LOGIN_INCORRECT in [s for s, p in table if p.search("\nZugang verweigert\n")]
+    assert [s for s, p in table if p.search("[me@x ~]$ ")][-1] is ConsoleState.SHELL
+
+
+def test_console_timeouts_default_to_todays_values() -> None:
+    console = ConsoleSettings.model_validate({"tcp": "a:1"})
+    assert (console.prompt_timeout, console.command_timeout, console.login_timeout) == (10, 120, None)
+    assert console.login_prompt == console.password_prompt == console.shell_prompt == ()
+
+
+@pytest.mark.parametrize(
+    ("setting", "problem"),
+    [
+        ("password_prompt: '(unclosed'", "is not a valid regular expression"),
+        ("shell_prompt: ['.*']", "matches an empty text"),
+        ("login_prompt: ['']", "must not be empty"),
+        ("login_incorrect: 42", "a regular expression or a list of them"),
+        ("prompt_timeout: 0", "greater than 0"),
+        ("command_timeout: lots", "valid number"),
+        ("login_timeout: true", "valid number"),
+    ],
+)
+def test_console_prompt_and_timeout_validation(tmp_path: Path, setting: str, problem: str) -> None:
+    err = load_error(tmp_path, f"guests:\n  x:\n    host: h\n    console:\n      tcp: a:1\n      {setting}\n")
+    assert len(err.problems) == 1
+    assert problem in err.problems[0].message
+    assert err.problems[0].line == 6
