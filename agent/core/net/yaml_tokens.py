@@ -11,6 +11,7 @@ can check that the edited text parses to exactly what was intended.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -64,6 +65,27 @@ def token_end(line: str, col: int) -> int:
     while i > col and line[i - 1] in " \t":
         i -= 1
     return i
+
+
+_LINE_RE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
+
+
+def yaml_lines(text: str) -> list[str]:
+    """``text`` split into lines (ends kept) as ruamel.yaml numbers them: at ``\n``, ``\r\n`` and a lone
+    ``\r`` only. ``str.splitlines`` also splits at NEL, U+2028, U+2029 (which ruamel counts as no line
+    break), so a comment holding one put every later edit on the wrong line."""
+    return _LINE_RE.findall(text)
+
+
+def skip_properties(line: str, col: int) -> int:
+    """The column after the anchor (``&name``) and tag (``!tag``) properties starting at ``col``, if any:
+    ruamel places a node's position on its first property, and an edit must keep them."""
+    while col < len(line) and line[col] in "&!":
+        while col < len(line) and line[col] not in " \t\r\n":
+            col += 1
+        while col < len(line) and line[col] in " \t":
+            col += 1
+    return col
 
 
 def decode(token: str) -> str:
@@ -143,7 +165,7 @@ class TokenEditor:
 
     def __init__(self, path: str, text: str) -> None:
         self.path = path
-        self.lines = text.splitlines(keepends=True)
+        self.lines = yaml_lines(text)
         self.newline = "\r\n" if "\r\n" in text else "\n"
         self.splices: list[tuple[int, int, int, str]] = []
         self.inserts: list[tuple[int, str]] = []
@@ -155,17 +177,19 @@ class TokenEditor:
     def edited(self) -> bool:
         return bool(self.splices or self.inserts or self.deleted)
 
-    def token(self, line: int, col: int, expected: str) -> tuple[int, str]:
+    def token(self, line: int, col: int, expected: str) -> tuple[int, int, str]:
+        """(start, end, text) of the scalar at ``col``, after its anchor or tag (``&a``, ``!!str``)."""
         text = self.lines[line]
+        col = skip_properties(text, col)
         end = token_end(text, col)
         token = text[col:end]
         if decode(token) != expected:
             raise CannotEdit(f"line {line + 1}: found {token!r} where {expected!r} was expected")
-        return end, token
+        return col, end, token
 
     def replace(self, line: int, col: int, old: str, new: str, *, quote: bool = False) -> None:
-        end, token = self.token(line, col, old)
-        self.splices.append((line, col, end, render_scalar(new, token, quote=quote)))
+        start, end, token = self.token(line, col, old)
+        self.splices.append((line, start, end, render_scalar(new, token, quote=quote)))
 
     def insert_at(self, line: int, col: int, text: str) -> None:
         self.splices.append((line, col, col, text))
@@ -194,8 +218,10 @@ class TokenEditor:
         for n in touched:
             if n < len(lines):
                 limit = len(lines[n])
+                # a set: an alias (``*a``) reports the anchored node's position, so following a
+                # reference through it repeats the anchor's own edit, which is applied once
                 for _, start, end, text in sorted(
-                    (s for s in self.splices if s[0] == n), key=lambda s: -s[1]
+                    {s for s in self.splices if s[0] == n}, key=lambda s: -s[1]
                 ):
                     if end > limit:
                         raise CannotEdit(f"line {n + 1}: overlapping edits")
