@@ -16,10 +16,12 @@ login of its own; nothing is taken from the CLI's own report alone.
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import shlex
 import socket
+import stat
 import subprocess
 import time
 from collections.abc import Iterator
@@ -233,6 +235,12 @@ def test_transcript_kept_without_secrets(broken: Guest, story: Story) -> None:
     assert "netplan try --timeout" in text  # the session is really in it
     assert broken.lab.secrets["root"] not in text
     assert broken.lab.secrets["admin"] not in text
+    # a new file of the user's only, holding no file contents: netplan files may carry Wi-Fi PSKs
+    assert stat.S_IMODE(story.transcript.stat().st_mode) == 0o600
+    for content in (CLOUD_INIT_NETPLAN, broken.root_ssh(f"cat {NETPLAN}")):
+        encoded = base64.b64encode(content.encode()).decode()
+        assert encoded[:32] not in text and encoded[-32:] not in text
+    assert "sha256" in text  # payloads appear as their length and SHA-256
 
 
 def test_console_logged_out_at_the_end(broken: Guest, story: Story) -> None:
