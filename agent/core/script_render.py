@@ -9,6 +9,7 @@ A script is rendered as::
     EXIT_...=<n> ...               exit codes, from the one Python table the caller passes
     set -- 'argv' ...              an optional argument vector (e.g. the exact mkfs command)
     <agent/scripts/lib/marker.sh>  the framing functions
+    <agent/scripts/lib/<lib>.sh>   shared functions the caller names (e.g. sysfs)
     <agent/scripts/<name>.sh>      the body
 
 Nothing but the prelude carries values: a body never has Python text interpolated into it. The body
@@ -75,12 +76,14 @@ def render(
     nonce: str | None = None,
     exit_codes: Mapping[str, int] | None = None,
     argv: Sequence[str] | None = None,
+    libs: Sequence[str] = (),
 ) -> str:
-    """The runnable text of ``agent/scripts/<name>.sh`` with its prelude and the marker functions."""
+    """The runnable text of ``agent/scripts/<name>.sh`` with its prelude, the marker functions and the
+    shared libraries ``libs`` (``agent/scripts/lib/<lib>.sh``) before the body."""
     n = nonce if nonce is not None else new_nonce()
     return (
         f"#!/bin/sh\n# guest-disk-agent: {name}.sh\n"
         + prelude(values or {}, nonce=n, exit_codes=exit_codes, argv=argv)
-        + body("lib/marker.sh")
+        + "".join(body(f"lib/{lib}.sh") for lib in ("marker", *libs))
         + body(f"{name}.sh")
     )

@@ -81,17 +81,6 @@ gda_sysfs() {
     done
 }
 
-# gda_serial_hex SYSDIR: the serial's raw sysfs bytes as hex (SYSDIR/device/serial, for an NVMe namespace
-# the controller's, else SYSDIR/serial; empty when neither exists). The guard reads it the same way.
-gda_serial_hex() {
-    for _sf in "$1/device/serial" "$1/serial"; do
-        if [ -r "$_sf" ]; then
-            od -A n -v -t x1 "$_sf" 2>/dev/null | tr -d ' \n'
-            return 0
-        fi
-    done
-}
-
 gda_wipefs() {
     wipefs --no-act --json --output UUID,LABEL,LENGTH,TYPE,OFFSET,USAGE,DEVICE -- "/dev/$1" && return 0
     wipefs --no-act --json -- "/dev/$1"

@@ -39,16 +39,7 @@ identity_ok() {
     _n=${_n%% *}
     case $1 in "node=$_n fd=$_n sysfs=$_n "*) [ -n "$_n" ] ;; *) return 1 ;; esac
 }
-# gda_serial_hex SYSDIR: the serial's raw sysfs bytes as hex (SYSDIR/device/serial, for an NVMe namespace
-# the controller's, else SYSDIR/serial; empty when neither exists). The facts script reads it the same way.
-gda_serial_hex() {
-    for _sf in "$1/device/serial" "$1/serial"; do
-        if [ -r "$_sf" ]; then
-            od -A n -v -t x1 "$_sf" 2>/dev/null | tr -d ' \n'
-            return 0
-        fi
-    done
-}
+# gda_serial_hex comes from lib/sysfs.sh, shared with the facts script.
 # serial_ok HEX TEXT: still the chosen disk's serial? The sysfs bytes (as hex) when discovery had them,
 # else lsblk's text (a non-ASCII serial reads differently in lsblk's JSON and its plain output).
 serial_ok() {

@@ -18,7 +18,7 @@ from agent.core import script_render
 from agent.core.disk.candidates import FormatPlan, select_disk
 from agent.core.disk.guard import GuardSpec, interpret_guard, render_guard_script
 from agent.core.disk.guard_codes import GuardExit
-from agent.core.disk.probe import parse_facts
+from agent.core.disk.probe import parse_facts, render_facts_script
 from agent.errors import Refused
 from agent.ops import format_disk as fmt
 from tests.unit.disk_fixtures import fixture_text
@@ -42,14 +42,18 @@ def sh(code: str, *args: str, env: dict[str, str] | None = None) -> subprocess.C
 
 
 def test_facts_and_guard_render_the_serial_with_the_same_function() -> None:
-    assert shell_function("disk_facts.sh", "gda_serial_hex") == shell_function(
-        "disk_guard.sh", "gda_serial_hex"
-    )
+    fn = shell_function("lib/sysfs.sh", "gda_serial_hex")
+    for script, text in (
+        ("disk_facts.sh", render_facts_script()),
+        ("disk_guard.sh", render_guard_script(GuardSpec("/dev/nvme0n1", "ext4", ("mkfs.ext4",), 4096, "S"))),
+    ):
+        assert text.count(fn) == 1, f"{script} is not rendered with lib/sysfs.sh"
+        assert "gda_serial_hex() {" not in script_render.body(script), f"{script} defines its own copy"
 
 
 @pytest.mark.skipif(SH is None, reason="no sh")
 def test_serial_hex_is_the_raw_sysfs_bytes(tmp_path: Path) -> None:
-    fn = shell_function("disk_guard.sh", "gda_serial_hex")
+    fn = shell_function("lib/sysfs.sh", "gda_serial_hex")
     nvme = tmp_path / "nvme0n1"  # a namespace: device/ is the controller, which has the serial
     (nvme / "device").mkdir(parents=True)
     (nvme / "device" / "serial").write_bytes(SERIAL_BYTES)

@@ -143,6 +143,7 @@ def render_guard_script(spec: GuardSpec, nonce: str | None = None) -> str:
             "GUARD_TOOLS": " ".join(tools),
         },
         nonce=nonce,
+        libs=("sysfs",),
         exit_codes=exit_code_variables(),
         argv=spec.mkfs_argv,
     )

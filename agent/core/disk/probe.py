@@ -138,6 +138,7 @@ def render_facts_script(nonce: str | None = None) -> str:
             "GDA_MINCOLS": ",".join(LSBLK_MINIMAL_COLUMNS),
         },
         nonce=nonce,
+        libs=("sysfs",),
     )
 
 
