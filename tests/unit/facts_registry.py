@@ -52,6 +52,40 @@ def _vmbhyve_check(case: Case) -> Any:
 
 
 REGISTRY["vmbhyve.check"] = _vmbhyve_check
+
+
+def _vmbhyve_vmrun(case: Case) -> Any:
+    """A conf (``output``) → this project's plan_slots in the form of what vm-bhyve v1.6.2's own vm::run
+    did with it (``vmrun``, made by tests/tools/vmbhyve_vmrun.py): the devices line, bhyve's device
+    arguments, whether bhyve ran, vm-bhyve's warnings. Checked against ``vmrun`` too, which
+    GDA_UPDATE_FACTS never rewrites."""
+    from agent.core.vmbhyve.vmconf import parse_vm_config
+    from agent.core.vmbhyve.vmslots import GENERATED_MAC, HostContext, plan_slots
+
+    run = case["vmrun"]
+    name = case.get("options", {}).get("vm_name", "xdev")
+    ctx = HostContext(
+        vm_dir=f"{run['provenance']['datastore_shown_as']}/{name}",
+        vm_name=name,
+        zvol_dataset="zdata/vms",
+        tap_names={int(k): v for k, v in run["taps"].items()},
+        free_vnc_port=5900,  # the stub's netstat lists no port in use
+    )
+    plan = plan_slots(parse_vm_config(case["output"]), ctx)
+    line = plan.devices_line().replace(GENERATED_MAC, run["provenance"]["generated_mac"])
+    got = {
+        "devices": line if plan.refusal is None else None,
+        "device_args": line.split() if plan.refusal is None else None,
+        "bhyve_started": plan.refusal is None,
+        "warnings": list(plan.warnings),
+    }
+    logged = [ln.split("[bhyve devices: ", 1)[1][:-1] for ln in run["log"] if "[bhyve devices: " in ln]
+    assert got["devices"] == (logged[0] if logged else None), "differs from vm-bhyve's own log"
+    assert got["warnings"] == run["warnings"]
+    return got
+
+
+REGISTRY["vmbhyve.vmrun"] = _vmbhyve_vmrun  # conf → plan_slots, compared with vm-bhyve's own vm::run
 REGISTRY["net.repair"] = net_cases.repair_case  # netplan files + interfaces + options → plan
 REGISTRY["net.facts"] = net_cases.facts_case  # net_facts.sh output → files and interfaces
 REGISTRY["disk.facts"] = disk_cases.facts_case  # disk_facts.sh output + fs/force/pins → verdicts, choice

@@ -175,8 +175,8 @@ def test_json_shape() -> None:
     data = report_to_json(r)
     json.dumps(data)  # serialisable
     assert set(data) == {
-        "ok", "exit_code", "vm", "counts", "loader", "uefi", "excerpt", "devices", "slots", "disks", "nics",
-        "before", "renames", "findings", "explanations",
+        "ok", "exit_code", "vm", "counts", "loader", "uefi", "excerpt", "devices", "refusal", "bhyve_error",
+        "slots", "disks", "nics", "skipped_nics", "before", "renames", "findings", "explanations",
     }  # fmt: skip
     assert data["ok"] is False and data["exit_code"] == 1
     assert data["counts"] == {"error": 1, "warning": 1, "info": 3}

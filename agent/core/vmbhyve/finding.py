@@ -38,7 +38,7 @@ class Report:
     findings: tuple[Finding, ...]
     explanations: tuple[str, ...]
     before_plan: SlotPlan | None = None
-    before_source: str | None = None  # "explicit" | "minus-disk<N>"
+    before_source: str | None = None  # "explicit" | "log" | "minus-disk<N>"
     renames: tuple[NicRename, ...] = field(default_factory=tuple)
 
     def count(self, severity: Severity) -> int:

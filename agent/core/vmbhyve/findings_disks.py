@@ -1,7 +1,7 @@
 """Findings about the disks: diskN_dev holding a path, unknown kinds and controllers, names that do not
 fit their kind, the end of vm-bhyve's disk list, gaps, shared backings and NVMe serials. Pure.
 
-vm-bhyve: lib/vm-run ``vm::bhyve_device_disks`` and ``vm::get_disk_path`` (commit c318a774); bhyve's
+vm-bhyve: release v1.6.2 lib/vm-run ``vm::bhyve_device_disks`` and ``vm::get_disk_path``; bhyve's
 NVMe default serial is from usr.sbin/bhyve/pci_nvme.c (``NVME-<slot>-<function>``).
 """
 

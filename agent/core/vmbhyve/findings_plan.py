@@ -1,11 +1,14 @@
 """Findings about the guest-wide settings (loader/uefi, required keys, ahci_device_limit), the PCI slot
-plan as a whole (range, collisions, UEFI slots) and the NICs. Pure."""
+plan as a whole (range, collisions, arguments split at a blank, UEFI slots, vm-bhyve stopping before
+bhyve) and the NICs (no switch, generated MAC). Pure. vm-bhyve: release v1.6.2, lib/vm-run and
+lib/vm-switch."""
 
 from __future__ import annotations
 
 from agent.core.vmbhyve.finding import Finding
 from agent.core.vmbhyve.vmconf import VmConfig
-from agent.core.vmbhyve.vmslots import SlotPlan
+from agent.core.vmbhyve.vmslots import PciDevice, SlotPlan
+from agent.core.vmbhyve.vmslots_types import shell_words
 
 
 def global_findings(conf: VmConfig) -> list[Finding]:
@@ -31,7 +34,7 @@ def global_findings(conf: VmConfig) -> list[Finding]:
                     "error",
                     f'uefi="{legacy}" without loader=: vm-bhyve 1.1 and later refuse to start ("fatal; '
                     "unable "
-                    'to start - missing required configuration"); the plan assumes the old UEFI meaning',
+                    'to start - missing required configuration"), before building any device',
                     fix='replace it by loader="uefi" (or loader="uefi-csm" for the CSM firmware)',
                     line=conf.line_of("uefi"),
                 )
@@ -66,12 +69,40 @@ def global_findings(conf: VmConfig) -> list[Finding]:
     return out
 
 
-def plan_findings(plan: SlotPlan) -> list[Finding]:
+def plan_findings(plan: SlotPlan, conf: VmConfig) -> list[Finding]:
     out: list[Finding] = []
+    if plan.refusal is not None and all(conf.get(k) for k in ("loader", "cpu", "memory")):
+        out.append(
+            Finding(
+                "vm-bhyve-stops",
+                "error",
+                f"{plan.refusal}: bhyve is never started",
+                fix='set disk0_name/disk0_type for the boot disk, or loader="uefi"'
+                if conf.loader in ("bhyveload", "grub")
+                else 'loader="uefi", "bhyveload" or "grub"',
+                line=conf.line_of("loader"),
+            )
+        )
     taken: dict[tuple[int, int], str] = {}
     for dev in plan.devices:
         func = 0 if dev.func is None else dev.func
         key = (dev.slot, func)
+        words = shell_words(dev.render())
+        if len(words) > 2:
+            out.append(
+                Finding(
+                    "device-arg-split",
+                    "error",
+                    f"`{dev.render()}` holds a blank: vm-run passes its devices to bhyve unquoted, so the "
+                    f"shell splits it and bhyve gets {' and '.join(repr(w) for w in words[1:])} as separate "
+                    "arguments — bhyve stops with its usage message and the VM does not start",
+                    fix="one value per key, without blanks"
+                    + (": passthru0=..., passthru1=... for two devices" if dev.kind == "passthru" else ""),
+                    line=_line_of_device(conf, dev),
+                    disk=dev.disks[0] if dev.disks else None,
+                    nic=dev.nic,
+                )
+            )
         if not 0 <= dev.slot <= 31:
             out.append(
                 Finding(
@@ -110,10 +141,36 @@ def plan_findings(plan: SlotPlan) -> list[Finding]:
     return out
 
 
-def nic_findings(conf: VmConfig) -> list[Finding]:
+def _line_of_device(conf: VmConfig, dev: PciDevice) -> int | None:
+    blank = [e for e in conf.entries if " " in e.value.strip() and e.value.strip() in dev.render()]
+    return blank[0].line if blank else None
+
+
+def nic_findings(conf: VmConfig, plan: SlotPlan) -> list[Finding]:
     out: list[Finding] = []
+    for s in plan.skipped_nics:
+        nic = next((n for n in conf.nics if n.index == s.index), None)
+        taker = next((n for n in plan.nics if n.index > s.index), None)
+        out.append(
+            Finding(
+                "nic-no-switch",
+                "error",
+                f'{s.reason}: vm-bhyve warns "{s.warning}" and starts the guest without network{s.index}'
+                + (
+                    f"; network{taker.index} takes its function: {taker.slot}:{taker.func} "
+                    f"({taker.guest_name})"
+                    if taker is not None
+                    else ""
+                ),
+                fix=f'network{s.index}_switch="<a switch from `vm switch list`>" '
+                f"(or remove the network{s.index}_* lines)",
+                line=nic.lines.get("switch", nic.first_line) if nic else None,
+                nic=s.index,
+            )
+        )
+    attached = {n.index for n in plan.nics}
     for nic in conf.nics:
-        if nic.type and not nic.mac:
+        if nic.type and not nic.mac and nic.index in attached:
             out.append(
                 Finding(
                     "nic-mac-generated",

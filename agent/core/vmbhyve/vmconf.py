@@ -1,7 +1,7 @@
 """Parse a vm-bhyve guest config the way vm-bhyve itself reads it. Pure.
 
 vm-bhyve does not source the file with sh. ``config::load`` in churchers/vm-bhyve ``lib/vm-config``
-(commit c318a774, the 1.5-era code whose slot layout matches the seed's vm-bhyve.log) runs::
+(release v1.6.2; unchanged since the 1.x releases) runs::
 
     grep '^[a-z]' FILE | awk -F# '{print $1}' | sed -e 's@ *$@@' | tr -d '"'
 
@@ -15,6 +15,10 @@ key (value: the text after the first ``=``). Consequences this parser reproduces
 - every double quote is deleted, single quotes are kept as part of the value;
 - a key given twice: the first one wins (unlike sh, where the last would);
 - ``key = value`` (spaces around ``=``) defines the key ``"key "``, which nothing ever asks for.
+- a value is everything after the first ``=``, blanks included, quoted or not: unlike sh (``. FILE``,
+  where an unquoted ``passthru0=2/0/0 3/0/0`` would run a command ``3/0/0``) vm-bhyve never evaluates
+  the file. vm-run then expands its device string unquoted, so a value with a blank reaches bhyve as
+  two arguments (agent.core.vmbhyve.vmslots ``SlotPlan.bhyve_error``).
 
 The seed's excerpts contain ``...`` lines; they are recorded as elisions (the file is not complete).
 
@@ -95,6 +99,7 @@ class NicConf:
     switch: str | None
     device: str | None
     mac: str | None
+    name: str | None = None  # networkN_name: the tap is created under this name
     lines: Mapping[str, int] = field(default_factory=dict)
 
     @property
@@ -206,6 +211,7 @@ class VmConfig:
                 switch=fields[i].get("switch"),
                 device=fields[i].get("device"),
                 mac=fields[i].get("mac"),
+                name=fields[i].get("name"),
                 lines=dict(lines[i]),
             )
             for i in sorted(fields)

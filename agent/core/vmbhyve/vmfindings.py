@@ -6,9 +6,11 @@ findings (severity, the disk/NIC concerned, the line, a message and a concrete f
 renames relative to a "before" config, and lines that explain the disk settings. agent.core.vmbhyve.vmreport
 formats it.
 
-The vm-bhyve behaviour cited is churchers/vm-bhyve at commit c318a774: lib/vm-run
-(``vm::bhyve_device_disks``, ``vm::get_disk_path``, ``vm::run``), lib/vm-config (``config::load``,
-``config::get``), sample-templates/config.sample.
+The vm-bhyve behaviour cited is churchers/vm-bhyve release v1.6.2: lib/vm-run (``vm::run`` and its
+``vm::bhyve_device_*`` functions, ``vm::get_disk_path``), lib/vm-switch (``switch::provision``),
+lib/vm-config (``config::load``, ``config::get``), sample-templates/config.sample. The "before" may be
+a config or a vm-bhyve.log (agent.core.vmbhyve.vmlog: its last ``[bhyve devices: ...]`` line). When
+vm-bhyve or bhyve will not start the guest, no NIC name is predicted and the finding says why.
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ from agent.core.vmbhyve.findings_parse import parse_findings
 from agent.core.vmbhyve.findings_plan import global_findings, nic_findings, plan_findings
 from agent.core.vmbhyve.nic_renames import config_before_last_disk, predict_renames
 from agent.core.vmbhyve.vmconf import VmConfig, parse_vm_config
-from agent.core.vmbhyve.vmslots import HostContext, plan_slots
+from agent.core.vmbhyve.vmlog import is_vmbhyve_log, plan_from_log
+from agent.core.vmbhyve.vmslots import HostContext, SlotPlan, plan_slots
 from agent.hints import opt
 
 __all__ = ["Finding", "Report", "Severity", "check_vm_config", "check_vm_config_text"]
@@ -35,30 +38,53 @@ def check_vm_config_text(
 ) -> Report:
     """Check a guest config given as text. ``vm_dir`` is the guest's folder (e.g. /zdata/vms/xdev),
     ``zvol_dataset`` the datastore dataset (e.g. zdata/vms). ``before_text``: the config before the change
-    (for the NIC rename); without it the config minus its last disk is used."""
+    (for the NIC rename), or vm-bhyve.log text; without it the config minus its last disk is used."""
     ctx = HostContext(vm_dir=vm_dir, vm_name=vm_name, zvol_dataset=zvol_dataset)
+    conf = parse_vm_config(conf_text)
+    if before_text is not None and is_vmbhyve_log(before_text):
+        logged = plan_from_log(before_text, plan_slots(conf, ctx))
+        return check_vm_config(conf, ctx, before_plan=logged, before_source="log")
     before = parse_vm_config(before_text) if before_text is not None else None
-    return check_vm_config(parse_vm_config(conf_text), ctx, before=before)
+    return check_vm_config(conf, ctx, before=before)
 
 
-def check_vm_config(conf: VmConfig, ctx: HostContext, *, before: VmConfig | None = None) -> Report:
+def check_vm_config(
+    conf: VmConfig,
+    ctx: HostContext,
+    *,
+    before: VmConfig | None = None,
+    before_plan: SlotPlan | None = None,
+    before_source: str | None = None,
+) -> Report:
     plan = plan_slots(conf, ctx)
     findings: list[Finding] = []
     findings += parse_findings(conf)
     findings += global_findings(conf)
     findings += disk_findings(conf, plan, ctx)
-    findings += plan_findings(plan)
-    findings += nic_findings(conf)
+    findings += plan_findings(plan, conf)
+    findings += nic_findings(conf, plan)
 
-    before_source: str | None = None
-    if before is not None:
-        before_source = "explicit"
-    else:
-        before = config_before_last_disk(conf)
+    if before_plan is None:
         if before is not None:
-            before_source = f"minus-disk{max(d.index for d in conf.disks)}"
-    before_plan = plan_slots(before, ctx) if before is not None else None
+            before_source = "explicit"
+        else:
+            before = config_before_last_disk(conf)
+            if before is not None:
+                before_source = f"minus-disk{max(d.index for d in conf.disks)}"
+        before_plan = plan_slots(before, ctx) if before is not None else None
     renames = predict_renames(before_plan, plan) if before_plan is not None else ()
+    if not plan.starts:
+        if plan.nics:
+            findings.append(
+                Finding(
+                    "nic-names-unknown",
+                    "info",
+                    "no NIC name or rename is predicted: the guest will not start "
+                    f"({plan.refusal or plan.bhyve_error})",
+                    fix="fix the error above first",
+                )
+            )
+        renames = ()
     nic_by_index = {n.index: n for n in conf.nics}
     for r in renames:
         nic = nic_by_index.get(r.index)
@@ -100,5 +126,6 @@ def _explanations(ctx: HostContext) -> tuple[str, ...]:
         "vm-bhyve reads disk0, disk1, ... and stops at the first diskN without a name or a type: "
         "later disks are left out without a word, and the VM still boots.",
         "Disks take PCI slots from 4 up and the NICs come after them: adding a disk moves the NIC to a "
-        "new slot, which renames it in the guest (enp0s5 → enp0s6).",
+        "new slot, which renames it in the guest (enp0s5 → enp0s6; NICs sharing a slot carry their "
+        "function, enp0s5f0 and enp0s5f1 → enp0s6f0 and enp0s6f1).",
     )

@@ -29,8 +29,10 @@ def _finding_json(f: Finding, style: Style) -> dict[str, object]:
 
 def report_to_json(report: Report, style: Style = cli_flag) -> dict[str, object]:
     """A JSON-ready dict: ok, exit_code, vm {name, dir, zvol_dataset}, counts {error, warning, info},
-    loader, uefi, excerpt, devices (the vm-bhyve.log devices string), slots [...], disks [...] (every diskN
-    the file mentions, attached or not), nics [...], before {source, devices} | None, renames [...],
+    loader, uefi, excerpt, devices (the vm-bhyve.log devices string; None when vm-bhyve stops before
+    bhyve), refusal (why vm-bhyve stops) and bhyve_error (why bhyve would refuse the devices), slots
+    [...], disks [...] (every diskN the file mentions, attached or not), nics [...] (guest_name None when
+    the guest will not start), skipped_nics [...], before {source, devices} | None, renames [...],
     findings [{code, severity, message, fix, line, disk, nic}], explanations [str]."""
     plan = report.plan
     disks: list[dict[str, object]] = []
@@ -60,7 +62,9 @@ def report_to_json(report: Report, style: Style = cli_flag) -> dict[str, object]
         "loader": report.conf.loader,
         "uefi": plan.uefi,
         "excerpt": report.conf.is_excerpt,
-        "devices": plan.devices_line(),
+        "devices": plan.devices_line() if plan.refusal is None else None,
+        "refusal": plan.refusal,
+        "bhyve_error": plan.bhyve_error,
         "slots": [
             {
                 "slot": dev.slot,
@@ -83,9 +87,12 @@ def report_to_json(report: Report, style: Style = cli_flag) -> dict[str, object]
                 "mac": None if n.mac == GENERATED_MAC else n.mac,
                 "slot": n.slot,
                 "function": n.func,
-                "guest_name": n.guest_name,
+                "guest_name": n.guest_name if plan.starts else None,
             }
             for n in plan.nics
+        ],
+        "skipped_nics": [
+            {"index": s.index, "reason": s.reason, "warning": s.warning} for s in plan.skipped_nics
         ],
         "before": (
             {"source": report.before_source, "devices": report.before_plan.devices_line()}
@@ -125,18 +132,28 @@ def render_report(report: Report, style: Style = cli_flag) -> list[str]:
     )
     lines.append(f"vm-bhyve config for {report.vm_name}: {counts}, {report.count('info')} info")
     lines.append(f"mode: {'UEFI' if plan.uefi else 'BIOS/loader'} (loader={report.conf.loader or '-'})")
-    lines.append(f"bhyve devices: {plan.devices_line()}")
+    if plan.refusal is not None:
+        lines.append(f"bhyve devices: none — {plan.refusal}")
+    else:
+        lines.append(f"bhyve devices: {plan.devices_line()}")
+    if plan.bhyve_error is not None:
+        lines.append(f"bhyve will not start: {plan.bhyve_error}")
     for p in plan.disks:
         where = f"{p.slot}:{p.func}" + (f" port {p.ahci_port}" if p.ahci_port is not None else "")
         lines.append(f"  disk{p.index}: {p.type} at {where} → {p.path} ({_kind_note(p.dev)})")
     for ig in plan.ignored_disks:
         lines.append(f"  disk{ig.index}: NOT ATTACHED — {ig.reason}")
     for n in plan.nics:
-        lines.append(f"  network{n.index}: {n.type} at {n.slot}:{n.func} on {n.tap} → guest {n.guest_name}")
+        guest = n.guest_name if plan.starts else "no name (the guest will not start)"
+        lines.append(f"  network{n.index}: {n.type} at {n.slot}:{n.func} on {n.tap} → guest {guest}")
+    for sk in plan.skipped_nics:
+        lines.append(f"  network{sk.index}: NOT ATTACHED — {sk.reason} (vm-bhyve: {sk.warning})")
     if report.before_plan is not None:
         src = (
             "given"
             if report.before_source == "explicit"
+            else "vm-bhyve.log"
+            if report.before_source == "log"
             else f"this config without {(report.before_source or '').removeprefix('minus-')}"
         )
         lines.append(f"before ({src}): {report.before_plan.devices_line()}")

@@ -1,11 +1,12 @@
-"""The bhyve PCI slot plan vm-bhyve generates for a guest config, and the NIC renames it causes. Pure.
+"""The bhyve PCI slot plan vm-bhyve generates for a guest config, and why it might not start. Pure.
 
-A port of churchers/vm-bhyve ``lib/vm-run`` at commit c318a774 (the sequential-slot code of the 1.5
-releases; the seed's vm-bhyve.log matches it byte for byte): ``vm::bhyve_device_basic``,
-``vm::bhyve_device_disks``, ``vm::bhyve_device_networking``, ``vm::bhyve_device_rand``,
-``vm::bhyve_device_passthru``, ``vm::bhyve_device_fbuf``, ``vm::bhyve_device_mouse``,
-``vm::bhyve_device_console`` and ``vm::get_disk_path``, called in that order by ``vm::run``. One
-``_slot``/``_func`` pair runs through all of them:
+A port of churchers/vm-bhyve release v1.6.2 ``lib/vm-run`` (the sequential-slot code; its own
+``vm::run``, run under bash with the host stubbed by tests/tools/vmbhyve_vmrun.py, reproduces the
+seed's vm-bhyve.log byte for byte, and tests/facts/vmbhyve.vmrun holds its output for 30 configs):
+``vm::bhyve_device_basic``, ``vm::bhyve_device_disks``, ``vm::bhyve_device_networking`` (with
+``switch::provision`` in lib/vm-switch and ``switch::standard::provision`` in lib/vm-switch-standard),
+then the devices of agent.core.vmbhyve.vmslots_tail, and ``vm::get_disk_path``. One ``_slot``/``_func``
+pair runs through all of them:
 
 - hostbridge ``-s 0,hostbridge`` (``amd_hostbridge`` for hostbridge=amd, none for hostbridge=no*),
   lpc ``-s 31,lpc``; ``_slot`` starts at ``start_slot`` (default 4);
@@ -17,120 +18,66 @@ releases; the seed's vm-bhyve.log matches it byte for byte): ``vm::bhyve_device_
   when the controller is full or after the loop. (The function's comment says UEFI "stops at slot 6";
   the code does not: a fourth UEFI disk lands on slot 7.)
 - NICs: ``network0_type``, ``network1_type``, ... until the first empty one; each is
-  ``-s S:F,TYPE,TAP[,mac=MAC]``; then a new slot;
-- ``virt_random`` → ``-s S:0,virtio-rnd``; ``passthruN`` (``B/S/F`` or ``B/S/F=S:F``); UEFI + graphics →
-  ``-s S:0,fbuf,tcp=LISTEN:PORT[,w=,h=][,vga=][,password=][,wait]``; ``xhci_mouse`` →
-  ``-s S:0,xhci,tablet``; ``virt_consoleN`` → ``-s S:0,virtio-console,...``; each takes a slot.
+  ``-s S:F,TYPE,TAP,mac=MAC`` (a MAC is generated when none is set) on the next function. A NIC without
+  ``networkN_switch`` is not attached: ``switch::type`` fails, ``switch::provision`` prints "unable to
+  configure interface N", the function does not advance, so the next NIC takes it; then a new slot
+  (even when no NIC was attached).
 
-Newer vm-bhyve (master, lib/vm-run ce89ca11: ``disk_slot_start``/``network_slot_start=15``/...) puts
-NICs at fixed slots instead; the seed's host does not run that code (its NIC was on slot 6).
+Before any device, ``vm::run`` stops when loader, cpu or memory is empty; a non-UEFI guest stops in
+``guest::load`` (lib/vm-guest) without ``disk0_name`` or with a loader other than bhyveload/grub
+(:attr:`SlotPlan.refusal`). bhyve itself refuses a slot past 31, two devices on one slot:function and
+an argument the shell split at a blank (:attr:`SlotPlan.bhyve_error`).
+
+vm-bhyve's master branch (after v1.6.2) writes ``-s BUS:SLOT:FUNC`` and puts NICs at fixed slots
+(``network_slot_start``); agent.core.vmbhyve.vmlog reads both forms from a log.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Literal
+from dataclasses import replace
 
-from agent.core.vmbhyve.vmconf import DiskConf, VmConfig, is_yes
+from agent.core.vmbhyve.vmconf import DiskConf, VmConfig
+from agent.core.vmbhyve.vmslots_tail import int_or, tail_devices
+from agent.core.vmbhyve.vmslots_types import (
+    AUTO_PORT,
+    GENERATED_MAC,
+    UNKNOWN_TAP,
+    DeviceKind,
+    DiskPlacement,
+    HostContext,
+    IgnoredDisk,
+    NicPlacement,
+    PciDevice,
+    SkippedNic,
+    SlotPlan,
+    guest_nic_name,
+    shell_words,
+)
 
-DeviceKind = Literal["hostbridge", "lpc", "disk", "ahci", "nic", "rnd", "passthru", "fbuf", "xhci", "console"]
+__all__ = [
+    "AUTO_PORT",
+    "DISK_DEVS",
+    "DISK_TYPES",
+    "GENERATED_MAC",
+    "UNKNOWN_TAP",
+    "DeviceKind",
+    "DiskPlacement",
+    "HostContext",
+    "IgnoredDisk",
+    "NicPlacement",
+    "PciDevice",
+    "SkippedNic",
+    "SlotPlan",
+    "guest_nic_name",
+    "plan_slots",
+    "resolve_disk_path",
+]
 
 DISK_DEVS = ("file", "zvol", "sparse-zvol", "custom", "iscsi")  # vm::get_disk_path, config.sample
 DISK_TYPES = ("virtio-blk", "ahci-hd", "ahci-cd", "nvme")  # config.sample disk0_type "Valid Options"
-
-UNKNOWN_TAP = "<tap>"  # vm-bhyve runs `ifconfig tap create` at start: the name is not known before
-GENERATED_MAC = "<generated>"  # vm::generate_static_mac writes 58:9c:fc:0x:xx:xx into the conf at start
-AUTO_PORT = "<auto>"  # vm::find_available_net_port picks the first free port from 5900
-
-
-@dataclass(frozen=True)
-class HostContext:
-    """Where the guest lives on the host. ``vm_dir`` is the guest's own folder (``$VM_DS_PATH/<vm>``,
-    e.g. /zdata/vms/xdev); ``zvol_dataset`` the datastore's dataset (``$VM_DS_ZFS_DATASET``, e.g.
-    zdata/vms). ``tap_names`` fills in NICs without ``networkN_device``."""
-
-    vm_dir: str
-    vm_name: str
-    zvol_dataset: str
-    tap_names: Mapping[int, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class PciDevice:
-    slot: int
-    func: int | None  # None: written without a function ("-s 0,hostbridge")
-    emulation: str
-    args: str  # everything after "EMULATION," ("" for none)
-    kind: DeviceKind
-    disks: tuple[int, ...] = ()
-    nic: int | None = None
-    where_text: str | None = None  # a passthru's SLOT:FUNC exactly as the config wrote it
-
-    def render(self) -> str:
-        if self.where_text is not None:
-            where = self.where_text
-        else:
-            where = str(self.slot) if self.func is None else f"{self.slot}:{self.func}"
-        return f"-s {where},{self.emulation}" + (f",{self.args}" if self.args else "")
-
-
-@dataclass(frozen=True)
-class DiskPlacement:
-    index: int
-    type: str
-    dev: str  # effective kind ("file" when unset)
-    name: str
-    path: str  # what bhyve is told to open
-    slot: int
-    func: int
-    ahci_port: int | None = None  # position on a shared ahci controller
-
-
-@dataclass(frozen=True)
-class NicPlacement:
-    index: int
-    type: str
-    tap: str
-    mac: str
-    slot: int
-    func: int
-
-    @property
-    def guest_name(self) -> str:
-        return guest_nic_name(self.slot, self.func)
-
-
-@dataclass(frozen=True)
-class IgnoredDisk:
-    index: int
-    reason: str
-
-
-@dataclass(frozen=True)
-class SlotPlan:
-    uefi: bool
-    devices: tuple[PciDevice, ...]
-    disks: tuple[DiskPlacement, ...]
-    nics: tuple[NicPlacement, ...]
-    ignored_disks: tuple[IgnoredDisk, ...]
-    chain_end: int  # the N at which the disk loop stopped
-
-    def devices_line(self) -> str:
-        """The ``[bhyve devices: ...]`` part of vm-bhyve.log."""
-        return " ".join(d.render() for d in self.devices)
-
-    def disk(self, index: int) -> DiskPlacement | None:
-        return next((d for d in self.disks if d.index == index), None)
-
-    def nic(self, index: int) -> NicPlacement | None:
-        return next((n for n in self.nics if n.index == index), None)
-
-
-def guest_nic_name(slot: int, func: int) -> str:
-    """systemd's path-based name for a NIC on PCI bus 0 (udev net_id ``ID_NET_NAME_PATH``):
-    ``enp0s<slot>``, with ``f<function>`` appended for functions > 0."""
-    return f"enp0s{slot}" + (f"f{func}" if func > 0 else "")
+LOADERS = ("bhyveload", "grub")  # guest::load's non-UEFI loaders
 
 
 def resolve_disk_path(name: str, dev: str | None, ctx: HostContext) -> str:
@@ -146,13 +93,6 @@ def resolve_disk_path(name: str, dev: str | None, ctx: HostContext) -> str:
     return f"{ctx.vm_dir.rstrip('/')}/{name}"
 
 
-def _int_or(value: str | None, default: int) -> int:
-    try:
-        return int(value) if value is not None else default
-    except ValueError:
-        return default
-
-
 def plan_slots(conf: VmConfig, ctx: HostContext) -> SlotPlan:
     """The device list vm-bhyve will pass to bhyve for ``conf`` (a normal start, no install ISO)."""
     uefi = conf.uefi
@@ -166,7 +106,7 @@ def plan_slots(conf: VmConfig, ctx: HostContext) -> SlotPlan:
         )
     devices.append(PciDevice(31, None, "lpc", "", "lpc"))
 
-    slot = _int_or(conf.get("start_slot"), 4)
+    slot = int_or(conf.get("start_slot"), 4)
     func = 0
 
     # vm::bhyve_device_disks
@@ -230,17 +170,28 @@ def plan_slots(conf: VmConfig, ctx: HostContext) -> SlotPlan:
 
     # vm::bhyve_device_networking
     nics: list[NicPlacement] = []
+    skipped: list[SkippedNic] = []
     nnum = 0
     by_nic = {n.index: n for n in conf.nics}
     while True:
         n = by_nic.get(nnum)
         if n is None or not n.type:
             break
-        mac = n.mac or GENERATED_MAC
         if func >= 8:
             func = 0
             slot += 1
-        tap = n.device or ctx.tap_names.get(nnum, UNKNOWN_TAP)
+        if not n.switch:
+            skipped.append(
+                SkippedNic(
+                    nnum,
+                    f"network{nnum}_switch is " + ("empty" if n.switch is not None else "not set"),
+                    f"unable to configure interface {nnum}",
+                )
+            )
+            nnum += 1
+            continue
+        mac = n.mac or GENERATED_MAC
+        tap = n.device or n.name or ctx.tap_names.get(nnum, UNKNOWN_TAP)
         devices.append(PciDevice(slot, func, n.type, f"{tap},mac={mac}", "nic", nic=nnum))
         nics.append(NicPlacement(nnum, n.type, tap, mac, slot, func))
         func += 1
@@ -249,83 +200,9 @@ def plan_slots(conf: VmConfig, ctx: HostContext) -> SlotPlan:
         slot += 1
         func = 0
 
-    # vm::bhyve_device_rand
-    if conf.yesno("virt_random"):
-        devices.append(PciDevice(slot, 0, "virtio-rnd", "", "rnd"))
-        slot += 1
-
-    # vm::bhyve_device_passthru
-    pnum = 0
-    pfunc = 0
-    last_orig: str | None = None
-    while True:
-        dev = conf.get(f"passthru{pnum}")
-        if not dev:
-            break
-        if "=" in dev:
-            # -s ${_dev##*=},passthru,${_dev%%=*}: the guest SLOT[:FUNC] is taken as written
-            host = dev.split("=", 1)[0]
-            guest = dev.rsplit("=", 1)[1]
-            gslot, _, gfunc = guest.partition(":")
-            devices.append(
-                PciDevice(
-                    _int_or(gslot, -1),
-                    _int_or(gfunc, 0) if gfunc else None,
-                    "passthru",
-                    host,
-                    "passthru",
-                    where_text=guest,
-                )
-            )
-        else:
-            orig = dev.split("/", 1)[0]
-            if last_orig is not None and last_orig != orig:
-                slot += 1
-                pfunc = 0
-            devices.append(PciDevice(slot, pfunc, "passthru", dev, "passthru"))
-            last_orig = orig
-            pfunc += 1
-        pnum += 1
-    if pnum >= 1:
-        slot += 1
-
-    # vm::bhyve_device_fbuf (UEFI only)
-    if uefi and conf.graphics:
-        port = conf.get("graphics_port") or AUTO_PORT
-        listen = conf.get("graphics_listen") or "0.0.0.0"
-        fb = f"tcp={listen}:{port}"
-        res = conf.get("graphics_res")
-        if res:
-            fb += f",w={res.split('x', 1)[0]},h={res.rsplit('x', 1)[-1]}"
-        vga = conf.get("graphics_vga")
-        if vga:
-            fb += f",vga={vga}"
-        password = conf.get("vnc_password")
-        if password:
-            fb += f",password={password}"
-        wait = conf.get("graphics_wait", "auto")
-        if wait != "auto" and is_yes(wait):  # auto means "no" when not installing from an ISO
-            fb += ",wait"
-        devices.append(PciDevice(slot, 0, "fbuf", fb, "fbuf"))
-        slot += 1
-
-    # vm::bhyve_device_mouse
-    if conf.yesno("xhci_mouse"):
-        devices.append(PciDevice(slot, 0, "xhci", "tablet", "xhci"))
-        slot += 1
-
-    # vm::bhyve_device_console
-    cons: list[str] = []
-    cur = 0
-    value = conf.get("virt_console0")
-    while value and cur < 16:
-        port = str(cur) if value.lower() in ("yes", "on", "1") else value
-        cons.append(f"{port}={ctx.vm_dir.rstrip('/')}/vtcon.{port}")
-        cur += 1
-        value = conf.get(f"virt_console{cur}")
-    if cons:
-        devices.append(PciDevice(slot, 0, "virtio-console", ",".join(cons), "console"))
-        slot += 1
+    devices += tail_devices(conf, ctx, uefi, slot)
+    per_slot = Counter(d.slot for d in devices)
+    nics = [replace(n, multifunction=per_slot[n.slot] > 1) for n in nics]
 
     return SlotPlan(
         uefi=uefi,
@@ -334,7 +211,55 @@ def plan_slots(conf: VmConfig, ctx: HostContext) -> SlotPlan:
         nics=tuple(nics),
         ignored_disks=ignored,
         chain_end=chain_end,
+        skipped_nics=tuple(skipped),
+        refusal=_refusal(conf),
+        bhyve_error=_bhyve_error(devices),
     )
+
+
+def _refusal(conf: VmConfig) -> str | None:
+    """Why vm-bhyve stops before running bhyve (None: it runs it). An excerpt may hold the missing
+    settings in the parts left out: not judged."""
+    if conf.is_excerpt:
+        return None
+    if not conf.get("cpu"):
+        return 'cpu is not set: vm-bhyve stops with "fatal; unable to determine cpu count"'
+    missing = [k for k in ("loader", "memory") if not conf.get(k)]
+    if missing:
+        return (
+            f"{' and '.join(missing)} not set: vm-bhyve stops before building any device "
+            '("fatal; unable to start - missing required configuration")'
+        )
+    if conf.uefi:
+        return None
+    loader = conf.loader or ""
+    if loader not in LOADERS:
+        return (
+            f'loader={loader!r} is neither UEFI nor bhyveload/grub: guest::load stops ("unsupported loader")'
+        )
+    if not conf.get("disk0_name"):
+        return (
+            f"loader={loader} needs disk0: guest::load stops "
+            '("fatal; non-uefi loaders require a boot disk device")'
+        )
+    return None
+
+
+def _bhyve_error(devices: list[PciDevice]) -> str | None:
+    """Why bhyve would refuse these devices (None: it accepts them)."""
+    taken: set[tuple[int, int]] = set()
+    for dev in devices:
+        text = dev.render()
+        words = shell_words(text)
+        if len(words) > 2:
+            return f"`{text}` holds a blank: the shell passes it to bhyve as {len(words) - 1} arguments"
+        if not 0 <= dev.slot <= 31:
+            return f"{text}: slot {dev.slot} is past 31, the last PCI slot"
+        key = (dev.slot, dev.func or 0)
+        if key in taken:
+            return f"{text}: slot {dev.slot}:{dev.func or 0} is already taken"
+        taken.add(key)
+    return None
 
 
 def _placement(d: DiskConf, path: str, slot: int, func: int, ahci_port: int | None = None) -> DiskPlacement:
