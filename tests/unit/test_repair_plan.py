@@ -448,6 +448,52 @@ def test_match_mac_pins_every_entry_that_fits_by_name_and_pinned_mac_selects_one
     )
 
 
+def test_match_mac_pins_two_functions_of_one_slot_each_to_its_own_mac() -> None:
+    # vm-bhyve's network0/network1 as functions of slot 5 (systemd: enp0s5f0, enp0s5f1), before the move.
+    from agent.core.net.netplan_model import collect_entries, parse_file
+    from agent.core.net.nic_choice import choose_pins
+
+    macs = (MAC6, MAC7)
+    before = [
+        Interface(f"enp0s5f{f}", macs[f], pci_slot=f"0000:00:05.{f}", driver="virtio_net", is_physical=True)
+        for f in (0, 1)
+    ]
+    after = [dataclasses.replace(i, name=i.name.replace("s5", "s6"), pci_slot=f"0000:00:06.{n}")
+             for n, i in enumerate(before)]  # fmt: skip
+    text = "network:\n  version: 2\n  ethernets:\n    enp0s5f0: {dhcp4: true}\n    enp0s5f1: {dhcp4: true}\n"
+    entries = collect_entries([parse_file(OTHER, text)])
+    pins, notes = choose_pins(entries, before, None)
+    assert [(e.entry_id, i.name, i.hardware_mac) for e, i in pins] == [
+        ("enp0s5f0", "enp0s5f0", MAC6),
+        ("enp0s5f1", "enp0s5f1", MAC7),
+    ]
+    assert notes == []
+    # with network.mac only that NIC's entry is pinned
+    pins, notes = choose_pins(entries, before, MAC7)
+    assert [e.entry_id for e, _ in pins] == ["enp0s5f1"]
+    assert notes == [f"ethernets.enp0s5f0 (enp0s5f0) left matching by name: network.mac {MAC7} (inventory) "
+                     "selects enp0s5f1"]  # fmt: skip
+
+    plan = repair(text, before, match_mac=True)
+    assert plan.files[OTHER] == (
+        "network:\n  version: 2\n  ethernets:\n"
+        f'    enp0s5f0: {{match: {{macaddress: "{MAC6}"}}, set-name: enp0s5f0, dhcp4: true}}\n'
+        f'    enp0s5f1: {{match: {{macaddress: "{MAC7}"}}, set-name: enp0s5f1, dhcp4: true}}\n'
+    )
+    # After the slot move both still fit their NIC by MAC: nothing to fix, both set-names noted.
+    moved = plan_repair(plan.files, after)
+    assert isinstance(moved, NothingToFix)
+    assert [(f.entry_id, f.interfaces) for f in moved.fits] == [
+        ("enp0s5f0", ("enp0s6f0",)),
+        ("enp0s5f1", ("enp0s6f1",)),
+    ]
+    assert moved.notes == tuple(
+        f"ethernets.enp0s5f{f} fits enp0s6f{f} by MAC; its set-name renames it enp0s5f{f} "
+        "when netplan applies"
+        for f in (0, 1)
+    )
+
+
 def test_match_mac_pinned_mac_that_is_not_present_is_refused() -> None:
     with pytest.raises(Refused, match="not the MAC of any present interface"):
         plan_repair(

@@ -2,9 +2,13 @@
 
 :func:`map_stale` chooses the new interface of each stale entry (one that fits no present interface):
 the entry's own ``match.macaddress``, else the inventory's ``network.mac``, else the only physical NIC
-no other entry configures; anything less certain is refused. :func:`choose_pins` picks the entries that
-fit a NIC by name, for the ``match_mac`` option to pin to its MAC. The inventory MAC (``pin``) reaches
-these functions already normalised (:func:`agent.core.values.parse_mac`).
+no other entry configures, else a whole-slot move (:func:`find_slot_move`); anything less certain is
+refused. :func:`choose_pins` picks the entries that fit a NIC by name, for the ``match_mac`` option to pin
+to its MAC. The inventory MAC (``pin``) reaches these functions already normalised
+(:func:`agent.core.values.parse_mac`).
+
+With several stale entries the whole-slot move (:mod:`.slot_move`: ``enp0s5f0``, ``enp0s5f1`` →
+``enp0s6f0``, ``enp0s6f1``) is the only rule that maps them, and an inventory MAC must confirm it.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from collections.abc import Iterator, Sequence
 
 from agent.core.net.interfaces import Interface, find_by_mac
 from agent.core.net.netplan_model import Entry, fits, fitting
+from agent.core.net.slot_move import SLOT_MOVE_RULE, SlotMove, find_slot_move
 from agent.core.values import mac_or_none
 from agent.errors import Refused
 from agent.hints import opt
@@ -40,6 +45,41 @@ def pinned_interface(interfaces: Sequence[Interface], pin: str) -> Interface:
     return pinned
 
 
+def _free_nics(
+    fine: Sequence[Entry], interfaces: Sequence[Interface], chosen: dict[str, Choice]
+) -> list[Interface]:
+    """The physical NICs that no fine entry configures and no stale entry is mapped to yet."""
+    configured = {i.name for e in fine for i in fitting(e, interfaces)}
+    taken = {iface.name for iface, _ in chosen.values()}
+    return [i for i in interfaces if i.is_physical and i.name not in configured and i.name not in taken]
+
+
+def _by_name_warning(
+    what: str, fine: Sequence[Entry], interfaces: Sequence[Interface], match_mac: bool
+) -> list[str]:
+    """A warning when other entries match by name: a slot change may have moved their NICs too."""
+    by_name = [
+        e.entry_id
+        for e in fine
+        if "macaddress" not in e.match and any(i.is_physical for i in fitting(e, interfaces))
+    ]
+    if not by_name:
+        return []
+    return [
+        f"{what}; other entries match by name ({', '.join(by_name)}): if every NIC moved one slot, they "
+        "now configure a different NIC. "
+        + (
+            f"{opt('match_mac')} pins them to the NICs that have those names now: check that is right"
+            if match_mac
+            else f"Set network.mac in the inventory, or use {opt('match_mac')}"
+        )
+    ]
+
+
+def _moved(move: SlotMove) -> str:
+    return ", ".join(f"ethernets.{eid} → {iface.name}" for eid, iface in move.targets.items())
+
+
 def map_stale(
     stale: Sequence[Entry],
     fine: Sequence[Entry],
@@ -57,18 +97,39 @@ def map_stale(
             if iface is not None:
                 chosen[entry.entry_id] = (iface, f"its match.macaddress {own}")
     rest = [e for e in stale if e.entry_id not in chosen]
+    by_mac = [(e, chosen[e.entry_id][0]) for e in stale if e.entry_id in chosen]
 
     if pin is not None:
         pinned = pinned_interface(interfaces, pin)
         if len(rest) > 1:
-            raise Refused(
-                f"{len(rest)} ethernets entries name no present interface; network.mac {pin} identifies "
-                f"one NIC ({pinned.name}) but not which entry it replaces\nstale entries:\n"
-                + "\n".join(f"  {e.describe()}" for e in rest)
-                + "\n"
-                + present_interfaces_hint(interfaces),
-                hint="repair the file by hand, or give each entry a `match: {macaddress: ...}`",
-            )
+            # Several stale entries: a whole-slot move maps them all, and the pinned NIC confirms it.
+            move = find_slot_move(rest, _free_nics(fine, interfaces, chosen), by_mac)
+            if isinstance(move, SlotMove) and pinned in move.targets.values():
+                for entry_id, iface in move.targets.items():
+                    chosen[entry_id] = (
+                        iface,
+                        f"{move.reason}, confirmed by network.mac {pin} ({pinned.name})",
+                    )
+                warnings += _by_name_warning(
+                    f"{_moved(move)}: chosen because {move.reason}", fine, interfaces, match_mac
+                )
+                rest = []
+            else:
+                why = (
+                    f"{SLOT_MOVE_RULE}: {move}"
+                    if isinstance(move, str)
+                    else f"a whole-slot move {move.old_slot} → {move.new_slot} would give {_moved(move)}, "
+                    f"but network.mac {pin} is {pinned.name}, not one of them"
+                )
+                raise Refused(
+                    f"{len(rest)} ethernets entries name no present interface; network.mac {pin} identifies "
+                    f"one NIC ({pinned.name}) but not which entry it replaces\nstale entries:\n"
+                    + "\n".join(f"  {e.describe()}" for e in rest)
+                    + "\n"
+                    + present_interfaces_hint(interfaces)
+                    + f"\n{why}",
+                    hint="repair the file by hand, or give each entry a `match: {macaddress: ...}`",
+                )
         if rest:
             chosen[rest[0].entry_id] = (pinned, f"network.mac {pin} in the inventory")
             rest = []
@@ -80,37 +141,36 @@ def map_stale(
             )
 
     if rest:
-        configured = {i.name for e in fine for i in fitting(e, interfaces)}
-        taken = {iface.name for iface, _ in chosen.values()}
-        free = [i for i in interfaces if i.is_physical and i.name not in configured and i.name not in taken]
+        free = _free_nics(fine, interfaces, chosen)
         if len(rest) == 1 and len(free) == 1:
             chosen[rest[0].entry_id] = (free[0], "the only physical NIC no other entry configures")
-            by_name = [
-                e.entry_id
-                for e in fine
-                if "macaddress" not in e.match and any(i.is_physical for i in fitting(e, interfaces))
-            ]
-            if by_name:
-                warnings.append(
-                    f"ethernets.{rest[0].entry_id} → {free[0].name}: chosen as the only unconfigured NIC; "
-                    f"other entries match by name ({', '.join(by_name)}): if every NIC moved one slot, they "
-                    "now configure a different NIC. "
-                    + (
-                        f"{opt('match_mac')} pins them to the NICs that have those names now: "
-                        "check that is right"
-                        if match_mac
-                        else f"Set network.mac in the inventory, or use {opt('match_mac')}"
-                    )
-                )
+            warnings += _by_name_warning(
+                f"ethernets.{rest[0].entry_id} → {free[0].name}: chosen as the only unconfigured NIC",
+                fine,
+                interfaces,
+                match_mac,
+            )
         else:
-            raise Refused(
-                "cannot tell which NIC replaces "
-                + ("the stale netplan entry" if len(rest) == 1 else f"the {len(rest)} stale netplan entries")
-                + "\nstale entries (they fit no present interface):\n"
-                + "\n".join(f"  {e.describe()}" for e in rest)
-                + "\npresent physical NICs no entry configures:\n"
-                + interface_table(free),
-                hint="set network.mac in the inventory to the guest NIC's MAC (vm-bhyve's network0_mac)",
+            move = find_slot_move(rest, free, by_mac)
+            if isinstance(move, str):
+                raise Refused(
+                    "cannot tell which NIC replaces "
+                    + (
+                        "the stale netplan entry"
+                        if len(rest) == 1
+                        else f"the {len(rest)} stale netplan entries"
+                    )
+                    + "\nstale entries (they fit no present interface):\n"
+                    + "\n".join(f"  {e.describe()}" for e in rest)
+                    + "\npresent physical NICs no entry configures:\n"
+                    + interface_table(free)
+                    + f"\n{SLOT_MOVE_RULE}: {move}",
+                    hint="set network.mac in the inventory to the guest NIC's MAC (vm-bhyve's network0_mac)",
+                )
+            for entry_id, iface in move.targets.items():
+                chosen[entry_id] = (iface, move.reason)
+            warnings += _by_name_warning(
+                f"{_moved(move)}: chosen because {move.reason}", fine, interfaces, match_mac
             )
 
     # A NIC configured twice, by a repaired entry and by another one, would be worse than the breakage.

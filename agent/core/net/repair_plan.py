@@ -1,5 +1,9 @@
 """Repair netplan files whose ethernets entries name a NIC that is gone (enp0s5 → enp0s6 after a slot change).
 
+Several NICs that moved together (vm-bhyve's network0, network1 … as functions of one PCI slot:
+``enp0s5f0``, ``enp0s5f1`` → ``enp0s6f0``, ``enp0s6f1``) are repaired in one plan, each entry renamed
+to the function it had (:mod:`.slot_move`); the plan lists every rename.
+
 Pure: :func:`plan_repair` takes the files' text and the present interfaces and returns either a
 :class:`RepairPlan` (the new text of each file that changes, and why) or :class:`NothingToFix`.
 
