@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from tests.unit import disk_cases, net_cases
+from tests.unit import disk_cases, host_cases, net_cases
 
 Case = dict[str, Any]
 
@@ -90,3 +90,5 @@ REGISTRY["net.repair"] = net_cases.repair_case  # netplan files + interfaces + o
 REGISTRY["net.facts"] = net_cases.facts_case  # net_facts.sh output → files and interfaces
 REGISTRY["disk.facts"] = disk_cases.facts_case  # disk_facts.sh output + fs/force/pins → verdicts, choice
 REGISTRY["disk.guard"] = disk_cases.guard_case  # disk_guard.sh output + exit code + spec → result or error
+REGISTRY["host.facts"] = host_cases.facts_case  # host_facts.sh output → parsed host facts
+REGISTRY["host.check"] = host_cases.check_case  # host_facts.sh output + device + options → findings
