@@ -18,6 +18,7 @@ from agent.lab.defaults import (
     DEFAULT_DISK1_SERIAL,
     DEFAULT_DISK2_SERIAL,
     DEFAULT_DISK_SIZE,
+    DEFAULT_FLAVOUR,
     DEFAULT_SSH_PORT,
 )
 
@@ -31,6 +32,7 @@ DEFAULTS: dict[str, Any] = {
         "disk_size": DEFAULT_DISK_SIZE,
         "disk1_serial": DEFAULT_DISK1_SERIAL,
         "disk2_serial": DEFAULT_DISK2_SERIAL,
+        "flavour": DEFAULT_FLAVOUR,
     },
 }
 

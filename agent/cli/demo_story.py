@@ -26,6 +26,7 @@ from agent.errors import AgentError
 from agent.hints import render_options
 from agent.lab import control, lifecycle
 from agent.lab.defaults import DEFAULT_CONSOLE_PORT, DEFAULT_SSH_PORT
+from agent.lab.recipe import recipe_for
 from agent.ops import fix_netplan
 from agent.ops import format_disk as fmt
 from agent.ops.vm_check import check, from_file
@@ -46,8 +47,10 @@ def run_demo(
     state: str | None = None,
     ssh_port: int = DEFAULT_SSH_PORT,
     console_port: int = DEFAULT_CONSOLE_PORT,
+    flavour: str | None = None,
 ) -> None:
     t0 = time.monotonic()
+    cloud_init = recipe_for(flavour).cloud_init
     step(1, "host side: what will vm-bhyve do with xdev.conf? (gda check-vm-config)")
     with resources.as_file(SEED_CONF) as conf:
         src = from_file(str(conf), vm_dir="/zdata/vms/xdev", vm_name="xdev", zvol_dataset="zdata/vms")
@@ -57,11 +60,20 @@ def run_demo(
         out.print(f"  [yellow]predicted:[/yellow] {render_options(r.message)}")
 
     step(2, "the guest as it was: no passed-through disk, NIC at slot 5 (gda lab.up)")
+    # (trixie: cloud-init writes 50-cloud-init.yaml at this first boot, naming the NIC enp0s5)
     sp = lifecycle.state_paths(state)
     control.down(sp, log=lambda _m: None)
     sp.disk(1).unlink(missing_ok=True)  # the host partition starts out blank
-    lifecycle.up(state=state, ssh_port=ssh_port, console_port=console_port, disk1=False, fresh=True, log=info)
-    secrets = control.lab_secrets()
+    lifecycle.up(
+        state=state,
+        ssh_port=ssh_port,
+        console_port=console_port,
+        disk1=False,
+        fresh=True,
+        flavour=flavour,
+        log=info,
+    )
+    secrets = control.lab_secrets(flavour=flavour)
     os.environ.setdefault("XDEV_SUDO_PASSWORD", secrets["admin"])
     os.environ.setdefault("XDEV_CONSOLE_PASSWORD", secrets["root"])
     target: Target = load_target(None, inventory, None, accept=False, json=False)  # the default config
@@ -71,17 +83,23 @@ def run_demo(
 
     step(3, "attach the disk (vm-bhyve: disk1 nvme, custom) and restart: gda lab.up --disk1")
     control.down(sp, log=lambda _m: None)
-    lifecycle.up(state=state, ssh_port=ssh_port, console_port=console_port, disk1=True, log=info)
+    lifecycle.up(
+        state=state, ssh_port=ssh_port, console_port=console_port, disk1=True, flavour=flavour, log=info
+    )
     try:
         target.ssh(connect_timeout=3).open().close()
         raise AgentError("SSH still answers: the NIC rename did not happen?")
     except SshUnreachable as e:
         out.print(f"  SSH is gone: {e.message}", markup=False)
 
-    step(4, "repair netplan through the serial console: gda fix-netplan")
+    step(
+        4,
+        "repair netplan through the serial console: gda fix-netplan"
+        + (" --pin-cloud-init (cloud-init wrote the file)" if cloud_init else ""),
+    )
     fixed = fix_netplan.run_fix(
         target.connector,
-        fix_netplan.FixOptions(),
+        fix_netplan.FixOptions(pin_cloud_init=cloud_init),
         log=lambda m: out.print(f"  {render_options(m)}", markup=False),
     )
     out.print(

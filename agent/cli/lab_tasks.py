@@ -13,9 +13,10 @@ from invoke.context import Context
 
 from agent.cli.config import DEFAULTS, or_setting
 from agent.cli.emit import info, say
-from agent.cli.options import Opt, choice, pci_slot, port, size
+from agent.cli.options import Opt, choice, nic_count, pci_slot, port, size
 from agent.cli.tasking import gda_task
 from agent.errors import Refused
+from agent.lab.defaults import LAB_FLAVOURS
 
 _LAB = DEFAULTS["lab"]
 STATE = Opt("lab state folder (default $GDA_LAB_STATE, else ~/.cache/guest-disk-agent/lab)", "s")
@@ -28,12 +29,20 @@ def _state(c: Context, state: str | None) -> str | None:
     return str(value) if value else None
 
 
-@gda_task({"force": Opt("rebuild even when the cached image for this recipe exists", "f")})
-def build(c: Context, force: bool = False) -> None:
-    """Build the lab guest image (Debian bookworm via debootstrap; cached by recipe; needs root)."""
+FLAVOUR = Opt(
+    f"lab flavour: {' or '.join(LAB_FLAVOURS)} (default {_LAB['flavour']}; trixie has cloud-init, "
+    "like Ubuntu 24.04)",
+    "l",
+    choice(*LAB_FLAVOURS),
+)
+
+
+@gda_task({"force": Opt("rebuild even when this recipe's image is cached", "f"), "flavour": FLAVOUR})
+def build(c: Context, force: bool = False, flavour: str | None = None) -> None:
+    """Build a lab guest image (Debian via debootstrap; cached by flavour and recipe; needs root)."""
     from agent.lab import lifecycle
 
-    lifecycle.build(force=force, log=info)
+    lifecycle.build(force=force, flavour=or_setting(flavour, c.config, "lab.flavour"), log=info)
 
 
 UP_OPTS = {
@@ -47,6 +56,11 @@ UP_OPTS = {
     "disk2_size": Opt("size of disk2's image", check=size),
     "disk2_serial": Opt(f"NVMe serial of disk2 (default {_LAB['disk2_serial']})"),
     "nic_slot": Opt("PCI slot of the NIC (default: 5, or after the disks)", "n", pci_slot),
+    "nics": Opt(
+        "number of NICs: functions of the NIC slot, as vm-bhyve lays them out (trixie)", "N", nic_count
+    ),
+    "flavour": FLAVOUR,
+    "new_instance": Opt("give cloud-init a new instance-id: it writes its netplan file again (trixie)", "I"),
     "ssh_port": SSH_PORT,
     "console_port": CONSOLE_PORT,
     "state": STATE,
@@ -69,9 +83,12 @@ def up(
     console_port: int | None = None,
     state: str | None = None,
     fresh: bool = False,
+    nics: int = 1,
+    flavour: str | None = None,
+    new_instance: bool = False,
 ) -> None:
     """Boot the lab guest under QEMU (TCG) with vm-bhyve's slot layout; waits for console and SSH."""
-    from agent.lab import control, lifecycle
+    from agent.lab import lifecycle, status
 
     cfg = c.config
     lifecycle.up(
@@ -87,9 +104,12 @@ def up(
         ssh_port=int(or_setting(ssh_port, cfg, "lab.ssh_port")),
         console_port=int(or_setting(console_port, cfg, "lab.console_port")),
         fresh=fresh,
+        flavour=or_setting(flavour, cfg, "lab.flavour"),
+        nics=nics,
+        new_instance=new_instance,
         log=info,
     )
-    for line in control.status_lines(lifecycle.state_paths(_state(c, state))):
+    for line in status.status_lines(lifecycle.state_paths(_state(c, state))):
         info(line)
 
 
@@ -103,10 +123,10 @@ def down(c: Context, state: str | None = None) -> None:
 
 @gda_task({"state": STATE})
 def status(c: Context, state: str | None = None) -> None:
-    """Show whether the lab guest runs, its ports, and how to reach SSH and the console."""
-    from agent.lab import control, lifecycle
+    """Show the lab images (versions) and whether the lab guest runs, its ports, how to reach it."""
+    from agent.lab import lifecycle, status
 
-    for line in control.status_lines(lifecycle.state_paths(_state(c, state))):
+    for line in status.status_lines(lifecycle.state_paths(_state(c, state))):
         say(line)
 
 
@@ -138,6 +158,7 @@ DEMO_OPTS = {
     "console_port": Opt(
         f"lab console port (must match the inventory; default {_LAB['console_port']})", "c", port
     ),
+    "flavour": FLAVOUR,
 }
 
 
@@ -149,6 +170,7 @@ def demo(
     state: str | None = None,
     ssh_port: int | None = None,
     console_port: int | None = None,
+    flavour: str | None = None,
 ) -> None:
     """The whole story on the lab: disk attached, SSH lost, fix-netplan via console, format, host check."""
     from agent.cli.demo_story import run_demo
@@ -160,4 +182,5 @@ def demo(
         state=_state(c, state),
         ssh_port=int(or_setting(ssh_port, cfg, "lab.ssh_port")),
         console_port=int(or_setting(console_port, cfg, "lab.console_port")),
+        flavour=or_setting(flavour, cfg, "lab.flavour"),
     )

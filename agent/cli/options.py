@@ -72,6 +72,14 @@ def pci_slot(text: str) -> int:
     return n
 
 
+def nic_count(text: str) -> int:
+    """A number of NICs in one PCI slot (its functions), 1..8."""
+    n = int(text)
+    if not 1 <= n <= 8:
+        raise ValueError(f"is a number of NICs in one slot (1..8), not {text}")
+    return n
+
+
 def seconds(text: str) -> float:
     """A positive number of seconds."""
     s = float(text)
@@ -86,7 +94,7 @@ def size(text: str) -> str:
     return text
 
 
-_INT_CHECKS = (port, pci_slot)
+_INT_CHECKS = (port, pci_slot, nic_count)
 
 # ---------------------------------------------------------------------------------------------------
 # parsing

@@ -118,6 +118,11 @@ def format_summary(o: FormatOutcome) -> None:
 
 
 def fix_summary(o: FixOutcome) -> None:
+    if o.action == "pinned":
+        out.print(f"[green]pinned:[/green] {_r(o.changes[0])}; netplan already fits (via {escape(o.via)})")
+        for n in o.notes:
+            out.print(f"  {render_options(n)}", markup=False)
+        return
     if o.action == "nothing-to-fix":
         where = f"{o.interface} {' '.join(o.addresses)}" if o.interface else "the network"
         out.print(

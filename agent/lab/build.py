@@ -1,7 +1,8 @@
-"""Build the lab image: debootstrap -> configure the chroot -> ``mkfs.ext4 -d`` -> kernel + initrd.
+"""Build a flavour's lab image: debootstrap -> configure the chroot -> ``mkfs.ext4 -d`` -> kernel + initrd.
 
-No mount, no loop device. The result is cached under the recipe's key, so a second build is
-instant. Needs root (debootstrap and chroot).
+No mount, no loop device. The result is cached under the flavour and the recipe's key
+(``<cache>/trixie-<key>/``), so a second build is instant; the versions of the guest's main packages
+are recorded beside it (``versions.json``, shown by ``lab.status``). Needs root (debootstrap and chroot).
 """
 
 from __future__ import annotations
@@ -18,14 +19,24 @@ from collections.abc import Callable
 from pathlib import Path
 
 from agent.errors import AgentError
+from agent.lab.nocloud import IMAGE_CLOUD_CFG_PATH
 from agent.lab.paths import ImagePaths, cache_root
-from agent.lab.recipe import DEFAULT_RECIPE, Recipe, debian_mirror_from_sources
+from agent.lab.recipe import DEFAULT_RECIPE, VERSIONED_PACKAGES, Recipe, debian_mirror_from_sources
 
 Log = Callable[[str], None]
 
 
 def image_paths(recipe: Recipe = DEFAULT_RECIPE) -> ImagePaths:
-    return ImagePaths(cache_root() / recipe.key())
+    return ImagePaths(cache_root() / recipe.cache_name)
+
+
+def image_versions(paths: ImagePaths) -> dict[str, str]:
+    """The guest's package versions recorded at build time ({} for an image built before they were)."""
+    try:
+        data = json.loads(paths.versions.read_text())
+    except (OSError, ValueError):
+        return {}
+    return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
 
 
 def machine_mirror(suite: str) -> str:
@@ -51,7 +62,7 @@ def build(recipe: Recipe = DEFAULT_RECIPE, *, log: Log = print, force: bool = Fa
     """Build (or reuse) the image for ``recipe`` and return its paths."""
     paths = image_paths(recipe)
     if paths.done_marker.exists() and not force:
-        log(f"lab image {recipe.key()} is cached at {paths.root}")
+        log(f"lab image {recipe.cache_name} is cached at {paths.root}")
         return paths
     if os.geteuid() != 0:
         raise AgentError(
@@ -62,11 +73,12 @@ def build(recipe: Recipe = DEFAULT_RECIPE, *, log: Log = print, force: bool = Fa
         ("debootstrap", "debootstrap"),
         ("mkfs.ext4", "e2fsprogs"),
         ("ssh-keygen", "openssh-client"),
+        *((("genisoimage", "genisoimage"),) if recipe.cloud_init else ()),
     ):
         _need(tool, pkg)
     mirror = machine_mirror(recipe.suite)
     paths.root.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f"build-{recipe.key()}-", dir=paths.root.parent))
+    work = Path(tempfile.mkdtemp(prefix=f"build-{recipe.cache_name}-", dir=paths.root.parent))
     try:
         _build_into(recipe, mirror, work, log)
         if paths.root.exists():
@@ -81,7 +93,7 @@ def build(recipe: Recipe = DEFAULT_RECIPE, *, log: Log = print, force: bool = Fa
 def _build_into(recipe: Recipe, mirror: str, out: Path, log: Log) -> None:
     t0 = time.monotonic()
     tree = out / "rootfs"
-    log(f"debootstrap {recipe.suite} ({recipe.variant}) from this machine's apt mirror ...")
+    log(f"debootstrap {recipe.suite} ({recipe.variant}, {recipe.flavour}) from this machine's apt mirror ...")
     _run(
         [
             "debootstrap",
@@ -98,6 +110,7 @@ def _build_into(recipe: Recipe, mirror: str, out: Path, log: Log) -> None:
     _configure(recipe, tree, passwords, paths, log)
     paths.secrets.write_text(json.dumps(passwords))
     paths.secrets.chmod(0o600)
+    paths.versions.write_text(json.dumps(_package_versions(tree), indent=2) + "\n")
 
     for prefix, dst in (("vmlinuz", paths.kernel), ("initrd.img", paths.initrd)):
         found = sorted((tree / "boot").glob(f"{prefix}-*"))
@@ -110,9 +123,26 @@ def _build_into(recipe: Recipe, mirror: str, out: Path, log: Log) -> None:
     log(f"mkfs.ext4 -d (image {recipe.image_size}, no mount, no loop device) ...")
     _run(["mkfs.ext4", "-q", "-F", "-L", "lab-root", "-d", str(tree), str(paths.rootfs), recipe.image_size])
     shutil.rmtree(tree)
-    (out / "recipe.json").write_text(json.dumps({"key": recipe.key(), "suite": recipe.suite}, indent=2))
+    (out / "recipe.json").write_text(
+        json.dumps({"flavour": recipe.flavour, "key": recipe.key(), "suite": recipe.suite}, indent=2)
+    )
     paths.done_marker.write_text(f"built in {time.monotonic() - t0:.0f}s\n")
     log(f"lab image built in {time.monotonic() - t0:.0f}s")
+
+
+def _package_versions(tree: Path) -> dict[str, str]:
+    """``dpkg-query`` in the built tree: the versions of :data:`VERSIONED_PACKAGES` that are installed."""
+    proc = subprocess.run(
+        ["chroot", str(tree), "dpkg-query", "-W", "-f", "${Package} ${Version} ${db:Status-Status}\\n",
+         *VERSIONED_PACKAGES],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    found: dict[str, str] = {}
+    for line in proc.stdout.splitlines():
+        parts = line.split()
+        if len(parts) == 3 and parts[2] == "installed":
+            found[parts[0]] = parts[1]
+    return found
 
 
 def _write(path: Path, text: str, mode: int = 0o644) -> None:
@@ -128,7 +158,8 @@ def _configure(recipe: Recipe, tree: Path, passwords: dict[str, str], paths: Ima
     _write(tree / "etc/hostname", f"{recipe.hostname}\n")
     _write(tree / "etc/hosts", f"127.0.0.1\tlocalhost\n127.0.1.1\t{recipe.hostname}\n")
     _write(tree / "etc/fstab", "/dev/vda\t/\text4\terrors=remount-ro\t0\t1\n")
-    _write(tree / recipe.netplan_path.lstrip("/"), recipe.netplan_content, 0o600)
+    if recipe.netplan_content is not None:
+        _write(tree / recipe.netplan_path.lstrip("/"), recipe.netplan_content, 0o600)
     u = recipe.admin_user
     chroot("useradd", "--create-home", "--shell", "/bin/bash", "--groups", "sudo", u)
     chroot("chpasswd", input=f"{u}:{passwords['admin']}\nroot:{passwords['root']}\n")
@@ -164,9 +195,13 @@ def _configure(recipe: Recipe, tree: Path, passwords: dict[str, str], paths: Ima
     if recipe.masked_units:
         chroot("systemctl", "mask", *recipe.masked_units)
     _write(tree / "etc/machine-id", "")
-    _write(
-        tree / "etc/cloud/cloud.cfg.d/README",
-        "cloud-init is not installed in the lab; this folder "
-        "exists so that --pin-cloud-init has somewhere to write.\n",
-    )
-    log("  guest configured (hostname, users, ssh keys, netplan, serial getty)")
+    if recipe.cloud_init_cfg is not None:
+        # cloud-init itself writes the netplan file at first boot, from the seed the lab attaches.
+        _write(tree / IMAGE_CLOUD_CFG_PATH.lstrip("/"), recipe.cloud_init_cfg)
+    else:
+        _write(
+            tree / "etc/cloud/cloud.cfg.d/README",
+            "cloud-init is not installed in the lab; this folder "
+            "exists so that --pin-cloud-init has somewhere to write.\n",
+        )
+    log("  guest configured (hostname, users, ssh keys, netplan or cloud-init, serial getty)")

@@ -20,11 +20,17 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from agent.core.values import parse_size
-from agent.errors import AgentError
+from agent.errors import AgentError, UsageError
+from agent.hints import opt
+from agent.lab import nocloud
 from agent.lab.build import image_paths
-from agent.lab.defaults import DEFAULT_CONSOLE_PORT, DEFAULT_DISK1_SERIAL, DEFAULT_SSH_PORT
+from agent.lab.defaults import DEFAULT_CONSOLE_PORT, DEFAULT_DISK1_SERIAL, DEFAULT_FLAVOUR, DEFAULT_SSH_PORT
 from agent.lab.paths import ImagePaths, StatePaths
-from agent.lab.qemu import LabMachine, NvmeDisk, expected_nic_name, qemu_argv
+from agent.lab.qemu import LabMachine, NvmeDisk, expected_nic_names, qemu_argv
+from agent.lab.recipe import Recipe, recipe_for
+
+INSTALL_NIC_SLOT = 5
+"""The NIC's slot when the guest was installed (no disk passed through yet): the names its netplan has."""
 
 Log = Callable[[str], None]
 
@@ -45,6 +51,9 @@ class LabState:
     disks: list[dict[str, object]] = field(default_factory=list)
     image_key: str = ""
     started_at: float = 0.0
+    flavour: str = DEFAULT_FLAVOUR
+    nic_names: list[str] = field(default_factory=list)
+    instance_id: str = ""
 
     @classmethod
     def load(cls, sp: StatePaths) -> LabState | None:
@@ -158,9 +167,9 @@ def prepare_ssh_dir(sp: StatePaths, img: ImagePaths, ssh_port: int) -> None:
     sp.secrets_env.chmod(0o600)
 
 
-def lab_secrets(img: ImagePaths | None = None) -> dict[str, str]:
-    """The generated passwords: ``admin`` (sudo) and ``root`` (console)."""
-    img = img or image_paths()
+def lab_secrets(img: ImagePaths | None = None, *, flavour: str | None = None) -> dict[str, str]:
+    """The generated passwords of a flavour's image: ``admin`` (sudo) and ``root`` (console)."""
+    img = img or image_paths(recipe_for(flavour))
     try:
         data: dict[str, str] = json.loads(img.secrets.read_text())
     except OSError:
@@ -176,13 +185,35 @@ def up(
     ssh_port: int = DEFAULT_SSH_PORT,
     console_port: int = DEFAULT_CONSOLE_PORT,
     fresh: bool = False,
-    timeout: float = 180.0,
+    flavour: str | None = None,
+    nics: int = 1,
+    new_instance: bool = False,
+    timeout: float = 240.0,
     log: Log = print,
 ) -> LabState:
-    """Boot the lab guest; return when it is up (login prompt; SSH too when the NIC keeps slot 5)."""
-    img = image_paths()
+    """Boot the lab guest; return when it is up (login prompt; SSH too when the NIC keeps slot 5).
+
+    ``flavour`` picks the image (:data:`agent.lab.recipe.FLAVOURS`); ``nics`` NICs are functions of one
+    slot (the cloud-init flavour only: its seed names them as installed); ``new_instance`` gives
+    cloud-init a new instance-id, so it writes its netplan file again at this boot."""
+    recipe = recipe_for(flavour)
+    img = image_paths(recipe)
+    if nics > 1 and not recipe.cloud_init:
+        raise UsageError(
+            f"{nics} NICs need a flavour whose netplan names them: "
+            f"{recipe.flavour} has one netplan entry, enp0s5",
+            hint=f"use {opt('flavour')} trixie (cloud-init writes the netplan file for the NICs it is given)",
+        )
+    if new_instance and not recipe.cloud_init:
+        raise UsageError(
+            f"flavour {recipe.flavour} has no cloud-init: there is no instance to renew",
+            hint=f"use {opt('flavour')} trixie",
+        )
     if not img.done_marker.exists():
-        raise AgentError("the lab image is not built", hint="invoke lab.build (needs root)")
+        raise AgentError(
+            f"the lab image of flavour {recipe.flavour} is not built",
+            hint=f"lab.build {opt('flavour')} {recipe.flavour} (needs root)",
+        )
     if shutil.which("qemu-system-x86_64") is None:
         raise AgentError("qemu-system-x86_64 not found", hint="apt-get install qemu-system-x86")
     if st := running_state(sp):
@@ -196,13 +227,15 @@ def up(
         if (sp.root / "image-key").exists()
         else True
     )
-    if fresh or base_image_changed or not sp.overlay.exists():
+    new_overlay = fresh or base_image_changed or not sp.overlay.exists()
+    if new_overlay:
         sp.overlay.unlink(missing_ok=True)
         subprocess.run(
             ["qemu-img", "create", "-q", "-f", "qcow2", "-F", "raw", "-b", str(img.rootfs), str(sp.overlay)],
             check=True,
         )
         (sp.root / "image-key").write_text(img.root.name + "\n")
+    instance_id = _seed(sp, recipe, nics, renew=new_overlay or new_instance)
 
     nvme: list[NvmeDisk] = []
     taken = {4} | ({nic_slot} if nic_slot is not None else set()) | {d.slot for d in disks if d.slot}
@@ -241,7 +274,9 @@ def up(
         pidfile=sp.pidfile,
         monitor=sp.monitor,
         nic_slot=nic_slot,
+        nics=nics,
         disks=tuple(nvme),
+        seed_iso=sp.seed_iso if recipe.cloud_init else None,
     )
     t0 = time.monotonic()
     proc = subprocess.run(qemu_argv(machine), capture_output=True, text=True, check=False)
@@ -253,7 +288,10 @@ def up(
         ssh_port=ssh_port,
         console_port=console_port,
         nic_slot=nic_slot,
-        nic_name=expected_nic_name(nic_slot),
+        nic_name=expected_nic_names(nic_slot, nics)[0],
+        nic_names=expected_nic_names(nic_slot, nics),
+        flavour=recipe.flavour,
+        instance_id=instance_id,
         disks=[
             {"n": d.n, "serial": d.serial, "size": d.size, "slot": n.slot, "image": str(n.image)}
             for d, n in zip(ordered, nvme, strict=True)
@@ -263,7 +301,8 @@ def up(
     )
     sp.state_json.write_text(json.dumps(asdict(state), indent=2))
     log(
-        f"lab guest starting (pid {pid}, NIC at slot {nic_slot} -> {state.nic_name}"
+        f"lab guest ({recipe.flavour}) starting (pid {pid}, "
+        f"NIC at slot {nic_slot} -> {', '.join(state.nic_names)}"
         + "".join(f", NVMe disk{d['n']} serial {d['serial']} at slot {d['slot']}" for d in state.disks)
         + ")"
     )
@@ -283,7 +322,7 @@ def up(
         pid=pid,
     )
     log(f"  console login prompt after {time.monotonic() - t0:.1f}s")
-    if nic_slot == 5:
+    if nic_slot == INSTALL_NIC_SLOT:
         wait_for(
             "the SSH banner",
             lambda: ssh_banner(ssh_port) is not None,
@@ -293,11 +332,30 @@ def up(
         )
         log(f"  SSH up after {time.monotonic() - t0:.1f}s on 127.0.0.1:{ssh_port}")
     else:
+        installed = ", ".join(expected_nic_names(INSTALL_NIC_SLOT, nics))
         log(
-            f"  NIC moved to slot {nic_slot} ({state.nic_name}): netplan still names enp0s5, "
-            "so SSH is expected to be unreachable (fix it with `invoke fix-netplan`)"
+            f"  NIC moved to slot {nic_slot} ({', '.join(state.nic_names)}): "
+            f"netplan still names {installed}, "
+            "so SSH is expected to be unreachable (fix it with `gda fix-netplan`)"
         )
     return state
+
+
+def _seed(sp: StatePaths, recipe: Recipe, nics: int, *, renew: bool) -> str:
+    """Write the cloud-init seed ISO of this boot (cloud-init flavour); returns the instance-id ("" without).
+
+    The seed's NICs are named as installed (slot 5). The instance-id is kept across reboots of one overlay
+    and renewed with a new overlay or on request."""
+    if not recipe.cloud_init:
+        return ""
+    old = sp.instance_id.read_text().strip() if sp.instance_id.exists() else ""
+    instance_id = nocloud.new_instance_id(recipe.hostname) if renew or not old else old
+    sp.instance_id.write_text(instance_id + "\n")
+    nocloud.write_seed_iso(
+        sp.seed_iso,
+        nocloud.seed_files(instance_id, recipe.hostname, expected_nic_names(INSTALL_NIC_SLOT, nics)),
+    )
+    return instance_id
 
 
 def down(sp: StatePaths, *, timeout: float = 30.0, log: Log = print) -> bool:
@@ -318,29 +376,3 @@ def down(sp: StatePaths, *, timeout: float = 30.0, log: Log = print) -> bool:
     sp.pidfile.unlink(missing_ok=True)
     log(f"lab guest stopped (pid {pid})")
     return True
-
-
-def status_lines(sp: StatePaths) -> list[str]:
-    st = LabState.load(sp)
-    img = image_paths()
-    lines = [
-        f"image: {img.root} ({'built' if img.done_marker.exists() else 'not built: invoke lab.build'})",
-        f"state: {sp.root}",
-    ]
-    if st is None or not pid_alive(st.pid):
-        return [*lines, "guest: stopped (invoke lab.up)"]
-    lines += [
-        f"guest: running, pid {st.pid}, up {time.time() - st.started_at:.0f}s",
-        f"NIC: slot {st.nic_slot} -> {st.nic_name}"
-        + ("" if st.nic_slot == 5 else " (netplan names enp0s5: SSH unreachable until `invoke fix-netplan`)"),
-    ]
-    for d in st.disks:
-        lines.append(f"disk{d['n']}: NVMe serial {d['serial']} at slot {d['slot']}, image {d['image']}")
-    banner = ssh_banner(st.ssh_port, timeout=1.0)
-    lines += [
-        f"ssh: 127.0.0.1:{st.ssh_port} ({banner or 'no banner'}) -> "
-        f"ssh -i {sp.ssh_key} -o UserKnownHostsFile={sp.known_hosts} -p {st.ssh_port} admin@127.0.0.1",
-        f"console: 127.0.0.1:{st.console_port} -> invoke lab.console (leave with Ctrl-])",
-        f'secrets: . {sp.secrets_env}  (or eval "$(invoke lab.env)")',
-    ]
-    return lines

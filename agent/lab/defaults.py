@@ -13,3 +13,7 @@ DEFAULT_DISK1_SERIAL = "Y39B70RTK7AS"
 """NVMe serial of disk1: the seed's disk (vm-bhyve's /dev/diskid/DISK-Y39B70RTK7AS)."""
 DEFAULT_DISK2_SERIAL = "GDA2NDDISK000"
 """NVMe serial of disk2."""
+LAB_FLAVOURS = ("bookworm", "trixie")
+"""The lab's flavours (recipes in :mod:`agent.lab.recipe`): Debian 12, and Debian 13 with cloud-init."""
+DEFAULT_FLAVOUR = "bookworm"
+"""The flavour ``lab.up`` boots unless told otherwise."""

@@ -19,6 +19,7 @@ from agent.lab.defaults import (
     DEFAULT_SSH_PORT,
 )
 from agent.lab.paths import StatePaths, default_state_dir
+from agent.lab.recipe import recipe_for
 
 Log = Callable[[str], None]
 
@@ -32,8 +33,9 @@ def state_paths(state: str | None) -> StatePaths:
     return StatePaths(Path(state) if state else default_state_dir())
 
 
-def build(force: bool = False, *, log: Log = _quiet) -> None:
-    lab_build.build(log=log, force=force)
+def build(force: bool = False, *, flavour: str | None = None, log: Log = _quiet) -> None:
+    """Build (or find cached) the image of ``flavour`` (None: the default flavour)."""
+    lab_build.build(recipe_for(flavour), log=log, force=force)
 
 
 def up(
@@ -50,12 +52,15 @@ def up(
     ssh_port: int = DEFAULT_SSH_PORT,
     console_port: int = DEFAULT_CONSOLE_PORT,
     fresh: bool = False,
+    flavour: str | None = None,
+    nics: int = 1,
+    new_instance: bool = False,
     build_first: bool = True,
     log: Log = _quiet,
 ) -> control.LabState:
-    """Boot the lab guest (building the image first unless ``build_first=False``)."""
+    """Boot the lab guest of ``flavour`` (building its image first unless ``build_first=False``)."""
     if build_first:
-        lab_build.build(log=log)
+        build(flavour=flavour, log=log)
     disks: list[control.DiskSpec] = []
     if disk1:
         disks.append(control.DiskSpec(1, disk1_size, disk1_serial, disk1_slot))
@@ -68,6 +73,9 @@ def up(
         ssh_port=ssh_port,
         console_port=console_port,
         fresh=fresh,
+        flavour=flavour,
+        nics=nics,
+        new_instance=new_instance,
         log=log,
     )
 
@@ -87,7 +95,8 @@ def env_lines(state: str | None) -> list[str]:
                 f"no lab passwords in {state} (no secrets.env there)",
                 hint=f"boot that lab first: lab.up {opt('state')} {shlex.quote(state)}",
             ) from None
-        secrets = control.lab_secrets()
+        st = control.LabState.load(sp)
+        secrets = control.lab_secrets(flavour=st.flavour if st else None)
         return [
             f"export XDEV_SUDO_PASSWORD={shlex.quote(secrets['admin'])}",
             f"export XDEV_CONSOLE_PASSWORD={shlex.quote(secrets['root'])}",

@@ -1,10 +1,11 @@
 """Where the lab keeps its files.
 
-* image cache: ``$XDG_CACHE_HOME/guest-disk-agent/images/<recipe key>/`` (root.img, vmlinuz, initrd.img,
-  the lab's SSH key pair, the guest's host key and the generated passwords). Shared by every lab.
+* image cache: ``$XDG_CACHE_HOME/guest-disk-agent/images/<flavour>-<recipe key>/`` (root.img, vmlinuz,
+  initrd.img, the lab's SSH key pair, the guest's host key, the generated passwords and the package
+  versions). Shared by every lab.
 * state folder: ``~/.cache/guest-disk-agent/lab`` by default (``GDA_LAB_STATE`` or ``--state`` to
-  change it): the running guest's overlay, disk images, pid, ports, console log, and the ``ssh/``
-  folder (key and known_hosts) that ``inventory.yaml`` points at.
+  change it): the running guest's overlay, disk images, pid, ports, console log, cloud-init seed, and
+  the ``ssh/`` folder (key and known_hosts) that ``inventory.yaml`` points at.
 """
 
 from __future__ import annotations
@@ -58,6 +59,10 @@ class ImagePaths:
         return self.root / "secrets.json"
 
     @property
+    def versions(self) -> Path:
+        return self.root / "versions.json"
+
+    @property
     def done_marker(self) -> Path:
         return self.root / "BUILD-COMPLETE"
 
@@ -106,3 +111,11 @@ class StatePaths:
     @property
     def secrets_env(self) -> Path:
         return self.root / "secrets.env"
+
+    @property
+    def seed_iso(self) -> Path:
+        return self.root / "cidata.iso"
+
+    @property
+    def instance_id(self) -> Path:
+        return self.root / "instance-id"

@@ -1,4 +1,14 @@
-"""The lab guest's recipe: what goes into the image, and the hash that keys the image cache.
+"""The lab guest's recipes, one per flavour, and the hash that keys the image cache.
+
+Two flavours (:data:`FLAVOURS`):
+
+* ``bookworm`` (Debian 12): netplan 0.106, systemd 252, e2fsprogs 1.47.0 (Debian's patch turns
+  ``orphan_file``/``metadata_csum_seed`` off), no cloud-init, no python3. The build writes the netplan
+  file the Ubuntu installer leaves (``50-cloud-init.yaml``, the NIC by name).
+* ``trixie`` (Debian 13), the one that looks like the user's Ubuntu 24.04: netplan 1.1, systemd 257,
+  e2fsprogs 1.47.2 (``orphan_file`` and ``metadata_csum_seed`` on by default), python3 and cloud-init with
+  the NoCloud datasource: cloud-init itself writes ``50-cloud-init.yaml`` at first boot from the seed
+  the lab hands it (:mod:`agent.lab.nocloud`).
 
 Pure data and functions. The Debian mirror is *not* part of the recipe: it is read from the
 machine's own apt sources at build time (see :func:`debian_mirror_from_sources`), so the same
@@ -11,9 +21,12 @@ import hashlib
 import json
 import re
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
-from agent.errors import AgentError
+from agent.errors import AgentError, UsageError
+from agent.hints import opt
+from agent.lab.defaults import DEFAULT_FLAVOUR, LAB_FLAVOURS
+from agent.lab.nocloud import IMAGE_CLOUD_CFG
 
 # Bump when the build procedure itself changes in a way the fields below do not capture.
 BUILD_PROCEDURE_VERSION = 3
@@ -36,6 +49,7 @@ network:
 class Recipe:
     """Everything that determines the content of the lab image."""
 
+    flavour: str = "bookworm"
     suite: str = "bookworm"
     variant: str = "minbase"
     packages: tuple[str, ...] = (
@@ -58,7 +72,10 @@ class Recipe:
     admin_user: str = "admin"
     image_size: str = "2G"
     netplan_path: str = "/etc/netplan/50-cloud-init.yaml"
-    netplan_content: str = CLOUD_INIT_NETPLAN
+    # The netplan file the build writes; None: cloud-init writes it at first boot (``cloud_init``).
+    netplan_content: str | None = CLOUD_INIT_NETPLAN
+    # cloud-init's settings in the image (``/etc/cloud/cloud.cfg.d/90-gda-lab.cfg``); None: no cloud-init.
+    cloud_init_cfg: str | None = None
     # Units masked to keep a TCG boot short; none of them matters to the bhyve situation.
     masked_units: tuple[str, ...] = (
         "systemd-networkd-wait-online.service",
@@ -73,23 +90,74 @@ class Recipe:
         blob = json.dumps(asdict(self), sort_keys=True).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
 
+    @property
+    def cloud_init(self) -> bool:
+        """True for the flavour where cloud-init writes the netplan file (from the lab's NoCloud seed)."""
+        return self.cloud_init_cfg is not None
+
+    @property
+    def cache_name(self) -> str:
+        """The image's folder in the cache: flavour and recipe hash (``trixie-0123456789abcdef``)."""
+        return f"{self.flavour}-{self.key()}"
+
 
 DEFAULT_RECIPE = Recipe()
+
+TRIXIE_RECIPE = replace(
+    DEFAULT_RECIPE,
+    flavour="trixie",
+    suite="trixie",
+    packages=(*DEFAULT_RECIPE.packages, "python3", "cloud-init"),
+    netplan_content=None,
+    cloud_init_cfg=IMAGE_CLOUD_CFG,
+)
+
+FLAVOURS: dict[str, Recipe] = {r.flavour: r for r in (DEFAULT_RECIPE, TRIXIE_RECIPE)}
+assert tuple(FLAVOURS) == LAB_FLAVOURS and DEFAULT_RECIPE.flavour == DEFAULT_FLAVOUR
+
+# The packages whose versions the lab records at build time and shows in ``lab.status``.
+VERSIONED_PACKAGES = (
+    "systemd",
+    "netplan.io",
+    "e2fsprogs",
+    "xfsprogs",
+    "openssh-server",
+    "python3",
+    "cloud-init",
+)
+
+
+def recipe_for(flavour: str | None) -> Recipe:
+    """The recipe of ``flavour`` (None: the default flavour); bad usage for an unknown name."""
+    name = flavour or DEFAULT_FLAVOUR
+    try:
+        return FLAVOURS[name]
+    except KeyError:
+        raise UsageError(
+            f"unknown lab flavour {name!r}",
+            hint=f"{opt('flavour')} takes one of: {', '.join(FLAVOURS)}",
+        ) from None
+
 
 _DEB_LINE = re.compile(r"^\s*deb\s+(?:\[[^\]]*\]\s+)?(?P<uri>\S+)\s+(?P<suite>\S+)\s+(?P<comps>.+)$")
 
 
-def _looks_like_main_archive(uri: str, suites: Iterable[str], suite: str) -> bool:
-    return "security" not in uri and suite in suites
+def _looks_like_main_archive(uri: str, suites: Iterable[str]) -> bool:
+    """A Debian main archive: not a security archive, and serving a release suite (``bookworm``, not only
+    ``bookworm-updates``)."""
+    return "security" not in uri and any("-" not in s and "/" not in s for s in suites)
 
 
 def debian_mirror_from_sources(deb822_files: Iterable[str], sources_list: str, suite: str) -> str:
-    """Find the Debian archive URI this machine's apt uses for ``suite``.
+    """Find the Debian archive URI this machine's apt uses, to ask it for ``suite``.
 
     ``deb822_files`` are the texts of ``/etc/apt/sources.list.d/*.sources``; ``sources_list`` is
-    the text of ``/etc/apt/sources.list``. Security archives are skipped. Raises AgentError when no
-    suitable entry exists, saying where it looked.
+    the text of ``/etc/apt/sources.list``. An archive that lists ``suite`` wins; else the first main
+    archive (a machine configured for bookworm gives its mirror for trixie too: the suites are folders
+    of one archive). Security archives are skipped. Raises AgentError when no suitable entry exists,
+    saying where it looked.
     """
+    archives: list[tuple[str, list[str]]] = []
     for text in deb822_files:
         for stanza in re.split(r"\n\s*\n", text):
             fields: dict[str, str] = {}
@@ -103,13 +171,17 @@ def debian_mirror_from_sources(deb822_files: Iterable[str], sources_list: str, s
             if "deb" not in fields.get("types", "").split():
                 continue
             suites = fields.get("suites", "").split()
-            for uri in fields.get("uris", "").split():
-                if _looks_like_main_archive(uri, suites, suite):
-                    return uri.rstrip("/")
+            archives += [(uri, suites) for uri in fields.get("uris", "").split()]
     for line in sources_list.splitlines():
         m = _DEB_LINE.match(line)
-        if m and _looks_like_main_archive(m["uri"], [m["suite"]], suite):
-            return m["uri"].rstrip("/")
+        if m:
+            archives.append((m["uri"], [m["suite"]]))
+    main = [(uri, suites) for uri, suites in archives if _looks_like_main_archive(uri, suites)]
+    for uri, suites in main:
+        if suite in suites:
+            return uri.rstrip("/")
+    if main:
+        return main[0][0].rstrip("/")
     raise AgentError(
         f"no Debian '{suite}' archive found in this machine's apt sources",
         hint="add one to /etc/apt/sources.list.d/debian.sources (URIs:/Suites:) or /etc/apt/sources.list; "

@@ -8,14 +8,17 @@ reconnection goes through the task's one :class:`agent.ops.connect.Connector`.
 
 from __future__ import annotations
 
+import posixpath
+import shlex
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import IO, Any
 
 from agent.console.commands import ConsoleCommands
+from agent.core.net.cloud_init import CLOUD_INIT_DISABLE_PATH, cloud_init_disable_config
 from agent.core.net.netfacts import NetFacts, parse_netfacts, render_netfacts_script
 from agent.core.net.repair_plan import NothingToFix, RepairPlan, plan_repair
-from agent.errors import RemoteError, UsageError
+from agent.errors import ChangeFailed, RemoteError, UsageError
 from agent.hints import opt
 from agent.inventory import Guest
 from agent.ops.connect import Connector
@@ -38,7 +41,7 @@ class FixOptions:
 
 @dataclass
 class FixOutcome:
-    action: str  # fixed | nothing-to-fix | dry-run
+    action: str  # fixed | nothing-to-fix | pinned (netplan fitted; only the cloud-init pin written) | dry-run
     via: str
     changes: list[str] = field(default_factory=list)
     renames: dict[str, str] = field(default_factory=dict)
@@ -131,6 +134,8 @@ class _Fix:
         if isinstance(decision, NothingToFix):
             outcome.notes = [decision.summary(), *decision.notes]
             outcome.interface, outcome.addresses = _up_interface(facts)
+            if self.opts.pin_cloud_init:
+                self._pin_only(outcome)
             if isinstance(self.cmd, ConsoleCommands):  # we came through the console because SSH failed
                 self._ssh_must_answer()
             return outcome
@@ -161,6 +166,25 @@ class _Fix:
             outcome.interface, outcome.addresses = describe_network(ssh, guest, decision)
         outcome.action, outcome.apply_method, outcome.seconds_to_ssh = "fixed", method, seconds
         return outcome
+
+    def _pin_only(self, outcome: FixOutcome) -> None:
+        """netplan fits, but the request includes the cloud-init pin: a no-op only when the pin file is
+        there with its content; else write it (no netplan change, nothing to apply) and read it back."""
+        want = cloud_init_disable_config()
+        quoted = shlex.quote(CLOUD_INIT_DISABLE_PATH)
+        if self.cmd.run(f"cat {quoted} 2>/dev/null", root=True).stdout == want:
+            outcome.notes.append(f"{CLOUD_INIT_DISABLE_PATH} in place: cloud-init leaves the network alone")
+            return
+        outcome.changes = [f"write {CLOUD_INIT_DISABLE_PATH}: cloud-init then leaves the network alone"]
+        if self.opts.dry_run:
+            outcome.action = "dry-run"
+            return
+        self.cmd.run(f"mkdir -p {shlex.quote(posixpath.dirname(CLOUD_INIT_DISABLE_PATH))}", root=True)
+        self.cmd.write_file(CLOUD_INIT_DISABLE_PATH, want.encode(), mode=0o644)
+        if self.cmd.run(f"cat {quoted} && sync", root=True).stdout != want:
+            raise ChangeFailed(f"{CLOUD_INIT_DISABLE_PATH} does not hold what was written to it")
+        self.log(f"wrote {CLOUD_INIT_DISABLE_PATH}: cloud-init will leave the network config alone")
+        outcome.action = "pinned"
 
     def _ssh_must_answer(self) -> None:
         """netplan already fits: SSH must answer (else netplan is not why it was unreachable)."""

@@ -1,6 +1,7 @@
-"""Fixtures for tests against the real lab guest (QEMU/TCG, Debian bookworm, real sshd and NVMe).
+"""Fixtures for tests against the real lab guest (QEMU/TCG, Debian bookworm or trixie, real sshd and NVMe).
 
-The image is built once per machine (cached by recipe). Tests boot their own lab instance in a
+The images are built once per machine (cached by flavour and recipe); ``lab.boot(flavour="trixie")`` boots
+the cloud-init flavour (the ``trixie_image`` fixture builds it). Tests boot their own lab instance in a
 private state folder on their own ports, so a lab the user runs on the default ports is left alone.
 Every boot starts from a fresh root overlay and fresh disk images: whatever a test changes in the
 guest is gone at the next boot.
@@ -37,6 +38,7 @@ class Lab:
     console_port: int = CONSOLE_PORT
     layout: dict[str, Any] | None = None
     secrets: dict[str, str] = field(default_factory=dict)
+    flavour: str = "bookworm"
 
     @property
     def paths(self) -> StatePaths:
@@ -55,7 +57,8 @@ class Lab:
             **{"disk1": False, **layout},
         )
         self.layout = layout
-        self.secrets = control.lab_secrets()
+        self.flavour = st.flavour
+        self.secrets = control.lab_secrets(flavour=st.flavour)
         return st
 
     def down(self) -> None:
@@ -147,6 +150,15 @@ def lab_image() -> None:
     """Build the lab image once (a cache hit when the recipe did not change)."""
     _require_lab_prereqs()
     lab_ops.build()
+
+
+@pytest.fixture(scope="session")
+def trixie_image() -> None:
+    """Build the trixie (cloud-init) image once (a cache hit when its recipe did not change)."""
+    _require_lab_prereqs()
+    if not _which("genisoimage"):
+        pytest.fail("the trixie lab flavour needs genisoimage (run bash .ci/run, which installs it)")
+    lab_ops.build(flavour="trixie")
 
 
 @pytest.fixture(scope="session")

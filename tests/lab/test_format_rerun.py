@@ -21,9 +21,14 @@ LINUX_DEFAULTS = "-O orphan_file,metadata_csum_seed"  # upstream 1.47 mke2fs.con
 
 @pytest.fixture(scope="module")
 def guest(lab: Lab, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Guest]:
-    lab.boot(disk1=True, nic_slot=5)
+    lab.boot(disk1=True, nic_slot=5, disk1_slot=16)  # slot 16: QEMU is given addr=0x10
     paths = nvme_paths(lab)
     yield Guest(lab, lab.inventory(tmp_path_factory.mktemp("inv-rerun")), {1: paths[SERIAL]})
+
+
+def test_a_disk_at_slot_sixteen_is_at_pci_address_0x10(guest: Guest) -> None:
+    # QEMU reads a bare addr=16 as 0x16 (slot 22) and refuses addr=20: the lab writes addr=0x10.
+    assert guest.root("basename $(readlink -f /sys/class/nvme/nvme0/device)").strip() == "0000:00:10.0"
 
 
 def test_rerun_compares_label_and_freebsd_features(guest: Guest) -> None:

@@ -76,7 +76,7 @@ def test_host_view_of_the_disk_image_is_empty(broken: Lab) -> None:
 def test_status_says_ssh_is_expected_down(broken: Lab) -> None:
     r = broken.invoke("lab.status", "--state", str(broken.state))
     assert r.returncode == 0, r.stderr
-    assert "slot 6 -> enp0s6" in r.stdout and "SSH unreachable until `invoke fix-netplan`" in r.stdout
+    assert "slot 6 -> enp0s6" in r.stdout and "SSH unreachable until `gda fix-netplan`" in r.stdout
     assert "NVMe serial Y39B70RTK7AS at slot 5" in r.stdout
 
 
