@@ -1,10 +1,17 @@
 """``check-vm-config``: the FreeBSD host's side, before the guest boots.
 
-The body imports its op module inside the task (and SSH only for ``--host``), so ``gda --help`` stays
-fast.
+The conf comes from a local file (``--conf``), from ``--host H --vm NAME``, or from the inventory: ``--guest
+NAME`` reads the guest's conf on its host (its ``on:``; the vm name is the guest's name). Over SSH the
+same round trip runs the host checks (agent.ops.host_check) of every host device the conf passes through
+and of ``--device``; a host error makes the exit 1. The body imports its op modules inside the task (and
+SSH only when it connects), so ``gda --help`` stays fast.
 """
 
 from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from invoke.context import Context
 
@@ -14,6 +21,9 @@ from agent.cli.options import Opt, port
 from agent.cli.tasking import JSON_OPT, gda_task
 from agent.errors import UsageError
 from agent.hints import opt
+
+if TYPE_CHECKING:
+    from agent.transport.ssh import SshTarget
 
 CHECK_OPTS = {
     "conf": Opt("path of the vm-bhyve guest config (e.g. /zdata/vms/xdev/xdev.conf)", "c"),
@@ -26,8 +36,12 @@ CHECK_OPTS = {
     "vm_name": Opt("guest name (default: the conf's file name)", "n"),
     "zvol_dataset": Opt("vm-bhyve's ZFS dataset, for zvol disks (default: the parent of --vm-dir)", "z"),
     "accept_new_host_key": Opt("accept and record an unknown host key of --host (like accept-new)", "a"),
+    "guest": Opt("read the config of this inventory guest on its host (the guest's on:)", "g"),
+    "inventory": Opt("inventory file for --guest (default ./inventory.yaml)", "i"),
+    "device": Opt("also check this host device (/dev/...) for pass-through (with --host or --guest)", "D"),
     **JSON_OPT,
 }
+_STYLE = {"ERROR": "bold red", "WARNING": "yellow", "INFO": "cyan"}
 
 
 @gda_task(CHECK_OPTS)
@@ -43,28 +57,138 @@ def check_vm_config(
     vm_name: str | None = None,
     zvol_dataset: str | None = None,
     accept_new_host_key: bool = False,
+    guest: str | None = None,
+    inventory: str | None = None,
+    device: str | None = None,
     json: bool = False,
 ) -> Result:
-    """Check a vm-bhyve guest config before boot: disk settings, PCI slots, the NIC rename it causes.
+    """Check a vm-bhyve guest config before boot: disk settings, PCI slots, the NIC rename it causes;
+    on the host (--host or --guest) also every host device the config passes through (and --device).
 
-    Exit 1 when the config has errors or warnings (a predicted NIC rename is one)."""
+    Exit 1 when the config has errors or warnings (a predicted NIC rename is one) or a host device must
+    not be passed through."""
     from agent.ops import vm_check as ops
 
-    if bool(conf) == bool(host):
-        raise UsageError(f"give either {opt('conf')} PATH or {opt('host')} HOST {opt('vm')} NAME")
-    if host:
+    if sum(1 for given in (conf, host, guest) if given) != 1:
+        raise UsageError(
+            f"give either {opt('conf')} PATH or {opt('host')} HOST {opt('vm')} NAME or {opt('guest')} NAME"
+        )
+    if conf:
+        if device:
+            raise UsageError(
+                f"{opt('device')} needs the host: a local {opt('conf')} file has no host checks",
+                hint=f"give {opt('guest')} NAME (a guest with on: in the inventory) or "
+                f"{opt('host')} HOST {opt('vm')} NAME",
+            )
+        src = ops.from_file(conf, vm_dir=vm_dir, vm_name=vm_name, zvol_dataset=zvol_dataset)
+        report = ops.check(src, before)
+        return Result(
+            {**render.findings_json(report), "host": None},
+            lambda: render.findings(report, origin=src.origin),
+            exit_code=report.exit_code,
+        )
+    return _on_host(c, host, guest, inventory, vm, port, user, before, device, accept_new_host_key)
+
+
+def _on_host(
+    c: Context,
+    host: str | None,
+    guest: str | None,
+    inventory: str | None,
+    vm: str | None,
+    port: int | None,
+    user: str | None,
+    before: str | None,
+    device: str | None,
+    accept: bool,
+) -> Result:
+    from agent.ops import host_check as hc
+    from agent.ops import vm_check as ops
+    from agent.transport.ssh import SshSession  # only the host needs SSH
+
+    devices = [hc.check_device_option(device)] if device else []
+    sudo_env: str | None = None
+    if guest:
+        target, vm, sudo_env = _guest_host(c, inventory, guest, vm, port, user)
+    else:
+        assert host is not None
         if not vm:
             raise UsageError(f"{opt('host')} needs {opt('vm')} NAME")
-        from agent.transport.ssh import SshSession  # only --host needs SSH
-
-        with SshSession(ops.host_target(host, port, user), accept_new_host_key=accept_new_host_key) as s:
-            src = ops.from_host(s, vm)
-    else:
-        assert conf is not None
-        src = ops.from_file(conf, vm_dir=vm_dir, vm_name=vm_name, zvol_dataset=zvol_dataset)
-    report = ops.check(src, before)
-    return Result(
-        render.findings_json(report),
-        lambda: render.findings(report, origin=src.origin),
-        exit_code=report.exit_code,
+        target = ops.host_target(host, port, user)
+    ops.check_vm_name(vm)
+    password = _sudo_password(sudo_env)
+    session = SshSession(
+        target, accept_new_host_key=accept, sudo_password=password, sudo_password_env=sudo_env
     )
+    with session as s:
+        read = hc.read_host(s, vm, devices, root=sudo_env is not None)
+    report = ops.check(read.src, before)
+    host_report = hc.check_devices(read, report, devices)
+    code = max(report.exit_code, host_report.exit_code)
+    data = {
+        **render.findings_json(report),
+        "ok": report.ok and host_report.ok,
+        "exit_code": code,
+        "host": host_report.to_json(),
+    }
+
+    def human() -> None:
+        render.findings(report, origin=read.src.origin)
+        _host_lines(host_report.lines())
+
+    return Result(data, human, exit_code=code)
+
+
+def _guest_host(
+    c: Context, inventory: str | None, guest: str, vm: str | None, port: int | None, user: str | None
+) -> tuple[SshTarget, str, str | None]:
+    """The SSH target of ``guest``'s host (its ``on:``), the vm name and the host's sudo variable."""
+    from agent.cli.config import or_setting
+    from agent.inventory import DEFAULT_INVENTORY, load_inventory
+    from agent.ops import vm_check as ops
+
+    path = Path(str(or_setting(inventory, c.config, "inventory") or DEFAULT_INVENTORY))
+    inv = load_inventory(path)
+    name, _ = inv.choose(guest)
+    on = inv.host_of(name)
+    if on is None:
+        raise UsageError(
+            f"guest {name!r} names no host in {path} (no on:)",
+            hint=f"add the host under hosts: and on: <host> to the guest, or give {opt('host')} HOST "
+            f"{opt('vm')} NAME",
+        )
+    h = on[1]
+    target = ops.host_target(
+        h.host, port or h.port, user or h.user, identity_file=h.identity_file, known_hosts=h.known_hosts
+    )
+    return target, vm or name, h.sudo_password_env
+
+
+def _sudo_password(env_name: str | None) -> str | None:
+    """The host's sudo password from ``$env_name``, else a prompt on a terminal (None: no variable)."""
+    if env_name is None:
+        return None
+    import getpass
+    import sys
+
+    from agent.inventory import resolve_secret
+
+    prompt = getpass.getpass if sys.stdin.isatty() else None
+    return resolve_secret(env_name, what=f"sudo password on the host (${env_name})", env=os.environ,
+                          prompt=prompt)  # fmt: skip
+
+
+def _host_lines(lines: list[str]) -> None:
+    from rich.markup import escape
+
+    from agent.cli.emit import out
+
+    for line in lines:
+        word = line.split(" ", 1)[0]
+        style = _STYLE.get(word) or ("bold red" if line.endswith(": REFUSED") else None)
+        if style and word in _STYLE:
+            out.print(f"[{style}]{word}[/{style}]{escape(line[len(word) :])}")
+        elif style:
+            out.print(f"[{style}]{escape(line)}[/{style}]")
+        else:
+            out.print(line, markup=False)

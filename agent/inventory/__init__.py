@@ -2,6 +2,13 @@
 
 Schema (every key is optional unless marked *required*)::
 
+    hosts:                                    # the FreeBSD hypervisor hosts (vm-bhyve), by name
+      bhyvehost:
+        host: 192.168.7.1                     # *required*: address or an ~/.ssh/config alias
+        port: 22                              # port/user/identity_file/known_hosts as for a guest
+        user: admin
+        sudo_password_env: BHYVE_SUDO_PASSWORD  # optional: with it the host checks run as root via sudo
+        vm_command: vm                        # default vm (vm-bhyve's); e.g. "sudo vm", "doas vm"
     guests:
       xdev:                                   # the guest's name (--guest NAME)
         host: 192.168.7.200                   # *required*: address or an ~/.ssh/config alias
@@ -10,6 +17,7 @@ Schema (every key is optional unless marked *required*)::
         identity_file: ~/.ssh/id_ed25519      # ~ expanded; relative paths are relative to inventory.yaml
         known_hosts: ~/.ssh/known_hosts       # default: the user's known_hosts
         sudo_password_env: XDEV_SUDO_PASSWORD # the NAME of the env var holding the sudo password
+        on: bhyvehost                         # its host under hosts: (check-vm-config --guest xdev)
         disk:                                 # pins for the passed-through disk
           serial: Y39B70RTK7AS
           model: bhyve-NVMe
@@ -31,6 +39,10 @@ Schema (every key is optional unless marked *required*)::
           prompt_timeout: 10                  # seconds per prompt wait (default 10)
           command_timeout: 120                # seconds per console command (default 120)
           login_timeout: 60                   # seconds for a whole login (default: unbounded)
+
+A guest ``on:`` a host and without ``console:`` gets the console ``<vm_command> console <guest>`` over
+SSH to that host (an ``ssh:`` console); an ``on:`` naming no host under ``hosts:`` is an error located on
+its line, with the closest host name.
 
 ``disk.host_os`` is where issue 5's "``host: {os: freebsd}``" setting lives: ``host`` is already the guest's
 SSH address, so the OS of the hypervisor host that will mount the filesystem is a disk setting.
@@ -58,6 +70,7 @@ from agent.inventory.schema import (
     DiskPins,
     DiskSize,
     Guest,
+    Host,
     Inventory,
     NetworkSettings,
     SSHConsole,
@@ -70,6 +83,7 @@ __all__ = [
     "DiskPins",
     "DiskSize",
     "Guest",
+    "Host",
     "HostPort",
     "Inventory",
     "InventoryError",

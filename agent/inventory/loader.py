@@ -324,7 +324,10 @@ def load_inventory(path: Path) -> Inventory:
     result: Inventory | None = None
     try:
         base_dir = path.resolve().parent
-        result = Inventory.model_validate(_plain(root), context={"base_dir": base_dir})
+        hosts = root.get("hosts")
+        host_names = tuple(str(k) for k in hosts) if isinstance(hosts, Mapping) else ()
+        context = {"base_dir": base_dir, "host_names": host_names}  # an unknown on: is located on its line
+        result = Inventory.model_validate(_plain(root), context=context)
     except ValidationError as exc:
         problems.extend(_validation_problems(file, root, exc, checker.suggested))
 

@@ -1,25 +1,19 @@
-"""The inventory's schema: the pydantic models of ``inventory.yaml`` and the validators of its values.
-
-Sizes, host:port and MAC addresses are read by the one parser each in agent.core.values; ``DiskSize``
-keeps a size as written beside its bytes.
+"""The inventory's schema: the pydantic models of ``inventory.yaml`` (hosts, guests, their disk pins,
+network and console). Their value types and validators are in :mod:`agent.inventory.schema_types`.
 """
 
 from __future__ import annotations
 
 import difflib
-import os
-import re
 import shlex
-from collections.abc import Mapping
-from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from collections.abc import Collection, Mapping
+from pathlib import PurePosixPath
 from typing import Annotated, Literal
 
 from pydantic import (
     AfterValidator,
     BaseModel,
     BeforeValidator,
-    ConfigDict,
     Field,
     PlainSerializer,
     PlainValidator,
@@ -28,159 +22,29 @@ from pydantic import (
     model_validator,
 )
 
-from agent.console.login_states import compile_prompt
-from agent.core.values import HostPort, parse_host_port, parse_mac, parse_size
+from agent.core.values import HostPort, parse_host_port, parse_mac
 from agent.errors import UsageError
 from agent.hints import opt
+from agent.inventory.schema_types import (
+    _FROZEN,
+    DiskSize,
+    EnvName,
+    GuestName,
+    HostName,
+    LocalPath,
+    Port,
+    PromptRegexes,
+    Seconds,
+    SSHHost,
+    Text,
+    UserName,
+    _netplan_path,
+    _posix_abs_path,
+    _shell_command,
+    parse_disk_size,
+)
 
-
-@dataclass(frozen=True)
-class DiskSize:
-    """A disk size as written in the inventory (``text``) and in bytes."""
-
-    text: str
-    bytes: int
-
-    def __str__(self) -> str:
-        return self.text
-
-
-def parse_disk_size(value: object) -> DiskSize:
-    """``value`` (an int of bytes, or text such as ``256GiB``) by agent.core.values.parse_size's rule,
-    kept as written. Raises ``ValueError``."""
-    if isinstance(value, DiskSize):
-        return value
-    size = parse_size(value)
-    return DiskSize(text=value.strip() if isinstance(value, str) else str(value), bytes=size)
-
-
-def _nonempty(value: str) -> str:
-    if not value.strip():
-        raise ValueError("must not be empty")
-    if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
-        raise ValueError("must not contain control characters")
-    return value
-
-
-_ENV_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-
-
-def _env_name(value: str) -> str:
-    # Never echo the value: a user who misread the schema may have put the secret itself here.
-    if not _ENV_NAME_RE.fullmatch(value):
-        raise ValueError(
-            "must be the NAME of an environment variable (letters, digits and _, not starting with a digit), "
-            "not the secret itself"
-        )
-    return value
-
-
-def _ssh_host(value: object) -> object:
-    if isinstance(value, Mapping):
-        raise ValueError(
-            "host is the guest's SSH address (a string); the hypervisor host's OS is set with "
-            "disk.host_os: freebsd"
-        )
-    if not isinstance(value, str):
-        return value  # strict str reports the type
-    host = value.strip()
-    if not host:
-        raise ValueError("must not be empty")
-    if any(ch.isspace() for ch in host) or host.startswith("-"):
-        raise ValueError(f"{host!r} is not a host name, address or ssh config alias")
-    if "@" in host:
-        raise ValueError(f"{host!r}: put the user name in user:, not in host:")
-    if host.count(":") == 1:
-        raise ValueError(f"{host!r}: put the port number in port:, not in host:")
-    return host.strip("[]") if host.startswith("[") and host.endswith("]") else host
-
-
-_USER_RE = re.compile(r"[A-Za-z0-9_.][A-Za-z0-9_.@-]*\$?")
-
-
-def _user_name(value: str) -> str:
-    if not _USER_RE.fullmatch(value):
-        raise ValueError(f"{value!r} is not a valid user name")
-    return value
-
-
-def _posix_abs_path(value: object) -> PurePosixPath:
-    if isinstance(value, PurePosixPath):
-        value = str(value)
-    if not isinstance(value, str) or not value.strip():
-        raise ValueError("expected an absolute path")
-    path = PurePosixPath(value.strip())
-    if not path.is_absolute():
-        raise ValueError(f"{value!r} must be an absolute path")
-    return path
-
-
-def _netplan_path(value: object) -> PurePosixPath:
-    path = _posix_abs_path(value)
-    if path.suffix != ".yaml":
-        raise ValueError(f"{str(path)!r}: netplan reads only files ending in .yaml")
-    return path
-
-
-def _shell_command(value: str) -> str:
-    try:
-        argv = shlex.split(value)
-    except ValueError as exc:
-        raise ValueError(f"cannot split command {value!r}: {exc}") from exc
-    if not argv:
-        raise ValueError("must not be empty")
-    return value
-
-
-def _prompt_regex(value: str) -> str:
-    compile_prompt(value)  # ValueError: does not compile, or matches an empty text
-    return value
-
-
-def _guest_name(value: str) -> str:
-    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", value):
-        raise ValueError(
-            f"guest name {value!r} must start with a letter or digit and use only letters, digits, "
-            "'.', '_' and '-'"
-        )
-    return value
-
-
-def _local_path(value: object, info: ValidationInfo) -> Path:
-    """Expand ``~``; resolve a relative path against the inventory's directory (context ``base_dir``)."""
-    if not isinstance(value, (str, Path)) or not str(value).strip():
-        raise ValueError("expected a path")
-    path = Path(os.path.expanduser(str(value)))
-    if not path.is_absolute():
-        base = info.context.get("base_dir") if isinstance(info.context, Mapping) else None
-        path = Path(base if base is not None else Path.cwd()) / path
-    return Path(os.path.normpath(path))
-
-
-StrictStr = Annotated[str, Field(strict=True)]
-Text = Annotated[StrictStr, AfterValidator(_nonempty)]
-Port = Annotated[int, Field(strict=True, ge=1, le=65535)]
-EnvName = Annotated[StrictStr, AfterValidator(_env_name)]
-UserName = Annotated[Text, AfterValidator(_user_name)]
-SSHHost = Annotated[StrictStr, BeforeValidator(_ssh_host)]
-LocalPath = Annotated[Path, PlainValidator(_local_path)]
-GuestName = Annotated[StrictStr, AfterValidator(_guest_name)]
-
-_FROZEN = ConfigDict(extra="forbid", frozen=True)
-
-PromptRegex = Annotated[StrictStr, AfterValidator(_nonempty), AfterValidator(_prompt_regex)]
-
-
-def _one_or_list(value: object) -> object:
-    if isinstance(value, str):
-        return [value]
-    if not isinstance(value, (list, tuple)):
-        raise ValueError("expected a regular expression or a list of them")
-    return value
-
-
-PromptRegexes = Annotated[tuple[PromptRegex, ...], BeforeValidator(_one_or_list)]
-Seconds = Annotated[float, Field(strict=True, gt=0, le=86400)]
+__all__ = ["DiskSize", "parse_disk_size"]  # re-exported for agent.inventory
 
 
 class DiskPins(BaseModel):
@@ -273,8 +137,57 @@ def _none_to_empty(value: object) -> object:
     return {} if value is None else value
 
 
+class Host(BaseModel):
+    """A FreeBSD hypervisor host (vm-bhyve) under ``hosts:``: reached over SSH like a guest.
+
+    ``sudo_password_env`` names the variable holding the sudo password: with it, the host's commands
+    run as root through sudo; without it they run as the login user (log in as root, or give the
+    user what it needs). ``vm_command`` is how vm-bhyve's ``vm`` is run there (``vm``, ``sudo vm``,
+    ``doas vm``); a guest that says ``on:`` this host and has no ``console:`` gets the console
+    ``<vm_command> console <guest>`` over SSH to it.
+    """
+
+    model_config = _FROZEN
+
+    host: SSHHost
+    port: Port | None = None
+    user: UserName | None = None
+    identity_file: LocalPath | None = None
+    known_hosts: LocalPath | None = None
+    sudo_password_env: EnvName | None = None
+    vm_command: Annotated[Text, AfterValidator(_shell_command)] = "vm"
+
+    def console_for(self, guest: str) -> ConsoleSettings:
+        """The default console of ``guest`` on this host: ``<vm_command> console <guest>`` over SSH."""
+        return ConsoleSettings(
+            ssh=SSHConsole(
+                host=self.host,
+                command=f"{self.vm_command} console {shlex.quote(guest)}",
+                port=self.port,
+                user=self.user,
+                identity_file=self.identity_file,
+                known_hosts=self.known_hosts,
+            )
+        )
+
+
+def unknown_host_message(name: str, hosts: Collection[str]) -> str:
+    """What to say about ``on: name`` when ``hosts:`` has no such host."""
+    if not hosts:
+        return f"no host {name!r}: the inventory has no hosts: mapping (add hosts: {{{name}: {{host: ...}}}})"
+    names = sorted(hosts)
+    close = difflib.get_close_matches(name, names, n=1)
+    suggestion = f" (did you mean {close[0]!r}?)" if close else ""
+    return f"no host {name!r} under hosts:{suggestion}; hosts: {', '.join(names)}"
+
+
 class Guest(BaseModel):
-    """One guest: how to reach it over SSH, the disk pins, its network, and its console."""
+    """One guest: how to reach it over SSH, the disk pins, its network, its console, and ``on``: the
+    name of its hypervisor host under ``hosts:``.
+
+    When the validation context carries ``host_names`` (the loader passes the names under ``hosts:``),
+    an unknown ``on`` is reported on the guest's own ``on:`` line; :class:`Inventory` checks it again.
+    """
 
     model_config = _FROZEN
 
@@ -287,21 +200,47 @@ class Guest(BaseModel):
     disk: Annotated[DiskPins, BeforeValidator(_none_to_empty)] = DiskPins()
     network: Annotated[NetworkSettings, BeforeValidator(_none_to_empty)] = NetworkSettings()
     console: ConsoleSettings | None = None
+    on: HostName | None = None
+
+    @field_validator("on")
+    @classmethod
+    def _known_host(cls, value: str | None, info: ValidationInfo) -> str | None:
+        hosts = info.context.get("host_names") if isinstance(info.context, Mapping) else None
+        if value is not None and hosts is not None and value not in hosts:
+            raise ValueError(unknown_host_message(value, hosts))
+        return value
 
 
 class Inventory(BaseModel):
-    """All guests by name."""
+    """The hypervisor hosts and the guests, by name. A guest ``on`` a host without a ``console:`` of its
+    own gets :meth:`Host.console_for` as its console."""
 
     model_config = _FROZEN
 
+    hosts: Annotated[Mapping[HostName, Host], BeforeValidator(_none_to_empty)] = Field(default_factory=dict)
     guests: Annotated[Mapping[GuestName, Guest], BeforeValidator(_none_to_empty)]
 
     @field_validator("guests")
     @classmethod
-    def _some_guests(cls, value: Mapping[str, Guest]) -> Mapping[str, Guest]:
+    def _guests_on_hosts(cls, value: Mapping[str, Guest], info: ValidationInfo) -> Mapping[str, Guest]:
         if not value:
             raise ValueError("no guests defined: add at least one guest under guests:")
-        return value
+        if "hosts" not in info.data:
+            return value  # the hosts did not validate: that is reported already
+        hosts: Mapping[str, Host] = info.data["hosts"]
+        guests: dict[str, Guest] = {}
+        for name, guest in value.items():
+            if guest.on is not None and guest.on not in hosts:
+                raise ValueError(f"guests.{name}.on: {unknown_host_message(guest.on, hosts)}")
+            if guest.on is not None and guest.console is None:
+                guest = guest.model_copy(update={"console": hosts[guest.on].console_for(name)})
+            guests[name] = guest
+        return guests
+
+    def host_of(self, guest: str) -> tuple[str, Host] | None:
+        """The name and settings of ``guest``'s host (its ``on:``), None when it names none."""
+        on = self.guests[guest].on
+        return (on, self.hosts[on]) if on is not None else None
 
     def choose(self, name: str | None) -> tuple[str, Guest]:
         """The guest called ``name``; with ``None`` the only guest. Raises :class:`UsageError`."""

@@ -5,12 +5,15 @@ On the host one script (``agent/scripts/vm_conf.sh``) finds where vm-bhyve keeps
 (header kind ``VMCONF``; ``OBS dir=``/``OBS dataset=``; the conf as the section ``conf_hex``, an
 ``od -An -v -tx1`` hex dump, so that the bytes arrive as vm-bhyve reads them: the framing's line
 parser drops a line's final ``\r``, and a CRLF conf is exactly what must be seen). Local files are
-read as bytes too (:func:`agent.core.vmbhyve.vmconf.decode_conf`).
+read as bytes too (:func:`agent.core.vmbhyve.vmconf.decode_conf`). The same script also says whether
+bhyve runs the guest (``OBS running=``) and, for the host checks (agent.ops.host_check), runs
+host_facts.sh after the conf in the same round trip.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -18,7 +21,7 @@ from agent.core import marker, script_render
 from agent.core.vmbhyve.vmconf import decode_conf
 from agent.core.vmbhyve.vmfindings import Report, check_vm_config_text
 from agent.errors import UsageError
-from agent.transport.protocol import CommandProtocol
+from agent.transport.protocol import CommandProtocol, Result
 from agent.transport.ssh import SshTarget
 
 #: vm_conf.sh's exit codes (emitted into its prelude; the RESULT line carries the same)
@@ -36,6 +39,7 @@ class ConfSource:
     vm_dir: str
     vm_name: str
     zvol_dataset: str
+    running: bool | None = None  # on the host: /dev/vmm/<vm> exists (bhyve runs it); None: not known
 
 
 def _read(path: str) -> str:
@@ -55,9 +59,14 @@ def from_file(conf: str, *, vm_dir: str | None, vm_name: str | None, zvol_datase
     return ConfSource(_read(conf), conf, vdir, name, dataset)
 
 
-def conf_script(vm: str, *, nonce: str) -> str:
-    """The script that prints ``vm``'s conf on the host (framed with ``nonce``)."""
-    return script_render.render("vm_conf", {"VM": vm}, nonce=nonce, exit_codes=SCRIPT_EXITS)
+def conf_script(vm: str, *, nonce: str, host_facts: str | None = None, devices: Sequence[str] = ()) -> str:
+    """The script that prints ``vm``'s conf on the host (framed with ``nonce``); with ``host_facts`` (a
+    rendered host_facts.sh without GDA_DEVICES) it then runs that for ``devices`` and the conf's
+    ``/dev/...`` disks, in the same round trip (agent.ops.host_check)."""
+    values: dict[str, str] = {"VM": vm}
+    if host_facts is not None:
+        values |= {"HOST_FACTS": host_facts, "HOST_DEVICES": " ".join(devices)}
+    return script_render.render("vm_conf", values, nonce=nonce, exit_codes=SCRIPT_EXITS)
 
 
 def parse_conf_output(stdout: str, vm: str, *, nonce: str, label: str) -> ConfSource:
@@ -83,21 +92,38 @@ def parse_conf_output(stdout: str, vm: str, *, nonce: str, label: str) -> ConfSo
     except ValueError:
         raise failed("the conf's hex dump is damaged") from None
     vm_dir = framed.observed["dir"]
+    running = {"yes": True, "no": False}.get(framed.observed.get("running", ""))
     return ConfSource(
-        decode_conf(data), f"{label}:{vm_dir}/{vm}.conf", vm_dir, vm, framed.observed.get("dataset", "")
+        decode_conf(data),
+        f"{label}:{vm_dir}/{vm}.conf",
+        vm_dir,
+        vm,
+        framed.observed.get("dataset", ""),
+        running,
     )
+
+
+def check_vm_name(vm: str) -> str:
+    """``vm`` if it is a vm-bhyve guest name, else UsageError (checked before anything runs)."""
+    if not _VM_NAME_RE.fullmatch(vm):
+        raise UsageError(f"{vm!r} is not a vm-bhyve guest name (letters, digits, '.', '_' and '-')")
+    return vm
+
+
+def conf_from_result(r: Result, vm: str, *, nonce: str, label: str) -> ConfSource:
+    """The ConfSource in what running :func:`conf_script` returned (UsageError when it is not there)."""
+    if not marker.has_header(r.stdout, MARKER_KIND):
+        detail = (r.stderr or r.stdout).strip() or f"exit status {r.status}"
+        raise UsageError(f"could not read {vm}'s vm-bhyve config on {label}: {detail}")
+    return parse_conf_output(r.stdout, vm, nonce=nonce, label=label)
 
 
 def from_host(conn: CommandProtocol, vm: str) -> ConfSource:
     """``vm``'s conf as vm-bhyve keeps it on the host ``conn`` is connected to."""
-    if not _VM_NAME_RE.fullmatch(vm):
-        raise UsageError(f"{vm!r} is not a vm-bhyve guest name (letters, digits, '.', '_' and '-')")
+    check_vm_name(vm)
     nonce = marker.new_nonce()
     r = conn.run(conf_script(vm, nonce=nonce))
-    if not marker.has_header(r.stdout, MARKER_KIND):
-        detail = (r.stderr or r.stdout).strip() or f"exit status {r.status}"
-        raise UsageError(f"could not read {vm}'s vm-bhyve config on {conn.label}: {detail}")
-    return parse_conf_output(r.stdout, vm, nonce=nonce, label=conn.label)
+    return conf_from_result(r, vm, nonce=nonce, label=conn.label)
 
 
 def check(src: ConfSource, before: str | None) -> Report:
@@ -110,6 +136,13 @@ def check(src: ConfSource, before: str | None) -> Report:
     )
 
 
-def host_target(host: str, port: int | None, user: str | None) -> SshTarget:
+def host_target(
+    host: str,
+    port: int | None,
+    user: str | None,
+    *,
+    identity_file: Path | None = None,
+    known_hosts: Path | None = None,
+) -> SshTarget:
     """Where to reach the FreeBSD host (an ~/.ssh/config alias works: ssh_config is read)."""
-    return SshTarget(host=host, port=port, user=user)
+    return SshTarget(host=host, port=port, user=user, identity_file=identity_file, known_hosts=known_hosts)

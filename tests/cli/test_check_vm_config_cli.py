@@ -53,3 +53,43 @@ def test_usage_errors_exit_2_without_traceback() -> None:
     assert "Traceback" not in r.stderr
     r = invoke()
     assert r.returncode == 2 and "--conf PATH or --host HOST" in r.stderr
+
+
+def test_a_local_conf_has_no_host_checks() -> None:
+    r = invoke("--conf", str(FIX / "xdev.conf"), "--vm-dir", "/zdata/vms/xdev", "--json")
+    assert json.loads(r.stdout)["host"] is None
+
+
+def test_device_without_a_host_is_bad_usage_with_a_hint() -> None:
+    r = invoke("--conf", str(FIX / "xdev.conf"), "--device", "/dev/diskid/DISK-Y39B70RTK7ASp4")
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert "--device needs the host: a local --conf file has no host checks" in r.stderr
+    assert "--guest NAME (a guest with on: in the inventory) or --host HOST --vm NAME" in r.stderr
+
+
+def test_guest_needs_an_on_host_in_the_inventory(tmp_path: Path) -> None:
+    inv = tmp_path / "inventory.yaml"
+    inv.write_text("guests:\n  xdev:\n    host: 192.168.7.200\n")
+    r = invoke("--guest", "xdev", "--inventory", str(inv), "--json")
+    assert r.returncode == 2
+    err = json.loads(r.stdout)["error"]
+    assert err["message"] == f"guest 'xdev' names no host in {inv} (no on:)"
+    assert "on: <host>" in err["hint"] and "--host HOST --vm NAME" in err["hint"]
+
+
+def test_guest_with_an_unknown_host_is_located_in_the_inventory(tmp_path: Path) -> None:
+    inv = tmp_path / "inventory.yaml"
+    inv.write_text(
+        "hosts:\n  bhyvehost:\n    host: 192.168.7.1\nguests:\n  xdev:\n    host: h\n    on: bhyvhost\n"
+    )
+    r = invoke("--guest", "xdev", "--inventory", str(inv))
+    assert r.returncode == 2
+    assert (
+        f"{inv}:7:9: guests.xdev.on: no host 'bhyvhost' under hosts: (did you mean 'bhyvehost'?)" in r.stderr
+    )
+
+
+def test_one_source_of_the_conf() -> None:
+    r = invoke("--conf", str(FIX / "xdev.conf"), "--guest", "xdev")
+    assert r.returncode == 2
+    assert "give either --conf PATH or --host HOST --vm NAME or --guest NAME" in r.stderr

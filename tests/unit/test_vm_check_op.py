@@ -204,3 +204,25 @@ def test_a_non_utf8_byte_is_a_finding_not_a_traceback(tmp_path: Path, where: str
     report = vm_check.check(src, None)
     assert ("not-utf8", "warning", 8) in _codes(report)
     assert [c for c in _codes(report) if c[0] == "not-utf8"] == [("not-utf8", "warning", 8)]
+
+
+def test_the_host_says_whether_bhyve_runs_the_guest() -> None:
+    """vm_conf.sh's ``OBS running=`` (/dev/vmm/<vm> exists while bhyve runs it); older output has none."""
+    pfx = f"@@GDA-{NONCE}"
+    text = framed("cpu=1\n").replace(f"{pfx} RESULT", f"{pfx} OBS running=yes\n{pfx} RESULT")
+    assert vm_check.parse_conf_output(text, "xdev", nonce=NONCE, label="h").running is True
+    assert vm_check.parse_conf_output(framed("cpu=1\n"), "xdev", nonce=NONCE, label="h").running is None
+
+
+def test_a_stopped_guest_reads_as_not_running(tmp_path: Path) -> None:
+    src = vm_check.from_host(fake_host(tmp_path, "zfs:zdata/vms"), "xdev")
+    assert src.running is False  # no /dev/vmm/xdev here
+
+
+def test_the_conf_script_carries_the_host_facts_script_only_when_asked() -> None:
+    plain = vm_check.conf_script("xdev", nonce=NONCE)
+    assert "HOST_FACTS=" not in plain
+    with_facts = vm_check.conf_script(
+        "xdev", nonce=NONCE, host_facts="echo facts", devices=["/dev/a", "/dev/b"]
+    )
+    assert "HOST_FACTS='echo facts'\n" in with_facts and "HOST_DEVICES='/dev/a /dev/b'\n" in with_facts
