@@ -304,9 +304,48 @@ def _device_lines(c: DeviceCheck) -> list[str]:
     return lines
 
 
+def _one_provider_once(checks: Sequence[DeviceCheck]) -> tuple[DeviceCheck, ...]:
+    """One partition under two names (``/dev/diskid/...p4`` and ``/dev/nda0p4``): a ``--device`` that is
+    a disk of the conf is folded into that disk's check as a note; two disks of the conf on one provider
+    are an error (the guest would get the same partition twice)."""
+    first: dict[str, int] = {}
+    out: list[DeviceCheck] = []
+    for c in checks:
+        prov = c.check.provider
+        if not prov or prov not in first:
+            if prov:
+                first[prov] = len(out)
+            out.append(c)
+            continue
+        i = first[prov]
+        was = out[i]
+        where = (
+            f"disk{was.device.disk} ({was.device.path})" if was.device.disk is not None else was.device.path
+        )
+        if c.device.disk is None:
+            note = HostFinding("same-provider", "info", f"{c.device.path} is {prov}, the same as {where}")
+            out[i] = dataclasses.replace(
+                was, check=dataclasses.replace(was.check, findings=(*was.check.findings, note))
+            )
+            continue
+        error = HostFinding(
+            "same-provider",
+            "error",
+            f"disk{c.device.disk} ({c.device.path}) and {where} are one provider, {prov}: the guest "
+            "would get the same partition twice, and two filesystems' writes would meet on it",
+            f"remove disk{c.device.disk} from the config",
+        )
+        out.append(
+            dataclasses.replace(c, check=dataclasses.replace(c.check, findings=(*c.check.findings, error)))
+        )
+    return tuple(out)
+
+
 def check_devices(read: HostRead, report: Report, extra: Sequence[str] = ()) -> HostReport:
     """Check every host device of the conf and ``extra`` against the facts ``read`` brought."""
-    checks = tuple(DeviceCheck(dev, _check_one(read, dev)) for dev in host_devices(report, extra))
+    checks = _one_provider_once(
+        [DeviceCheck(dev, _check_one(read, dev)) for dev in host_devices(report, extra)]
+    )
     uid = read.facts.uid if read.facts is not None else None
     error = read.facts_error if checks else None  # without a device the host script does not run
     return HostReport(read.label, read.root, uid, read.src.running, checks, error)

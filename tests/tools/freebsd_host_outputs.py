@@ -1,4 +1,8 @@
-"""Generate host_facts.sh outputs for scenarios, with FreeBSD's printf formats (see the fixture sources)."""
+"""Generate host_facts.sh outputs for scenarios, with FreeBSD's printf formats (see the fixture sources).
+
+The per-command printers (and ``diskinfo_for``/``fstyp_for``/``zdb_for``, one device's answer as
+stdout, stderr and exit status) are also what the stand-in FreeBSD host's stub commands print
+(tests/standin/stubs/freebsd_cmds.py), so the data cases and the stand-in cannot drift apart."""
 
 from __future__ import annotations
 
@@ -348,6 +352,47 @@ def parent(dev: str) -> str:
     return m[1] if m else dev
 
 
+def diskinfo_for(st: dict, x: str) -> tuple[str, str, int]:
+    """``diskinfo -v x``: (stdout, stderr, exit status) on the scenario's disk."""
+    p = find_part(st, x)
+    if p is not None:
+        return diskinfo(x, p["sectors"] * SECTOR, p["start"] * SECTOR, "Y39B70RTK7AS"), "", 0
+    if x in (f"/dev/{st['geom']}", f"/dev/{st['disk']}"):
+        return diskinfo(x, DISK_BYTES, 0, "Y39B70RTK7AS"), "", 0
+    return "", f"diskinfo: {x}: No such file or directory\n", 1
+
+
+def fstyp_for(st: dict, dev: str) -> tuple[str, str, int]:
+    """``fstyp -l -u dev`` from the scenario's ``fstyp`` table (partition index -> (type, label))."""
+    p = find_part(st, dev)
+    ft = st["fstyp"].get(p["i"]) if p else None
+    if p is None and dev not in (f"/dev/{st['geom']}", f"/dev/{st['disk']}"):
+        return "", f"fstyp: {dev}: No such file or directory\n", 1
+    if ft is None:
+        return "", f"fstyp: {dev}: filesystem not recognized\n", 1
+    return ft[0] + (f" {ft[1]}" if ft[1] else "") + "\n", "", 0
+
+
+def zdb_for(st: dict, c: str) -> tuple[str, str, int]:
+    """``zdb -l c``: the label of an imported or exported pool member, else zdb's failures."""
+    q = find_part(st, c)
+    pool = None
+    state = 0
+    if q is not None:
+        for name, vdevs in st["pools"].items():
+            if f"/dev/{part_name(st, q)}" in vdevs:
+                pool = name
+        if pool is None and q["i"] in st["exported"]:
+            pool, state = st["exported"][q["i"]], 1
+    if pool is not None:
+        assert q is not None
+        guid = "11793924510418463322" if pool == "zdata" else "4417063812398846301"
+        return zdb_label(pool, state, f"/dev/{part_name(st, q)}", guid), "", 0
+    if q is None and c not in (f"/dev/{st['geom']}", f"/dev/{st['disk']}"):
+        return f"cannot open '{c}': No such file or directory\n", "", 1
+    return zdb_none(), "", 2
+
+
 def render(st: dict) -> str:
     text = f"@@GDA-HOSTFACTS v1 nonce={NONCE} uid={st['uid']}@@\n"
     text += run(st, "uname", "-", "uname", st["uname"] + "\n")
@@ -364,57 +409,21 @@ def render(st: dict) -> str:
     text += run(st, "zpool_status", "-", "zpool", zpool_status(st))
     text += run(st, "mount", "-", "mount", mount_p(st))
     text += run(st, "swap", "-", "swapctl", swapctl(st))
-    seen: set[str] = set()
+    seen: set[tuple[str, str]] = set()
     for dev in st["devices"]:
         disk = parent(dev)
         for x in (dev, disk):
             if ("diskinfo", x) in seen:
                 continue
             seen.add(("diskinfo", x))
-            p = find_part(st, x)
-            if p is not None:
-                text += run(
-                    st,
-                    "diskinfo",
-                    x,
-                    "diskinfo",
-                    diskinfo(x, p["sectors"] * SECTOR, p["start"] * SECTOR, "Y39B70RTK7AS"),
-                )
-            elif x in (f"/dev/{st['geom']}", f"/dev/{st['disk']}"):
-                text += run(st, "diskinfo", x, "diskinfo", diskinfo(x, DISK_BYTES, 0, "Y39B70RTK7AS"))
-            else:
-                text += run(
-                    st, "diskinfo", x, "diskinfo", "", f"diskinfo: {x}: No such file or directory\n", 1
-                )
-        p = find_part(st, dev)
-        ft = st["fstyp"].get(p["i"]) if p else None
-        if p is None and dev not in (f"/dev/{st['geom']}", f"/dev/{st['disk']}"):
-            text += run(st, "fstyp", dev, "fstyp", "", f"fstyp: {dev}: No such file or directory\n", 1)
-        elif ft is None:
-            text += run(st, "fstyp", dev, "fstyp", "", f"fstyp: {dev}: filesystem not recognized\n", 1)
-        else:
-            text += run(st, "fstyp", dev, "fstyp", ft[0] + (f" {ft[1]}" if ft[1] else "") + "\n")
+            text += run(st, "diskinfo", x, "diskinfo", *diskinfo_for(st, x))
+        text += run(st, "fstyp", dev, "fstyp", *fstyp_for(st, dev))
         cands = [dev] + [f"{disk}p{q['i']}" for q in st["parts"] if disk == f"/dev/{st['geom']}"]
         for c in cands:
             if ("zdb", c) in seen:
                 continue
             seen.add(("zdb", c))
-            q = find_part(st, c)
-            pool = None
-            state = 0
-            if q is not None:
-                for name, vdevs in st["pools"].items():
-                    if f"/dev/{part_name(st, q)}" in vdevs:
-                        pool = name
-                if pool is None and q["i"] in st["exported"]:
-                    pool, state = st["exported"][q["i"]], 1
-            if pool is not None:
-                guid = "11793924510418463322" if pool == "zdata" else "4417063812398846301"
-                text += run(st, "zdb", c, "zdb", zdb_label(pool, state, f"/dev/{part_name(st, q)}", guid))
-            elif q is None and c not in (f"/dev/{st['geom']}", f"/dev/{st['disk']}"):
-                text += run(st, "zdb", c, "zdb", f"cannot open '{c}': No such file or directory\n", "", 1)
-            else:
-                text += run(st, "zdb", c, "zdb", zdb_none(), "", 2)
+            text += run(st, "zdb", c, "zdb", *zdb_for(st, c))
     text += f"@@GDA-{NONCE} DONE@@\n"
     if st["cut_after"] is not None:
         text = "".join(text.splitlines(keepends=True)[: st["cut_after"]])

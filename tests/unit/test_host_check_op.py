@@ -230,3 +230,31 @@ def test_the_facts_do_not_run_without_a_device(tmp_path: Path) -> None:
     conf.write_text(conf.read_text().replace("/dev/diskid/DISK-Y39B70RTK7ASp4", "disk1"))
     read = host_check.read_host(host, "xdev")
     assert read.facts is None and "HOSTFACTS" not in host.run(host.scripts[0]).stdout
+
+
+def _two_names_facts(devices: list[str]) -> str:
+    import sys
+
+    sys.path.insert(0, str(REPO / "tests" / "tools"))
+    from freebsd_host_outputs import base_state, render
+
+    st = base_state()
+    st["devices"] = devices
+    return str(render(st))
+
+
+def test_a_device_option_naming_a_conf_disk_by_another_name_is_checked_once(tmp_path: Path) -> None:
+    facts = _two_names_facts([P4, "/dev/nda0p4"])
+    _, result, _ = run_check(tmp_path, seed_conf(), facts, ("/dev/nda0p4",))
+    assert [c.device.path for c in result.checks] == [P4]
+    notes = [f.message for f in result.checks[0].check.findings if f.code == "same-provider"]
+    assert notes == [f"/dev/nda0p4 is nda0p4, the same as disk1 ({P4})"]
+    assert result.ok
+
+
+def test_two_conf_disks_on_one_provider_are_refused(tmp_path: Path) -> None:
+    conf = seed_conf() + 'disk2_name="/dev/nda0p4"\ndisk2_dev="custom"\ndisk2_type="nvme"\n'
+    _, result, code = run_check(tmp_path, conf, _two_names_facts([P4, "/dev/nda0p4"]))
+    assert code == 1 and not result.ok
+    (err,) = [f for c in result.checks for f in c.check.findings if f.code == "same-provider"]
+    assert err.severity == "error" and "disk2 (/dev/nda0p4) and disk1" in err.message
