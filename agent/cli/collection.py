@@ -15,6 +15,7 @@ ns = Collection(
     disk_tasks.disks,
     net_tasks.fix_netplan,
     host_tasks.check_vm_config,
+    host_tasks.host_verify,
     lab_tasks.demo,
     lab,
 )

@@ -192,3 +192,96 @@ def _host_lines(lines: list[str]) -> None:
             out.print(f"[{style}]{escape(line)}[/{style}]")
         else:
             out.print(line, markup=False)
+
+
+VERIFY_OPTS = {
+    "guest": Opt("verify the disk of this inventory guest on its host (the guest's on:)", "g"),
+    "inventory": Opt("inventory file for --guest (default ./inventory.yaml)", "i"),
+    "host": Opt("the FreeBSD host to read the disk on instead (with --vm)", "H"),
+    "vm": Opt("guest name on --host (vm-bhyve's vm_dir/<vm>/<vm>.conf)", "v"),
+    "port": Opt("SSH port of --host", "p", port),
+    "user": Opt("SSH user on --host", "u"),
+    "device": Opt("the host device to verify (default: the config's one custom /dev disk)", "D"),
+    "fs": Opt("the filesystem format made (ext4, ext3, ext2, xfs; default: what the disk holds)", "f"),
+    "label": Opt("the label format reported (with --fs)", "l"),
+    "uuid": Opt("the UUID format reported (with --fs)", "U"),
+    "skip_mount": Opt("do not try the read-only test mount", "s"),
+    "stop": Opt("stop a running guest first (vm stop, then wait for vm list to say Stopped)", "S"),
+    "stop_wait": Opt("with --stop: seconds to wait for the guest to stop (default 120)", "w", int),
+    "accept_new_host_key": Opt("accept and record an unknown host key of --host (like accept-new)", "a"),
+    **JSON_OPT,
+}
+
+
+@gda_task(VERIFY_OPTS)
+def host_verify(
+    c: Context,
+    guest: str | None = None,
+    inventory: str | None = None,
+    host: str | None = None,
+    vm: str | None = None,
+    port: int | None = None,
+    user: str | None = None,
+    device: str | None = None,
+    fs: str | None = None,
+    label: str | None = None,
+    uuid: str | None = None,
+    skip_mount: bool = False,
+    stop: bool = False,
+    stop_wait: int | None = None,
+    accept_new_host_key: bool = False,
+    json: bool = False,
+) -> Result:
+    """Verify on the FreeBSD host the filesystem format made on the guest's disk (the guest stopped):
+    type, label and UUID from the superblock, the ext4 features FreeBSD mounts, a read-only test mount,
+    the fstab line. Give what format reported with --fs/--label/--uuid (format --json prints them).
+
+    Exit 0 verified, 1 refused (guest running, another filesystem, features FreeBSD cannot mount), 3 the
+    read-only test mount failed, 4 the host is unreachable."""
+    from agent.ops import host_verify_op as hv
+    from agent.ops import host_verify_report as hvr
+    from agent.ops import vm_check as ops
+    from agent.ops.host_check import check_device_option
+    from agent.transport.ssh import SshSession  # only the host needs SSH
+
+    if sum(1 for given in (host, guest) if given) != 1:
+        raise UsageError(f"give either {opt('guest')} NAME or {opt('host')} HOST {opt('vm')} NAME")
+    expected = hvr.expected_from(fs, label, uuid)
+    if stop_wait is not None and (not stop or stop_wait < 1):
+        raise UsageError(f"{opt('stop_wait')} takes a number of seconds (1 or more) and needs {opt('stop')}")
+    devices = [check_device_option(device)] if device else []
+    sudo_env: str | None = None
+    vm_command = "vm"
+    if guest:
+        target, vm, sudo_env = _guest_host(c, inventory, guest, vm, port, user)
+        vm_command = _guest_vm_command(c, inventory, guest)
+    else:
+        assert host is not None
+        if not vm:
+            raise UsageError(f"{opt('host')} needs {opt('vm')} NAME")
+        target = ops.host_target(host, port, user)
+    ops.check_vm_name(vm)
+    session = SshSession(
+        target,
+        accept_new_host_key=accept_new_host_key,
+        sudo_password=_sudo_password(sudo_env),
+        sudo_password_env=sudo_env,
+    )
+    with session as s:
+        read = hv.read_verify(
+            s, vm, devices, mount_test=not skip_mount, root=sudo_env is not None, stop=stop,
+            vm_command=vm_command, stop_wait=stop_wait or hv.STOP_WAIT,
+        )  # fmt: skip
+    dev, origin = hv.choose_device(read, device)
+    report = hvr.decide(read, dev, origin, expected, vm_command)
+    return Result(report.to_json(), lambda: _host_lines(hvr.lines(report)), exit_code=report.exit_code)
+
+
+def _guest_vm_command(c: Context, inventory: str | None, guest: str) -> str:
+    """How vm-bhyve's ``vm`` runs on ``guest``'s host (the host's vm_command), for hints."""
+    from agent.cli.config import or_setting
+    from agent.inventory import DEFAULT_INVENTORY, load_inventory
+
+    inv = load_inventory(Path(str(or_setting(inventory, c.config, "inventory") or DEFAULT_INVENTORY)))
+    on = inv.host_of(inv.choose(guest)[0])
+    return on[1].vm_command if on is not None else "vm"

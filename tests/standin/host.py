@@ -8,9 +8,13 @@ stubs/freebsd_cmds.py with the scenario copy), the scenario's files under ``root
 script, sshd's ``ForceCommand``. The session runs in its own mount namespace (``unshare -m``) with an
 overlay over /dev holding the scenario's device names (``/dev/diskid/...p4``, ``/dev/gpt/...``,
 ``/dev/vmm/<guest>`` while "running") as empty files: host_facts.sh looks for the partitions of a
-disk with ``[ -e ]``, and nothing of the machine's own /dev changes. Then ``PATH=<bin>:/usr/bin:/bin``
-and the client's command (``sh -c ...``). sshd runs in the foreground as the test's child
-(``sshd -D -e -f <config>``) and is stopped by :meth:`StandinHost.stop`.
+disk with ``[ -e ]``, and nothing of the machine's own /dev changes. A device the scenario maps to a
+disk image (``images``) is a symlink to it, so that the real ``dd``/``od`` read the image's bytes, and
+the ``mount`` stub's read-only test mount (a Linux loop mount, inside that namespace) mounts it. The
+guests bhyve runs are listed in ``running`` (``/dev/vmm/<name>`` made from it), which the ``vm`` stub's
+``vm stop`` changes for later sessions too. Then
+``PATH=<bin>:/usr/bin:/bin`` and the client's command (``sh -c ...``). sshd runs in the foreground as
+the test's child (``sshd -D -e -f <config>``) and is stopped by :meth:`StandinHost.stop`.
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ from tests.standin.scenario import device_paths, file_bytes, load_state
 SSHD = "/usr/sbin/sshd"
 STUBS = Path(__file__).resolve().parent / "stubs" / "freebsd_cmds.py"
 TOOLS = ("glabel", "gpart", "diskinfo", "zpool", "zdb", "mount", "swapctl", "fstyp", "sysrc", "zfs",
-         "kldstat", "uname")  # fmt: skip
+         "kldstat", "uname", "umount", "vm")  # fmt: skip
 
 
 def missing_requirements() -> str | None:
@@ -153,7 +157,15 @@ class StandinHost:
             f"mount -t overlay gda-standin -o lowerdir=/dev,upperdir={ov}/upper,workdir={ov}/work /dev",
         ]
         for dev in device_paths(st):
-            lines.append(f"mkdir -p {shlex.quote(str(Path(dev).parent))} && : > {shlex.quote(dev)}")
+            if dev.startswith("/dev/vmm/"):
+                continue  # from the running file below: the vm stub's `vm stop` changes it
+            make = f"ln -sf {shlex.quote(st['images'][dev])}" if dev in st["images"] else ": >"
+            lines.append(f"mkdir -p {shlex.quote(str(Path(dev).parent))} && {make} {shlex.quote(dev)}")
+        running = self.workdir / "running"
+        running.write_text("".join(f"{name}\n" for name in st["running"]))
+        lines.append(
+            f'while read -r n; do mkdir -p /dev/vmm && : > "/dev/vmm/$n"; done < {shlex.quote(str(running))}'
+        )
         lines += [
             "set +e",
             f"PATH={shlex.quote(str(self.bin))}:/usr/bin:/bin",

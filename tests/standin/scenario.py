@@ -11,7 +11,8 @@ labels), ``mounts``, ``fstab``, ``swaps``, ``fstyp`` (partition index -> [type, 
 - ``files``: path on the host -> ``{"repo_file": <path in this repository>}`` or ``{"text": ...}``,
   laid under the stand-in's root folder (``zfs get mountpoint`` answers the mountpoint under it);
 - ``images``: device path -> a local image file (relative to the scenario) that ``fstyp`` probes;
-- ``running``: guest names bhyve runs (``/dev/vmm/<name>`` exists in the session);
+- ``running``: guest names bhyve runs (``/dev/vmm/<name>`` exists in the session); ``vm stop`` removes
+  one after ``stop_polls`` (default 2) calls of ``vm list``, never for a name in ``stop_hangs``;
 - ``kld``: loaded kernel modules (``kldstat``).
 """
 
