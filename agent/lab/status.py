@@ -36,7 +36,7 @@ def status_lines(sp: StatePaths) -> list[str]:
     names = st.nic_names or [st.nic_name]
     installed = expected_nic_names(INSTALL_NIC_SLOT, len(names))
     lines += [
-        f"guest: {st.flavour}, running, pid {st.pid}, up {time.time() - st.started_at:.0f}s"
+        f"guest: running, {st.flavour}, pid {st.pid}, up {time.time() - st.started_at:.0f}s"
         + (f", cloud-init instance {st.instance_id}" if st.instance_id else ""),
         f"NIC: slot {st.nic_slot} -> {', '.join(names)}"
         + (

@@ -203,3 +203,36 @@ def test_status_lists_every_flavour_with_its_versions(
     assert lines[0] == "image bookworm: not built (gda lab.build --flavour bookworm)"
     assert lines[1] == f"image trixie: {trixie.root} (built: netplan.io 1.1.2-7, cloud-init 25.1.4-1)"
     assert lines[-1] == "guest: stopped (gda lab.up)"
+
+
+PANIC_TAIL = b"""[    5.683014] Oops: int3: 0000 [#2] PREEMPT SMP NOPTI
+[    5.683163] RIP: 0010:sched_clock_cpu+0x9/0x1d0
+[    5.683762] Kernel panic - not syncing: Fatal exception in interrupt
+"""  # the trixie guest's console in a CI run under TCG with -smp 2
+
+
+def test_a_kernel_panic_at_boot_is_seen_and_the_guest_booted_once_more(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from agent.lab import control
+    from agent.lab.paths import StatePaths
+
+    assert control.boot_panicked(PANIC_TAIL)
+    assert not control.boot_panicked(b"xdev login: \n")
+    calls: list[dict[str, object]] = []
+    said: list[str] = []
+
+    def boot_once(sp: StatePaths, **kwargs: object) -> str:
+        calls.append(kwargs)
+        if len(calls) == 1:
+            raise control.GuestPanicked("kernel panic at boot: Kernel panic - not syncing")
+        return "booted"
+
+    monkeypatch.setattr(control, "boot_once", boot_once)
+    monkeypatch.setattr(control, "down", lambda sp, log: True)
+    got = control.up(StatePaths(tmp_path), disks=[], flavour="trixie", log=said.append)
+    assert got == "booted" and len(calls) == 2 and calls[0] == calls[1]
+    assert said == [
+        "  the guest's kernel panicked during boot; booting again "
+        "(kernel panic at boot: Kernel panic - not syncing)"
+    ]
