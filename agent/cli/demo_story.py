@@ -80,6 +80,9 @@ def run_demo(
     name, guest = target.name, target.guest
     with target.ssh() as s:
         out.print(f"  over SSH: {_links(s)}", markup=False)
+        # The lab stops a guest by cutting its power: flush what it wrote first (on trixie cloud-init has
+        # just written 50-cloud-init.yaml; without the sync it came back empty after the cut).
+        s.run("sync")
 
     step(3, "attach the disk (vm-bhyve: disk1 nvme, custom) and restart: gda lab.up --disk1")
     control.down(sp, log=lambda _m: None)
