@@ -137,7 +137,20 @@ def _none_to_empty(value: object) -> object:
     return {} if value is None else value
 
 
-class Host(BaseModel):
+class SSHEndpoint(BaseModel):
+    """How a machine is reached over SSH (a guest, or its hypervisor host): the fields both share."""
+
+    model_config = _FROZEN
+
+    host: SSHHost
+    port: Port | None = None
+    user: UserName | None = None
+    identity_file: LocalPath | None = None
+    known_hosts: LocalPath | None = None
+    sudo_password_env: EnvName | None = None
+
+
+class Host(SSHEndpoint):
     """A FreeBSD hypervisor host (vm-bhyve) under ``hosts:``: reached over SSH like a guest.
 
     ``sudo_password_env`` names the variable holding the sudo password: with it, the host's commands
@@ -149,12 +162,6 @@ class Host(BaseModel):
 
     model_config = _FROZEN
 
-    host: SSHHost
-    port: Port | None = None
-    user: UserName | None = None
-    identity_file: LocalPath | None = None
-    known_hosts: LocalPath | None = None
-    sudo_password_env: EnvName | None = None
     vm_command: Annotated[Text, AfterValidator(_shell_command)] = "vm"
 
     def console_for(self, guest: str) -> ConsoleSettings:
@@ -181,7 +188,7 @@ def unknown_host_message(name: str, hosts: Collection[str]) -> str:
     return f"no host {name!r} under hosts:{suggestion}; hosts: {', '.join(names)}"
 
 
-class Guest(BaseModel):
+class Guest(SSHEndpoint):
     """One guest: how to reach it over SSH, the disk pins, its network, its console, and ``on``: the
     name of its hypervisor host under ``hosts:``.
 
@@ -191,12 +198,6 @@ class Guest(BaseModel):
 
     model_config = _FROZEN
 
-    host: SSHHost
-    port: Port | None = None
-    user: UserName | None = None
-    identity_file: LocalPath | None = None
-    known_hosts: LocalPath | None = None
-    sudo_password_env: EnvName | None = None
     disk: Annotated[DiskPins, BeforeValidator(_none_to_empty)] = DiskPins()
     network: Annotated[NetworkSettings, BeforeValidator(_none_to_empty)] = NetworkSettings()
     console: ConsoleSettings | None = None
