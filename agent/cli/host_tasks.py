@@ -10,6 +10,7 @@ SSH only when it connects), so ``gda --help`` stays fast.
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -17,7 +18,7 @@ from invoke.context import Context
 
 from agent.cli import render
 from agent.cli.emit import Result
-from agent.cli.options import Opt, port
+from agent.cli.options import Opt, existing_file, local_path, port
 from agent.cli.tasking import JSON_OPT, gda_task
 from agent.errors import UsageError
 from agent.hints import opt
@@ -25,12 +26,20 @@ from agent.hints import opt
 if TYPE_CHECKING:
     from agent.transport.ssh import SshTarget
 
+#: How to reach the host over SSH without an inventory (with --guest they override the inventory's host)
+HOST_SSH_OPTS = {
+    "port": Opt("SSH port of the host (--host, or the --guest's host)", "p", port, aliases=("host-port",)),
+    "user": Opt("SSH user on the host", "u", aliases=("host-user",)),
+    "host_identity_file": Opt("SSH private key for the host (default: ~/.ssh/config, ssh-agent)", "I",
+                              existing_file),
+    "host_known_hosts": Opt("known_hosts file of the host (default: ~/.ssh/config's or ~/.ssh/known_hosts)",
+                            "k", local_path),
+}  # fmt: skip
 CHECK_OPTS = {
     "conf": Opt("path of the vm-bhyve guest config (e.g. /zdata/vms/xdev/xdev.conf)", "c"),
     "host": Opt("read the config over SSH from this FreeBSD host instead (with --vm)", "H"),
     "vm": Opt("guest name on --host (vm-bhyve's vm_dir/<vm>/<vm>.conf)", "v"),
-    "port": Opt("SSH port of --host", "p", port),
-    "user": Opt("SSH user on --host", "u"),
+    **HOST_SSH_OPTS,
     "before": Opt("the config as it was before the change (default: this config minus its last disk)", "b"),
     "vm_dir": Opt("the guest's folder on the host (default: the folder of --conf)", "d"),
     "vm_name": Opt("guest name (default: the conf's file name)", "n"),
@@ -52,6 +61,8 @@ def check_vm_config(
     vm: str | None = None,
     port: int | None = None,
     user: str | None = None,
+    host_identity_file: Path | None = None,
+    host_known_hosts: Path | None = None,
     before: str | None = None,
     vm_dir: str | None = None,
     vm_name: str | None = None,
@@ -87,7 +98,8 @@ def check_vm_config(
             lambda: render.findings(report, origin=src.origin),
             exit_code=report.exit_code,
         )
-    return _on_host(c, host, guest, inventory, vm, port, user, before, device, accept_new_host_key)
+    ssh = HostSsh(port, user, host_identity_file, host_known_hosts)
+    return _on_host(c, host, guest, inventory, vm, ssh, before, device, accept_new_host_key)
 
 
 def _on_host(
@@ -96,8 +108,7 @@ def _on_host(
     guest: str | None,
     inventory: str | None,
     vm: str | None,
-    port: int | None,
-    user: str | None,
+    ssh: HostSsh,
     before: str | None,
     device: str | None,
     accept: bool,
@@ -109,12 +120,12 @@ def _on_host(
     devices = [hc.check_device_option(device)] if device else []
     sudo_env: str | None = None
     if guest:
-        target, vm, sudo_env = _guest_host(c, inventory, guest, vm, port, user)
+        target, vm, sudo_env = ssh.guest_host(c, inventory, guest, vm)
     else:
         assert host is not None
         if not vm:
             raise UsageError(f"{opt('host')} needs {opt('vm')} NAME")
-        target = ops.host_target(host, port, user)
+        target = ssh.target(host)
     ops.check_vm_name(vm)
     password = _sudo_password(sudo_env)
     session = SshSession(
@@ -139,10 +150,43 @@ def _on_host(
     return Result(data, human, exit_code=code)
 
 
+@dataclass(frozen=True)
+class HostSsh:
+    """The host's SSH options given on the command line (None: ~/.ssh/config, or the inventory's host)."""
+
+    port: int | None = None
+    user: str | None = None
+    identity_file: Path | None = None
+    known_hosts: Path | None = None
+
+    def target(self, host: str) -> SshTarget:
+        """``--host HOST`` without an inventory: these options, the rest from ~/.ssh/config."""
+        from agent.ops import vm_check as ops
+
+        return ops.host_target(host, self.port, self.user, identity_file=self.identity_file,
+                               known_hosts=self.known_hosts)  # fmt: skip
+
+    def guest_host(
+        self, c: Context, inventory: str | None, guest: str, vm: str | None
+    ) -> tuple[SshTarget, str, str | None]:
+        """``--guest NAME``: its host from the inventory, these options overriding the inventory's."""
+        return _guest_host(c, inventory, guest, vm, self.port, self.user, identity_file=self.identity_file,
+                           known_hosts=self.known_hosts)  # fmt: skip
+
+
 def _guest_host(
-    c: Context, inventory: str | None, guest: str, vm: str | None, port: int | None, user: str | None
+    c: Context,
+    inventory: str | None,
+    guest: str,
+    vm: str | None,
+    port: int | None,
+    user: str | None,
+    *,
+    identity_file: Path | None = None,
+    known_hosts: Path | None = None,
 ) -> tuple[SshTarget, str, str | None]:
-    """The SSH target of ``guest``'s host (its ``on:``), the vm name and the host's sudo variable."""
+    """The SSH target of ``guest``'s host (its ``on:``; the command line's options override it), the vm
+    name and the host's sudo variable."""
     from agent.cli.config import or_setting
     from agent.inventory import DEFAULT_INVENTORY, load_inventory
     from agent.ops import vm_check as ops
@@ -159,7 +203,11 @@ def _guest_host(
         )
     h = on[1]
     target = ops.host_target(
-        h.host, port or h.port, user or h.user, identity_file=h.identity_file, known_hosts=h.known_hosts
+        h.host,
+        port or h.port,
+        user or h.user,
+        identity_file=identity_file or h.identity_file,
+        known_hosts=known_hosts or h.known_hosts,
     )
     return target, vm or name, h.sudo_password_env
 
@@ -199,8 +247,7 @@ VERIFY_OPTS = {
     "inventory": Opt("inventory file for --guest (default ./inventory.yaml)", "i"),
     "host": Opt("the FreeBSD host to read the disk on instead (with --vm)", "H"),
     "vm": Opt("guest name on --host (vm-bhyve's vm_dir/<vm>/<vm>.conf)", "v"),
-    "port": Opt("SSH port of --host", "p", port),
-    "user": Opt("SSH user on --host", "u"),
+    **HOST_SSH_OPTS,
     "device": Opt("the host device to verify (default: the config's one custom /dev disk)", "D"),
     "fs": Opt("the filesystem format made (ext4, ext3, ext2, xfs; default: what the disk holds)", "f"),
     "label": Opt("the label format reported (with --fs)", "l"),
@@ -222,6 +269,8 @@ def host_verify(
     vm: str | None = None,
     port: int | None = None,
     user: str | None = None,
+    host_identity_file: Path | None = None,
+    host_known_hosts: Path | None = None,
     device: str | None = None,
     fs: str | None = None,
     label: str | None = None,
@@ -252,14 +301,15 @@ def host_verify(
     devices = [check_device_option(device)] if device else []
     sudo_env: str | None = None
     vm_command = "vm"
+    ssh = HostSsh(port, user, host_identity_file, host_known_hosts)
     if guest:
-        target, vm, sudo_env = _guest_host(c, inventory, guest, vm, port, user)
+        target, vm, sudo_env = ssh.guest_host(c, inventory, guest, vm)
         vm_command = _guest_vm_command(c, inventory, guest)
     else:
         assert host is not None
         if not vm:
             raise UsageError(f"{opt('host')} needs {opt('vm')} NAME")
-        target = ops.host_target(host, port, user)
+        target = ssh.target(host)
     ops.check_vm_name(vm)
     session = SshSession(
         target,

@@ -3,7 +3,7 @@
 invoke picks short flags itself (the first free letter of the name, even ``-`` of ``vm-name``, which
 gave ``--=STRING``; and ``-h`` for ``--host-compat``, which broke ``format -h``). :class:`GdaTask` takes
 them from :class:`Opt` instead: no short flag unless one is given, never ``-h`` (help) or ``-V``, and two
-options of a task never share one.
+options of a task never share one (nor a long name: ``aliases`` are more long names of one option).
 
 A bad value (``--fs btrfs``) is found by the option's type while parsing, and raised as a
 :class:`~agent.errors.UsageError` (exit 2) when the task starts, so the task's ``--json`` applies to it,
@@ -15,6 +15,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from invoke.parser.argument import Argument
@@ -32,12 +33,14 @@ RESERVED_SHORT = frozenset("hV")
 
 @dataclass(frozen=True)
 class Opt:
-    """One task option: ``help``, an optional ``short`` flag (one letter) and a ``check`` that turns the
-    text into the value or raises ``ValueError`` / :class:`UsageError` (``None``: the text as is)."""
+    """One task option: ``help``, an optional ``short`` flag (one letter), a ``check`` that turns the
+    text into the value or raises ``ValueError`` / :class:`UsageError` (``None``: the text as is) and
+    ``aliases``: more long names (dashed, e.g. ``host-port`` for ``port``) for the same option."""
 
     help: str
     short: str | None = None
     check: Check | None = None
+    aliases: tuple[str, ...] = ()
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -86,6 +89,22 @@ def seconds(text: str) -> float:
     if not s > 0:
         raise ValueError(f"is a positive number of seconds, not {text}")
     return s
+
+
+def local_path(text: str) -> Path:
+    """A path on this machine (``~`` expanded); it need not exist (a known_hosts file to create)."""
+    if not text:
+        raise ValueError("takes a path, not an empty string")
+    return Path(text).expanduser()
+
+
+def existing_file(text: str) -> Path:
+    """A file on this machine that exists (``~`` expanded), such as an SSH private key."""
+    path = local_path(text)
+    if not path.is_file():
+        why = "not a file" if path.exists() else "missing"
+        raise ValueError(f"takes an existing file; {path} is {why}")
+    return path
 
 
 def size(text: str) -> str:
@@ -152,6 +171,9 @@ class GdaTask(Task):  # type: ignore[misc,type-arg]
         shorts = [o.short for o in self.opts.values() if o.short]
         if len(shorts) != len(set(shorts)) or RESERVED_SHORT & set(shorts):
             raise TypeError(f"{body.__name__}: short flags collide or are reserved: {shorts}")
+        longs = [p.replace("_", "-") for p in params] + [a for o in self.opts.values() for a in o.aliases]
+        if len(longs) != len(set(longs)) or any(len(a) < 2 for o in self.opts.values() for a in o.aliases):
+            raise TypeError(f"{body.__name__}: long option names collide: {sorted(longs)}")
 
     def get_arguments(self, ignore_unknown_help: bool | None = None) -> list[Argument]:
         help = dict(self.help)
@@ -159,7 +181,7 @@ class GdaTask(Task):  # type: ignore[misc,type-arg]
         for param in self.argspec(self.body).parameters.values():
             o = self.opts.get(param.name)
             dashed = param.name.replace("_", "-")
-            names = [dashed, *([o.short] if o and o.short else [])]
+            names = [dashed, *(o.aliases if o else ()), *([o.short] if o and o.short else [])]
             kwargs: dict[str, Any] = {
                 "names": names,
                 "attr_name": param.name if "_" in param.name else None,

@@ -137,7 +137,10 @@ def fix_summary(o: FixOutcome) -> None:
         if o.action == "dry-run"
         else "[green]fixed:[/green]"
     )
-    renames = ", ".join(f"{a} → {b}" for a, b in o.renames.items()) or "MAC pin"
+    renames = ", ".join(f"{a} → {b}" for a, b in o.renames.items())
+    if o.new_config:
+        renames = ", ".join(filter(None, [renames, "new config for " + ", ".join(o.new_config.values())]))
+    renames = renames or "MAC pin"
     out.print(f"{head} {escape(f'{renames} (via {o.via})')}")
     for line in o.changes:
         out.print(f"  {render_options(line)}", markup=False)

@@ -53,6 +53,7 @@ class FixOutcome:
     apply_method: str | None = None
     seconds_to_ssh: float | None = None
     notes: list[str] = field(default_factory=list)
+    new_config: dict[str, str] = field(default_factory=dict)  # file written from nothing -> its NIC
 
     def to_json(self) -> dict[str, Any]:
         data = dict(self.__dict__)
@@ -73,14 +74,26 @@ def gather(cmd: CommandProtocol, guest: Guest) -> NetFacts:
 
 
 def decide(facts: NetFacts, guest: Guest, opts: FixOptions) -> RepairPlan | NothingToFix:
-    return plan_repair(facts.files, facts.interfaces, pinned_mac=guest.network.mac, match_mac=opts.match_mac)
+    netplan_file = str(guest.network.netplan_file) if guest.network.netplan_file else None
+    return plan_repair(
+        facts.files,
+        facts.interfaces,
+        pinned_mac=guest.network.mac,
+        match_mac=opts.match_mac,
+        netplan_file=netplan_file,
+    )
 
 
 def describe_network(cmd: CommandProtocol, guest: Guest, plan: RepairPlan) -> tuple[str | None, list[str]]:
     """The repaired or pinned interface (its final name) and its addresses, read back over the new SSH
-    connection. A pure match-MAC plan has no repairs, only pins: report the pinned interface."""
+    connection. A pure match-MAC plan has no repairs, only pins: report the pinned interface; a file
+    written from nothing, the NIC of its new entry."""
     facts = gather(cmd, guest)
-    wanted = {r.final_name for r in plan.repairs} | {p.final_name for p in plan.pins}
+    wanted = (
+        {r.final_name for r in plan.repairs}
+        | {p.final_name for p in plan.pins}
+        | {e.final_name for e in plan.new_entries}
+    )
     for iface in facts.interfaces:
         if iface.is_physical and iface.addresses and (not wanted or iface.name in wanted):
             return iface.name, [str(a) for a in iface.addresses]
@@ -141,6 +154,7 @@ class _Fix:
             return outcome
         outcome.changes = list(decision.changes)
         outcome.renames = {old: iface.name for old, iface in decision.renames.items()}
+        outcome.new_config = {e.path: e.interface.name for e in decision.new_entries}
         outcome.files = dict(decision.files)
         outcome.warnings = list(decision.warnings)
         for line in decision.changes:

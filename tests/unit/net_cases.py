@@ -2,8 +2,9 @@
 
 ``net.repair``: ``output`` is the netplan files ({path: text, or a list of lines that keep their line
 endings}), ``interfaces`` the present interfaces (dicts of :class:`Interface` fields), ``options`` the
-keywords of :func:`plan_repair` (``match_mac``, ``pinned_mac``). The result is the plan (changed files as
-lines), the nothing-to-fix answer, or the error (``to_json()``: rendered message, hint, exit code).
+keywords of :func:`plan_repair` (``match_mac``, ``pinned_mac``, ``netplan_file``). The result is the plan
+(changed files as lines; ``new_entries`` when a file is written from nothing), the nothing-to-fix answer, or
+the error (``to_json()``: rendered message, hint, exit code).
 
 ``net.facts``: ``output`` is what ``agent/scripts/net_facts.sh`` printed; the result is the parsed
 files and interfaces, or the error.
@@ -56,7 +57,7 @@ def repair_case(case: Case) -> Any:
             "notes": [render_options(n) for n in result.notes],
             "has_bonds_or_bridges": result.has_bonds_or_bridges,
         }
-    return {
+    data: dict[str, Any] = {
         "action": "repair",
         "files": {path: _lines(text) for path, text in result.files.items()},
         "renames": {old: iface.name for old, iface in result.renames.items()},
@@ -87,6 +88,19 @@ def repair_case(case: Case) -> Any:
         "warnings": [render_options(w) for w in result.warnings],
         "has_bonds_or_bridges": result.has_bonds_or_bridges,
     }
+    if result.new_entries:  # a file written from nothing (no ethernets entry existed at all)
+        data["new_entries"] = [
+            {
+                "path": e.path,
+                "entry_id": e.entry_id,
+                "interface": e.interface.name,
+                "final_name": e.final_name,
+                "mac": e.mac,
+                "reason": e.reason,
+            }
+            for e in result.new_entries
+        ]
+    return data
 
 
 def facts_case(case: Case) -> Any:

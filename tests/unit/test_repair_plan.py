@@ -655,14 +655,20 @@ def test_nothing_to_fix_when_the_entry_names_the_present_nic() -> None:
     assert result.has_bonds_or_bridges is False
 
 
-def test_no_ethernets_at_all_is_nothing_to_fix() -> None:
-    result = plan_repair({OTHER: "# nothing here yet\n", CLOUD: "network:\n  version: 2\n"}, one_nic())
+def test_no_ethernets_at_all_is_a_finding_not_nothing_to_fix() -> None:
+    # more cases: tests/facts/net.repair/empty_*.json and tests/unit/test_empty_netplan.py
+    with pytest.raises(Refused, match="no netplan configuration for any ethernet NIC"):
+        plan_repair({OTHER: "# nothing here yet\n", CLOUD: "network:\n  version: 2\n"}, one_nic())
+
+
+def test_no_ethernets_under_network_manager_is_nothing_to_fix() -> None:
+    result = plan_repair({OTHER: "network:\n  version: 2\n  renderer: NetworkManager\n"}, one_nic())
     assert isinstance(result, NothingToFix)
     assert result.summary().startswith("nothing to fix: the netplan files define no ethernets entries")
 
 
 def test_no_files_is_refused() -> None:
-    with pytest.raises(Refused, match="no netplan files"):
+    with pytest.raises(Refused, match="no netplan file on the guest"):
         plan_repair({}, one_nic())
 
 

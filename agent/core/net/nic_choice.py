@@ -266,3 +266,20 @@ def nothing_notes(fine: Sequence[Entry], interfaces: Sequence[Interface], pin: s
                 )
     if pin is not None and find_by_mac(interfaces, pin) is None:
         yield f"network.mac {pin} (inventory) is not on any present interface"
+
+
+def choose_unconfigured(interfaces: Sequence[Interface], pin: str | None) -> Choice | str:
+    """The NIC a configuration written from nothing is for (no netplan entry exists at all), or why none
+    can be told: the inventory's ``network.mac``, else the only physical NIC (the rules of
+    :func:`map_stale` for one stale entry when no other entry configures a NIC)."""
+    if pin is not None:
+        pinned = find_by_mac(interfaces, pin)
+        if pinned is None:
+            return f"network.mac {pin} (inventory) is not the MAC of any present interface"
+        return pinned, f"network.mac {pin} in the inventory"
+    free = _free_nics([], interfaces, {})
+    if len(free) == 1:
+        return free[0], "the only physical NIC"
+    if not free:
+        return "the guest has no physical NIC"
+    return f"{len(free)} physical NICs ({', '.join(i.name for i in free)}) and no network.mac: which one?"

@@ -12,6 +12,10 @@ and choose the NIC each now means (:mod:`.nic_choice`), rewrite them in place ke
 (:mod:`.netplan_rewrite` over :mod:`.yaml_tokens`), check the result, and warn about cloud-init's file
 (:mod:`.cloud_init`). Whatever cannot be told for sure is refused rather than written.
 
+No ethernets entry at all (an empty ``50-cloud-init.yaml`` after a power cut, only comments, no
+``ethernets``) is its own finding, never "nothing to fix": :mod:`.empty_config` fills the empty file
+with a minimal config for the one NIC it can tell (a plan with ``new_entries``) or refuses.
+
 ``match_mac=True`` also works before anything is stale, i.e. before the slot change while SSH still
 works: every ethernets entry that configures a present physical NIC *by name* (its ID without ``match``,
 or ``match.name``) and has no ``match.macaddress`` is pinned to that NIC (``match: {macaddress: ...}``
@@ -26,8 +30,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from agent.core.net.cloud_init import cloud_init_warning, is_cloud_init_file
+from agent.core.net.empty_config import (
+    NewEntry,
+    empty_notes,
+    network_manager_file,
+    plan_unconfigured,
+)
 from agent.core.net.interfaces import Interface
 from agent.core.net.netplan_model import (
+    NetplanFile,
     all_ids,
     bonds_or_bridges,
     collect_entries,
@@ -86,6 +97,7 @@ class RepairPlan:
     warnings: tuple[str, ...]  # includes why entries were not pinned under match_mac
     has_bonds_or_bridges: bool  # `netplan try` refuses such configs (exit 78)
     pins: tuple[EntryPin, ...] = ()  # entries that fitted by name and now match by MAC (match_mac)
+    new_entries: tuple[NewEntry, ...] = ()  # written from nothing into an empty file (no entry existed)
 
 
 @dataclass(frozen=True)
@@ -130,19 +142,23 @@ def plan_repair(
     *,
     pinned_mac: str | None = None,
     match_mac: bool = False,
+    netplan_file: str | None = None,
 ) -> RepairPlan | NothingToFix:
     """Decide how to repair the netplan ``files`` ({path: text}) for the present ``interfaces``.
 
+    ``netplan_file`` is the inventory's ``network.netplan_file`` (the only file read then).
     Raises :class:`UsageError` for a file that is not valid netplan YAML (with file:line:column) or a
     ``pinned_mac`` that is not a MAC, and :class:`Refused` when the new interface of a stale entry cannot
-    be told for sure.
+    be told for sure, or no file configures any ethernet NIC and no safe configuration can be written.
     """
     if not files:
-        raise Refused("no netplan files to repair", hint="is /etc/netplan empty on the guest?")
+        raise _no_files(netplan_file)
     pin = _inventory_mac(pinned_mac)
     order = netplan_order(files)
     parsed = [parse_file(path, files[path]) for path in order]
     entries = collect_entries(parsed)
+    if not entries and network_manager_file(parsed) is None:
+        return _unconfigured_plan(parsed, files, interfaces, pin, match_mac, netplan_file)
     stale = [e for e in entries if not fitting(e, interfaces)]
     fine = [e for e in entries if e not in stale]
     to_pin, pin_notes = choose_pins(fine, interfaces, pin) if match_mac else ([], [])
@@ -152,12 +168,18 @@ def plan_repair(
             fits=tuple(
                 EntryFit(e.entry_id, e.paths, tuple(i.name for i in fitting(e, interfaces))) for e in fine
             ),
-            notes=(*nothing_notes(fine, interfaces, pin), *pin_notes, *shadowed_notes(files)),
+            notes=(
+                *nothing_notes(fine, interfaces, pin),
+                *pin_notes,
+                *shadowed_notes(files),
+                *_manager_notes(parsed, entries),
+                *empty_notes(parsed),
+            ),
             has_bonds_or_bridges=bonds_or_bridges(parsed),
         )
 
     chosen, warnings = map_stale(stale, fine, interfaces, pin, match_mac)
-    warnings += pin_notes + shadowed_notes(files)
+    warnings += pin_notes + shadowed_notes(files) + empty_notes(parsed)
     ids = all_ids(parsed)
     editors = {f.path: TokenEditor(f.path, f.text) for f in parsed}
     repairs: list[EntryRepair] = []
@@ -248,4 +270,49 @@ def plan_repair(
         warnings=tuple(warnings),
         has_bonds_or_bridges=bonds_or_bridges(new_parsed),
         pins=tuple(pins),
+    )
+
+
+def _no_files(netplan_file: str | None) -> Refused:
+    if netplan_file is not None:
+        found = f"network.netplan_file {netplan_file} (inventory) does not exist on the guest"
+        hint = "correct network.netplan_file in the inventory, or remove it to read every netplan file"
+    else:
+        found = "no netplan file on the guest (/lib/netplan, /etc/netplan, /run/netplan hold no *.yaml)"
+        hint = "is netplan what configures this guest's network? If so, write its configuration by hand"
+    return Refused(
+        f"{found}: no netplan configuration for any NIC, and none is written from nothing "
+        "(nothing tells that netplan should configure the network)",
+        hint=hint,
+    )
+
+
+def _manager_notes(parsed: Sequence[NetplanFile], entries: Sequence[object]) -> list[str]:
+    manager = network_manager_file(parsed)
+    if manager is None or entries:
+        return []
+    return [f"network.renderer is NetworkManager ({manager}): NetworkManager configures the NICs itself"]
+
+
+def _unconfigured_plan(
+    parsed: Sequence[NetplanFile],
+    files: Mapping[str, str],
+    interfaces: Sequence[Interface],
+    pin: str | None,
+    match_mac: bool,
+    netplan_file: str | None,
+) -> RepairPlan:
+    """No file defines an ethernets entry: write the empty file from nothing (:mod:`.empty_config`)."""
+    fill = plan_unconfigured(parsed, interfaces, pin=pin, match_mac=match_mac, netplan_file=netplan_file)
+    warnings = [fill.finding, *shadowed_notes(files)]
+    if is_cloud_init_file(fill.path, files[fill.path]):
+        warnings.append(cloud_init_warning(fill.path))
+    return RepairPlan(
+        files={fill.path: fill.text},
+        renames={},
+        repairs=(),
+        changes=(fill.change,),
+        warnings=tuple(warnings),
+        has_bonds_or_bridges=False,
+        new_entries=(fill.entry,),
     )
