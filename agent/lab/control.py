@@ -27,7 +27,7 @@ from agent.lab import nocloud
 from agent.lab.build import image_paths
 from agent.lab.defaults import DEFAULT_CONSOLE_PORT, DEFAULT_DISK1_SERIAL, DEFAULT_FLAVOUR, DEFAULT_SSH_PORT
 from agent.lab.paths import ImagePaths, StatePaths
-from agent.lab.qemu import LabMachine, NvmeDisk, expected_nic_names, qemu_argv
+from agent.lab.qemu import LAB_MAC, LabMachine, NvmeDisk, expected_nic_names, qemu_argv
 from agent.lab.recipe import Recipe, recipe_for
 
 INSTALL_NIC_SLOT = 5
@@ -72,6 +72,7 @@ class DiskSpec:
     size: str = "4G"
     serial: str = DEFAULT_DISK1_SERIAL
     slot: int | None = None
+    image: str | None = None  # an existing image file to attach as it is (never created, cut or removed)
 
 
 def pid_alive(pid: int) -> bool:
@@ -215,13 +216,15 @@ def boot_once(
     nics: int = 1,
     new_instance: bool = False,
     timeout: float = 240.0,
+    mac: str = LAB_MAC,
     log: Log = print,
 ) -> LabState:
     """Boot the lab guest; return when it is up (login prompt; SSH too when the NIC keeps slot 5).
 
     ``flavour`` picks the image (:data:`agent.lab.recipe.FLAVOURS`); ``nics`` NICs are functions of one
     slot (the cloud-init flavour only: its seed names them as installed); ``new_instance`` gives
-    cloud-init a new instance-id, so it writes its netplan file again at this boot."""
+    cloud-init a new instance-id, so it writes its netplan file again at this boot. ``mac`` is the (first)
+    NIC's MAC; a disk with ``image`` attaches that file as it is (the stand-in FreeBSD host's disks)."""
     recipe = recipe_for(flavour)
     img = image_paths(recipe)
     if nics > 1 and not recipe.cloud_init:
@@ -276,10 +279,10 @@ def boot_once(
             slot = next_slot
             taken.add(slot)
         next_slot = max(next_slot, slot + 1)
-        path = sp.disk(d.n)
-        if fresh:
+        path = Path(d.image) if d.image else sp.disk(d.n)
+        if fresh and not d.image:
             path.unlink(missing_ok=True)
-        if not path.exists():
+        if not path.exists() and not d.image:
             with open(path, "wb") as f:
                 f.truncate(parse_size(d.size))
         nvme.append(NvmeDisk(path, d.serial, slot))
@@ -300,6 +303,7 @@ def boot_once(
         pidfile=sp.pidfile,
         monitor=sp.monitor,
         nic_slot=nic_slot,
+        mac=mac,
         nics=nics,
         disks=tuple(nvme),
         seed_iso=sp.seed_iso if recipe.cloud_init else None,

@@ -12,7 +12,9 @@ disk with ``[ -e ]``, and nothing of the machine's own /dev changes. A device th
 disk image (``images``) is a symlink to it, so that the real ``dd``/``od`` read the image's bytes, and
 the ``mount`` stub's read-only test mount (a Linux loop mount, inside that namespace) mounts it. The
 guests bhyve runs are listed in ``running`` (``/dev/vmm/<name>`` made from it), which the ``vm`` stub's
-``vm stop`` changes for later sessions too. Then
+``vm start``/``vm stop`` change for later sessions too (tests/standin/stubs/vm_bhyve.py; with a
+:class:`LabLink`, they boot and stop the lab's QEMU guest and ``vm console`` runs the real ``cu`` on a
+socat pty bridged to its serial port: stubs/vm_lab.py). Then
 ``PATH=<bin>:/usr/bin:/bin`` and the client's command (``sh -c ...``). sshd runs in the foreground as
 the test's child (``sshd -D -e -f <config>``) and is stopped by :meth:`StandinHost.stop`.
 """
@@ -31,6 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from agent.lab.paths import cache_root
 from tests.standin.scenario import device_paths, file_bytes, load_state
 
 SSHD = "/usr/sbin/sshd"
@@ -61,15 +64,37 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+@dataclass(frozen=True)
+class LabLink:
+    """The lab guest the stand-in's ``vm`` drives (the scenario's ``lab``; tests/standin/stubs/vm_lab.py):
+    its state folder, ports and flavour, and the vm-bhyve guest name it stands for."""
+
+    state: Path
+    ssh_port: int
+    console_port: int
+    flavour: str = "bookworm"
+    guest: str = "xdev"
+    # the image cache the boot uses: the test's own (sshd's session does not pass GDA_IMAGE_CACHE on)
+    image_cache: Path = field(default_factory=cache_root)
+
+    def as_scenario(self) -> dict[str, Any]:
+        return {"state": str(self.state), "ssh_port": self.ssh_port, "console_port": self.console_port,
+                "flavour": self.flavour, "guest": self.guest,
+                "image_cache": str(self.image_cache)}  # fmt: skip
+
+
 @dataclass
 class StandinHost:
-    """One stand-in host in ``workdir`` with the scenario file ``scenario``; :meth:`start` it."""
+    """One stand-in host in ``workdir`` with the scenario file ``scenario``; :meth:`start` it. With
+    ``lab``, ``vm start|stop|restart|console <lab.guest>`` drive that lab guest (QEMU) instead of only
+    changing the scenario's ``running``."""
 
     scenario: Path
     workdir: Path
     host: str = "127.0.0.1"
     port: int = 0
     user: str = "root"
+    lab: LabLink | None = None
     proc: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
     @property
@@ -139,6 +164,8 @@ class StandinHost:
             w.write_text(f'#!/bin/sh\nexec {py} {stubs} {scen} {root} {tool} "$@"\n')
             w.chmod(0o755)
         raw = json.loads(self.scenario.read_text(encoding="utf-8"))
+        if self.lab is not None:
+            raw["lab"] = self.lab.as_scenario()
         self._write_scenario(raw)
         for path, spec in raw.get("files", {}).items():
             self.write_file(path, file_bytes(spec))
@@ -153,8 +180,12 @@ class StandinHost:
             "set -e",
             f"mkdir -p {ov}",
             f"mount -t tmpfs gda-standin {ov}",
-            f"mkdir {ov}/upper {ov}/work",
+            f"mkdir {ov}/upper {ov}/work {ov}/pts",
+            # the overlay hides the devpts mount on /dev/pts: keep it aside and move it back, so that ptys
+            # made in the session (socat's for `vm console`) open, and the session's own tty is seen
+            f"mount --bind /dev/pts {ov}/pts",
             f"mount -t overlay gda-standin -o lowerdir=/dev,upperdir={ov}/upper,workdir={ov}/work /dev",
+            f"mount --move {ov}/pts /dev/pts",
         ]
         for dev in device_paths(st):
             if dev.startswith("/dev/vmm/"):
@@ -169,7 +200,8 @@ class StandinHost:
         lines += [
             "set +e",
             f"PATH={shlex.quote(str(self.bin))}:/usr/bin:/bin",
-            "export PATH",
+            "GDA_STANDIN_SESSION=1",  # the vm stub's `vm start` makes /dev/vmm/<name> in this namespace only
+            "export PATH GDA_STANDIN_SESSION",
             'if [ -n "${SSH_ORIGINAL_COMMAND:-}" ]; then exec /bin/sh -c "$SSH_ORIGINAL_COMMAND"; fi',
             "exec /bin/sh",
         ]

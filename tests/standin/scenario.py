@@ -11,9 +11,14 @@ labels), ``mounts``, ``fstab``, ``swaps``, ``fstyp`` (partition index -> [type, 
 - ``files``: path on the host -> ``{"repo_file": <path in this repository>}`` or ``{"text": ...}``,
   laid under the stand-in's root folder (``zfs get mountpoint`` answers the mountpoint under it);
 - ``images``: device path -> a local image file (relative to the scenario) that ``fstyp`` probes;
-- ``running``: guest names bhyve runs (``/dev/vmm/<name>`` exists in the session); ``vm stop`` removes
-  one after ``stop_polls`` (default 2) calls of ``vm list``, never for a name in ``stop_hangs``;
-- ``kld``: loaded kernel modules (``kldstat``).
+- ``running``: guest names bhyve runs (``/dev/vmm/<name>`` exists in the session); ``vm start`` adds one,
+  ``vm stop`` removes one after ``stop_polls`` (default 2) calls of ``vm list``, never for a name in
+  ``stop_hangs``;
+- ``kld``: loaded kernel modules (``kldstat``);
+- ``lab``: ``{"state": <lab state folder>, "ssh_port": N, "console_port": N, "flavour": "bookworm",
+  "guest": "xdev"}``: that guest's ``vm start|stop|restart|console`` drive the lab's QEMU guest
+  (tests/standin/stubs/vm_lab.py; tests/standin/host.py LabLink sets it). Without it, ``vm start`` adds
+  the name to ``running`` and ``vm restart`` keeps it there (stubs/vm_bhyve.py).
 """
 
 from __future__ import annotations

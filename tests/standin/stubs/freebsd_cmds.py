@@ -1,6 +1,6 @@
 """The stand-in FreeBSD host's commands: glabel, gpart, diskinfo, zpool, zdb, mount, umount, swapctl,
-fstyp, sysrc, zfs, kldstat, uname and vm-bhyve's vm (list, stop), answering from one scenario file
-(tests/standin/scenario.py).
+fstyp, sysrc, zfs, kldstat, uname and vm-bhyve's vm (tests/standin/stubs/vm_bhyve.py), answering from
+one scenario file (tests/standin/scenario.py).
 
 Run as ``python freebsd_cmds.py SCENARIO ROOT TOOL ARGS...`` by the wrappers the stand-in writes on
 its session's PATH. The outputs are those of tests/tools/freebsd_host_outputs.py (FreeBSD's printf
@@ -20,7 +20,6 @@ probe, so an XFS image is "filesystem not recognized". The label is encoded as i
 from __future__ import annotations
 
 import getopt
-import json
 import os
 import shutil
 import subprocess
@@ -53,7 +52,6 @@ USAGE = {
     "zfs": "usage: zfs get [-Hp] [-o field[,...]] property[,...] filesystem ...\n",
     "kldstat": "usage: kldstat [-dhqv] [-i id] [-n filename]\n       kldstat [-dhqv] [-m modname]\n",
     "uname": "usage: uname [-abiKmnoprsUv]\n",
-    "vm": "Usage: vm ...\n       vm list\n       vm stop <name> ...\n",
     "umount": "usage: umount [-fNnv] special ... | node ... | fsid ...\n"
     "       umount -a | -A [-F fstab] [-fnv] [-h host] [-t type]\n",
 }
@@ -170,107 +168,13 @@ def umount(args: list[str]) -> Answer:
 
 
 # ------------------------------------------------------------------------------------------ vm-bhyve
-VM = "/usr/local/sbin/vm"  # vm-bhyve's $0 in its warnings (lib/vm-util util::warn: "${0}: WARNING: $1")
-
-
 def _vm_dir(st: dict[str, Any], root: str) -> Path | None:
+    """``$vm_dir`` (rc.conf's ``vm_dir``; ``zfs:<dataset>`` is the dataset's mountpoint) under ``root``."""
     vm_dir = st["rc_conf"].get("vm_dir", "")
     if vm_dir.startswith("zfs:"):
         mp = zfs_mountpoints(st, root).get(vm_dir[4:])
         return Path(mp) if mp else None
     return Path(root + vm_dir) if vm_dir else None
-
-
-def _conf(path: Path) -> dict[str, str]:
-    out = {}
-    for line in path.read_text(errors="replace").splitlines():
-        key, sep, value = line.partition("=")
-        if sep and not key.startswith("#"):
-            out[key.strip()] = value.strip().strip("\"'")
-    return out
-
-
-class VmState:
-    """The guests bhyve runs (the session's ``running`` file and the scenario's ``running``) and the ones
-    ``vm stop`` was sent to (``vm-stopping.json``: ``vm list`` calls left that still show them running;
-    the scenario's ``stop_polls``, default 2; a guest in ``stop_hangs`` never stops)."""
-
-    def __init__(self, scenario: str) -> None:
-        self.scenario = Path(scenario)
-        self.running_file = self.scenario.parent / "running"
-        self.stopping_file = self.scenario.parent / "vm-stopping.json"
-
-    def running(self, name: str) -> bool:
-        return Path("/dev/vmm", name).exists()
-
-    def stopping(self) -> dict[str, int]:
-        if not self.stopping_file.exists():
-            return {}
-        return dict(json.loads(self.stopping_file.read_text()))
-
-    def set_stopping(self, value: dict[str, int]) -> None:
-        self.stopping_file.write_text(json.dumps(value))
-
-    def stopped(self, name: str) -> None:
-        """bhyve exited and vm-bhyve destroyed the vmm device: gone from /dev/vmm, and for later sessions."""
-        listed = self.running_file.read_text().split()
-        if name in listed:  # only a name the session made under its own /dev overlay
-            Path("/dev/vmm", name).unlink(missing_ok=True)
-        names = [n for n in listed if n != name]
-        self.running_file.write_text("".join(f"{n}\n" for n in names))
-        raw = json.loads(self.scenario.read_text())
-        raw["running"] = [n for n in raw.get("running", []) if n != name]
-        self.scenario.write_text(json.dumps(raw, indent=2))
-
-
-def vm_list(st: dict[str, Any], root: str, state: VmState) -> Answer:
-    """vm-bhyve v1.6.2 lib/vm-core core::list: ``printf "%s^%s^..."`` rows piped to ``column -ts^``
-    (each column but the last padded to its widest cell plus two blanks); STATE ``Running (<pid>)`` or
-    ``Stopped``; VNC the graphics address while running (else ``-``); AUTO ``No`` (no vm_list)."""
-    rows = [["NAME", "DATASTORE", "LOADER", "CPU", "MEMORY", "VNC", "AUTO", "STATE"]]
-    folder = _vm_dir(st, root)
-    names = sorted(p.name for p in folder.iterdir() if (p / f"{p.name}.conf").is_file()) if folder else []
-    stopping = state.stopping()
-    for n, name in enumerate(names):
-        conf = _conf(folder / name / f"{name}.conf") if folder else {}
-        run = state.running(name)
-        if run and name in stopping:
-            if stopping[name] == 0:
-                state.stopped(name)
-                run = False
-                del stopping[name]
-            elif stopping[name] > 0:
-                stopping[name] -= 1
-        vnc = "-"
-        if run and conf.get("graphics") == "yes":
-            vnc = f"{conf.get('graphics_listen', '0.0.0.0')}:{conf.get('graphics_port', '5900')}"
-        status = f"Running ({4242 + n})" if run else "Stopped"
-        rows.append([name, "default", conf.get("loader", "none"), conf.get("cpu", ""), conf.get("memory", ""),
-                     vnc, "No", status])  # fmt: skip
-    state.set_stopping(stopping)
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    text = "".join("".join(c.ljust(widths[i] + 2) for i, c in enumerate(r[:-1])) + r[-1] + "\n" for r in rows)
-    return text, "", 0
-
-
-def vm(st: dict[str, Any], scenario: str, root: str, args: list[str]) -> Answer:
-    """``vm list`` and ``vm stop <name> ...`` (lib/vm-core core::stop: a guest without /dev/vmm/<name> is
-    a warning, else "Sending ACPI shutdown to <name>"; exit 0 either way)."""
-    state = VmState(scenario)
-    if args == ["list"]:
-        return vm_list(st, root, state)
-    if len(args) >= 2 and args[0] == "stop" and not any(a.startswith("-") for a in args[1:]):
-        out, err = "", ""
-        stopping = state.stopping()
-        for name in args[1:]:
-            if not state.running(name):
-                err += f"{VM}: WARNING: {name} doesn't appear to be a running virtual machine\n"
-                continue
-            out += f"Sending ACPI shutdown to {name}\n"
-            stopping[name] = -1 if name in st.get("stop_hangs", []) else int(st.get("stop_polls", 2))
-        state.set_stopping(stopping)
-        return out, err, 0
-    return usage("vm", args)
 
 
 # ------------------------------------------------------------------------------------------ the rest
@@ -360,7 +264,9 @@ def answer(scenario: str, root: str, tool: str, args: list[str]) -> Answer:
     if tool == "umount":
         return umount(args)
     if tool == "vm":
-        return vm(st, scenario, root, args)
+        from tests.standin.stubs import vm_bhyve
+
+        return vm_bhyve.vm(st, scenario, _vm_dir(st, root), args)
     if tool in ("glabel", "gpart", "zpool", "swapctl"):
         return geom_tools(tool, st, args)
     if tool == "diskinfo":
