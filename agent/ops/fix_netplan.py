@@ -129,6 +129,13 @@ def run_fix(connector: Connector, opts: FixOptions, *, log: Log) -> FixOutcome:
         return _Fix(connector, console, "console", opts, stamp, log).run()
 
 
+def fix_in_session(
+    connector: Connector, cmd: CommandProtocol, opts: FixOptions, *, stamp: str, log: Log, via: str = "ssh"
+) -> FixOutcome:
+    """The repair in a session the caller already holds (``gda attach`` pins by MAC in its own)."""
+    return _Fix(connector, cmd, via, opts, stamp, log).run()
+
+
 @dataclass
 class _Fix:
     connector: Connector
