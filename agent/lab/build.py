@@ -194,6 +194,16 @@ def _configure(recipe: Recipe, tree: Path, passwords: dict[str, str], paths: Ima
     chroot("systemctl", "enable", "systemd-networkd.service", "ssh.service", "serial-getty@ttyS0.service")
     if recipe.masked_units:
         chroot("systemctl", "mask", *recipe.masked_units)
+    if recipe.blacklisted_modules:
+        _write(
+            tree / "etc/modprobe.d/gda-lab.conf",
+            "# guest-disk-agent lab: modules no lab test uses, kept out of a TCG boot\n"
+            + "".join(f"blacklist {m}\n" for m in recipe.blacklisted_modules),
+        )
+    if recipe.initrd_modules:
+        _write(tree / "etc/initramfs-tools/conf.d/gda-lab.conf", "MODULES=list\n")
+        _write(tree / "etc/initramfs-tools/modules", "".join(f"{m}\n" for m in recipe.initrd_modules))
+        chroot("update-initramfs", "-u", "-k", "all")
     _write(tree / "etc/machine-id", "")
     if recipe.cloud_init_cfg is not None:
         # cloud-init itself writes the netplan file at first boot, from the seed the lab attaches.
