@@ -25,8 +25,12 @@ from agent.lab.paths import StatePaths
 from agent.transport.ssh import SshSession, SshTarget
 
 REPO = Path(__file__).resolve().parents[2]
-SSH_PORT = int(os.environ.get("GDA_TEST_SSH_PORT", "2322"))
-CONSOLE_PORT = int(os.environ.get("GDA_TEST_CONSOLE_PORT", "4655"))
+# Under pytest-xdist (``./dev test`` runs two workers, files spread with --dist loadfile) every worker
+# boots its own lab instance: worker gwN takes the ports 10*N above the base. Modules that boot a guest
+# of their own use fixed ports of their own (one module runs in one worker).
+_WORKER = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+SSH_PORT = int(os.environ.get("GDA_TEST_SSH_PORT", "2322")) + 10 * _WORKER
+CONSOLE_PORT = int(os.environ.get("GDA_TEST_CONSOLE_PORT", "4655")) + 10 * _WORKER
 
 
 @dataclass
