@@ -7,6 +7,7 @@ forwarded port. A boot that does not come up in time fails with the last console
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -18,7 +19,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Concatenate, ParamSpec, cast
 
 from agent.core.values import parse_size
 from agent.errors import AgentError, UsageError
@@ -192,16 +193,26 @@ def boot_panicked(console: bytes) -> bool:
     return KERNEL_PANIC.search(console) is not None
 
 
-def up(sp: StatePaths, **kwargs: Any) -> LabState:
-    """Boot the lab guest (:func:`boot_once`); a guest whose kernel panicked during the boot is booted
-    once more, with the same arguments, saying so (the panic is the emulator's, not the lab's)."""
-    log: Log = kwargs.get("log", print)
-    try:
-        return boot_once(sp, **kwargs)
-    except GuestPanicked as e:
-        log(f"  the guest's kernel panicked during boot; booting again ({e.message.splitlines()[0]})")
-        down(sp, log=lambda _m: None)
-        return boot_once(sp, **kwargs)
+P = ParamSpec("P")
+
+
+def _booted_again_on_panic(
+    boot: Callable[Concatenate[StatePaths, P], LabState],
+) -> Callable[Concatenate[StatePaths, P], LabState]:
+    """``boot``, and once more with the same arguments when the guest's kernel panicked during the boot,
+    saying so (the panic is the emulator's, not the lab's)."""
+
+    @functools.wraps(boot)
+    def booted(sp: StatePaths, /, *args: P.args, **kwargs: P.kwargs) -> LabState:
+        log = cast(Log, kwargs.get("log", print))
+        try:
+            return boot(sp, *args, **kwargs)
+        except GuestPanicked as e:
+            log(f"  the guest's kernel panicked during boot; booting again ({e.message.splitlines()[0]})")
+            down(sp, log=lambda _m: None)
+            return boot(sp, *args, **kwargs)
+
+    return booted
 
 
 def boot_once(
@@ -372,6 +383,10 @@ def boot_once(
             "so SSH is expected to be unreachable (fix it with `gda fix-netplan`)"
         )
     return state
+
+
+up = _booted_again_on_panic(boot_once)
+"""Boot the lab guest (:func:`boot_once`), booted once more after a kernel panic at boot."""
 
 
 def _seed(sp: StatePaths, recipe: Recipe, nics: int, *, renew: bool) -> str:

@@ -228,9 +228,9 @@ def test_a_kernel_panic_at_boot_is_seen_and_the_guest_booted_once_more(
             raise control.GuestPanicked("kernel panic at boot: Kernel panic - not syncing")
         return "booted"
 
-    monkeypatch.setattr(control, "boot_once", boot_once)
     monkeypatch.setattr(control, "down", lambda sp, log: True)
-    got = control.up(StatePaths(tmp_path), disks=[], flavour="trixie", log=said.append)
+    up = control._booted_again_on_panic(boot_once)  # what control.up is made of, around a fake boot
+    got = up(StatePaths(tmp_path), disks=[], flavour="trixie", log=said.append)
     assert got == "booted" and len(calls) == 2 and calls[0] == calls[1]
     assert said == [
         "  the guest's kernel panicked during boot; booting again "
