@@ -151,7 +151,11 @@ def env(c: Context, state: str | None = None) -> None:
 
 
 DEMO_OPTS = {
-    "inventory": Opt("inventory file (default ./inventory.yaml: the lab guest)", "i"),
+    "inventory": Opt(
+        "with --guest-only: the inventory file (default ./inventory.yaml: the lab guest); the "
+        "host-first story writes its own (the stand-in host and the lab guest on it)",
+        "i",
+    ),
     "fs": Opt("ext4 or xfs (default ext4)", "f", choice("ext4", "xfs")),
     "state": STATE,
     "ssh_port": Opt(f"lab SSH port (must match the inventory; default {_LAB['ssh_port']})", "p", port),
@@ -159,6 +163,11 @@ DEMO_OPTS = {
         f"lab console port (must match the inventory; default {_LAB['console_port']})", "c", port
     ),
     "flavour": FLAVOUR,
+    "guest_only": Opt(
+        "the guest's side alone, no FreeBSD host: the disk attached by the lab, SSH lost, "
+        "fix-netplan through the serial console",
+        "G",
+    ),
 }
 
 
@@ -171,8 +180,11 @@ def demo(
     ssh_port: int | None = None,
     console_port: int | None = None,
     flavour: str | None = None,
+    guest_only: bool = False,
 ) -> None:
-    """The whole story on the lab: disk attached, SSH lost, fix-netplan via console, format, host check."""
+    """The whole story host-first, on the lab and a stand-in FreeBSD host (root): p3 refused, p4 checked,
+    attached (NIC pinned by MAC), formatted for FreeBSD, verified on the host. --guest-only: the guest's
+    side alone (SSH lost, fix-netplan via console)."""
     from agent.cli.demo_story import run_demo
 
     cfg: Any = c.config
@@ -183,4 +195,5 @@ def demo(
         ssh_port=int(or_setting(ssh_port, cfg, "lab.ssh_port")),
         console_port=int(or_setting(console_port, cfg, "lab.console_port")),
         flavour=or_setting(flavour, cfg, "lab.flavour"),
+        guest_only=guest_only,
     )

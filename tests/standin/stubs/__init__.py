@@ -1,1 +1,2 @@
-"""The stand-in FreeBSD host's commands (see :mod:`tests.standin.stubs.freebsd_cmds`)."""
+"""The stand-in FreeBSD host's commands, moved into the package: agent/lab/standin/stubs/ (re-exported
+module by module here)."""
