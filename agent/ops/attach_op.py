@@ -272,7 +272,7 @@ class _Attach:
             )
         self.out.guest_device = rr.seen
         self.out.action = "already-attached"
-        self.out.step("host-check", "done", f"already {where}; the guest sees it as {rr.seen}")
+        self.out.step("check-attached", "done", f"already {where}; the guest sees it as {rr.seen}")
         assert rr.serial is not None
         self.out.next = next_steps(self.guest_name, rr.serial, size, self.opts.pins)
         return self.out

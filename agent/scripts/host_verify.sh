@@ -71,7 +71,7 @@ gda_obs running "$hv_running"
 
 for hv_dev in ${GDA_DEVICES:-}; do
     gda_run fstyp "$hv_dev" fstyp -l -u "$hv_dev"
-    hv_type=$(sed -n '1s/ .*//p' "$T/out")  # gda_run leaves the command's stdout in $T/out
+    hv_type=$(sed -n '1{s/ .*//;p;}' "$T/out")  # gda_run leaves the command's stdout in $T/out
     gda_run sb "$hv_dev" hv_sb "$hv_dev"
     if [ "${MOUNT_TEST:-0}" != 1 ]; then
         gda_obs mount_skipped "$hv_dev not asked"

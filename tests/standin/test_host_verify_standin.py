@@ -213,3 +213,20 @@ def test_vm_stub_answers_like_vm_bhyve(freebsd_host: StandinHost) -> None:
     r = freebsd_host.run_stub("vm", "stop", "xdev")
     assert (r.returncode, r.stdout) == (0, "")
     assert r.stderr == "/usr/local/sbin/vm: WARNING: xdev doesn't appear to be a running virtual machine\n"
+
+
+def test_a_label_less_ext4_is_mounted_too(freebsd_host: StandinHost, tmp_path: Path) -> None:
+    """fstyp -l -u prints ``ext2fs`` alone for a filesystem without a label: the type is still read from
+    that line, so the read-only test mount runs (it was skipped as "not ext2fs" once, yet verified)."""
+    image = tmp_path / "p4.img"
+    with image.open("wb") as f:
+        f.truncate(64 * 1024 * 1024)
+    subprocess.run([_tool("mkfs.ext4"), "-q", "-F", "-U", UUID, *FREEBSD_PROFILE, str(image)],
+                   check=True, capture_output=True)  # fmt: skip
+    freebsd_host.update(images={P4: str(image)})
+    code, data = verify(freebsd_host, tmp_path, "--fs", "ext4", "--uuid", UUID)
+    assert code == 0 and data["verified"] is True, data["findings"]
+    assert data["superblock"]["label"] in ("", None)
+    mt = data["mount_test"]
+    assert mt["outcome"] == "ok", mt
+    assert [s["command"].split()[0] for s in mt["steps"]] == ["mount", "umount", "rmdir"]
