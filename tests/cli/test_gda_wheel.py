@@ -59,6 +59,8 @@ def test_the_wheel_carries_scripts_and_data(built: tuple[Path, Path]) -> None:
     assert scripts and scripts <= names, scripts - names
     assert "agent/scripts/lib/marker.sh" in names
     assert "agent/data/xdev.conf" in names
+    # gda demo's stand-in FreeBSD host runs from the installed package: its seed scenario and stubs
+    assert {"agent/lab/standin/scenarios/seed.json", "agent/lab/standin/stubs/vm_lab.py"} <= names
     entry_points = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))
     assert "gda = agent.cli.program:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
 
