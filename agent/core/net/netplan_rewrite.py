@@ -52,8 +52,15 @@ def follow_references(editor: TokenEditor, f: NetplanFile, old: str, new: str) -
     for name in (*MEMBER_LIST_SECTIONS, *LINK_SECTIONS):
         section = f.section(name)
         for dev_id, body in (section or {}).items():
+            if body is None:
+                continue  # an empty definition refers to nothing
             if not isinstance(body, CommentedMap):
-                continue
+                # e.g. a comment holding a NEL (a line break to YAML 1.1) that turns the body into a
+                # folded scalar: netplan would refuse the file, and its references cannot be read
+                raise CannotEdit(
+                    f"{name}.{dev_id} in {f.path} is a {type(body).__name__}, not a mapping: netplan would "
+                    "refuse it, and what it refers to cannot be told"
+                )
             base: Path = ("network", name, dev_id)
             members = body.get("interfaces")
             if name in MEMBER_LIST_SECTIONS and isinstance(members, CommentedSeq):
