@@ -62,8 +62,8 @@ def test_rename_predicted_from_conf_minus_last_disk() -> None:
     r = renames[0]
     assert (r.before_name, r.after_name) == ("enp0s5", "enp0s6")
     assert render_options(r.message) == (
-        "network0 moves from slot 5 to slot 6: enp0s5 → enp0s6; run `invoke fix-netplan` after the first "
-        "boot, or pin the NIC by MAC first (`invoke fix-netplan --match-mac` while SSH still works)"
+        "network0 moves from slot 5 to slot 6: enp0s5 → enp0s6; run `gda fix-netplan` after the first "
+        "boot, or pin the NIC by MAC first (`gda fix-netplan --match-mac` while SSH still works)"
     )
 
 

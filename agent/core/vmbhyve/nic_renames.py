@@ -46,8 +46,8 @@ class NicRename:
             )
         return (
             f"{what}: {self.before_name} → {self.after_name}; run "
-            "`invoke fix-netplan` after the first boot, or pin the NIC by MAC first "
-            f"(`invoke fix-netplan {opt('match_mac')}` while SSH still works)"
+            "`gda fix-netplan` after the first boot, or pin the NIC by MAC first "
+            f"(`gda fix-netplan {opt('match_mac')}` while SSH still works)"
         )
 
 

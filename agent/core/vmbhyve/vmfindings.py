@@ -93,8 +93,9 @@ def check_vm_config(
                 "nic-rename",
                 "warning",
                 r.message,
-                fix=f"`invoke fix-netplan {opt('match_mac')}` before the restart (while SSH works), "
-                "or `invoke fix-netplan` from the console after the first boot",
+                fix="`gda attach` pins the NIC by MAC before it restarts the guest; by hand: "
+                f"`gda fix-netplan {opt('match_mac')}` before the restart (while SSH works), "
+                "or `gda fix-netplan` from the console after the first boot",
                 line=nic.first_line if nic else None,
                 nic=r.index,
             )
