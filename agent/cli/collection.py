@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from invoke.collection import Collection
 
-from agent.cli import attach_task, disk_tasks, host_tasks, lab_tasks, net_tasks
+from agent.cli import attach_task, disk_tasks, host_tasks, inventory_task, lab_tasks, net_tasks
 from agent.cli.config import DEFAULTS
 
 lab = Collection("lab", lab_tasks.build, lab_tasks.up, lab_tasks.down, lab_tasks.status, lab_tasks.console,
@@ -17,6 +17,7 @@ ns = Collection(
     host_tasks.check_vm_config,
     host_tasks.host_verify,
     attach_task.attach,
+    inventory_task.inventory,
     lab_tasks.demo,
     lab,
 )

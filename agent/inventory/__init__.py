@@ -55,8 +55,14 @@ rejected anywhere; the inventory names environment variables instead (``*_passwo
 Unknown keys are errors that name the key, its path, its file:line:column and the closest allowed key. All
 expected failures raise :class:`InventoryError` (a :class:`~agent.errors.UsageError`, exit 2).
 
+``groups:`` (members, ``vars:``, ``priority:``; ``all`` is every guest) share settings; the loader merges
+them into each guest as Ansible merges group_vars (:mod:`~agent.inventory.groups` states the rule), and
+:func:`select_guests` picks guests by ``--limit`` pattern and ``--guest`` names
+(:mod:`~agent.inventory.limit`).
+
 Modules: :mod:`~agent.inventory.schema` (the models and value validators), :mod:`~agent.inventory.loader`
-(reading the file, located problems), :mod:`~agent.inventory.inventory_secrets` (secret keys refused,
+(reading the file, located problems), :mod:`~agent.inventory.groups` (group tree and merge),
+:mod:`~agent.inventory.limit` (selection), :mod:`~agent.inventory.inventory_secrets` (secret keys refused,
 :func:`resolve_secret`). Import the public names from ``agent.inventory``.
 """
 
@@ -64,11 +70,13 @@ from __future__ import annotations
 
 from agent.core.values import HostPort
 from agent.inventory.inventory_secrets import resolve_secret
+from agent.inventory.limit import Selected, select_guests
 from agent.inventory.loader import DEFAULT_INVENTORY, InventoryError, Problem, load_inventory
 from agent.inventory.schema import (
     ConsoleSettings,
     DiskPins,
     DiskSize,
+    Group,
     Guest,
     Host,
     Inventory,
@@ -82,6 +90,7 @@ __all__ = [
     "ConsoleSettings",
     "DiskPins",
     "DiskSize",
+    "Group",
     "Guest",
     "Host",
     "HostPort",
@@ -90,7 +99,9 @@ __all__ = [
     "NetworkSettings",
     "Problem",
     "SSHConsole",
+    "Selected",
     "load_inventory",
     "parse_disk_size",
     "resolve_secret",
+    "select_guests",
 ]

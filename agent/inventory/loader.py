@@ -22,8 +22,20 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from agent.errors import UsageError
 from agent.hints import opt
+from agent.inventory.groups import (
+    Layer,
+    Merged,
+    build_tree,
+    fill_console_from_host,
+    guest_layers,
+    merge_layers,
+)
 from agent.inventory.inventory_secrets import SECRETS_MESSAGE, is_secret_key
-from agent.inventory.schema import Inventory
+from agent.inventory.schema import Guest, Inventory
+
+Origins = dict[str, dict[tuple[str, ...], str]]
+"""Per guest, per setting's key path (``("disk", "serial")``): which layer set it (``guest``, ``group
+NAME``, ``all``); a setting not in it has its default."""
 
 DEFAULT_INVENTORY = Path("inventory.yaml")
 
@@ -263,9 +275,13 @@ def _locate(root: object, loc: tuple[int | str, ...], kind: str) -> tuple[tuple[
 
 
 def _validation_problems(
-    file: str, root: object, exc: ValidationError, suggested: set[tuple[tuple[object, ...], str]]
+    file: str,
+    root: object,
+    exc: ValidationError,
+    suggested: set[tuple[tuple[object, ...], str]],
+    merged: Mapping[str, Merged],
 ) -> list[Problem]:
-    problems = []
+    found: dict[tuple[int | None, int | None, str, str], list[str]] = {}
     for error in exc.errors(include_url=False):
         loc = tuple(error["loc"])
         if error["type"] == "extra_forbidden":
@@ -273,13 +289,99 @@ def _validation_problems(
         if error["type"] == "missing" and (loc[:-1], loc[-1]) in suggested:
             continue  # the misspelt key was reported with "did you mean"
         kind = "[key]" if "[key]" in loc else error["type"]
-        (line, col), key_path = _locate(root, loc, kind)
-        problems.append(Problem(file, line, col, key_path, _describe(error)))
+        (line, col), key_path, guest = _locate_merged(root, loc, kind, merged)
+        found.setdefault((line, col, key_path, _describe(error)), []).extend([guest] if guest else [])
+    problems = []
+    for (line, col, key_path, message), guests in found.items():
+        if guests:  # a value from a group's vars: located there, naming the guests it broke
+            message += f" (guest{'s' if len(guests) > 1 else ''} {', '.join(guests)})"
+        problems.append(Problem(file, line, col, key_path, message))
     return problems
 
 
+def _locate_merged(
+    root: object, loc: tuple[int | str, ...], kind: str, merged: Mapping[str, Merged]
+) -> tuple[tuple[int | None, int | None], str, str | None]:
+    """Like :func:`_locate`; a guest's setting is located in the layer it came from (a group's vars, or
+    the guest); the third item names the guest when the layer was a group's."""
+    if len(loc) > 2 and loc[0] == "guests" and loc[1] in merged:
+        anchors = merged[str(loc[1])].anchor
+        rest = loc[2:]
+        for size in range(len(rest), 0, -1):
+            prefix = tuple(str(p) for p in rest[:size])
+            if prefix in anchors:
+                layer, node, base = anchors[prefix]
+                where, relative = _locate(node, (prefix[-1], *rest[size:]), kind)
+                guest = None if layer.label == "guest" else str(loc[1])
+                return where, f"{_join(base)}.{relative}" if base else relative, guest
+    where, key_path = _locate(root, loc, kind)
+    return where, key_path, None
+
+
+def _merge_guests(
+    file: str, root: Mapping[Any, Any], checker: _Checker
+) -> tuple[dict[str, Merged], list[Problem]]:
+    """Each guest's settings merged from ``all``, its groups and its own entry, and the groups' problems
+    (members, cycles; their vars' keys go through ``checker``). Without ``groups:`` a guest is its entry."""
+    guests_node = root.get("guests")
+    if not isinstance(guests_node, Mapping):
+        return {}, []
+    groups_node = root.get("groups")
+    groups_node = groups_node if isinstance(groups_node, Mapping) else {}
+    members: dict[str, list[object]] = {}
+    priority: dict[str, int] = {}
+    group_vars: dict[str, Mapping[Any, Any]] = {}
+    for name, node in groups_node.items():
+        if not isinstance(name, str) or not isinstance(node, Mapping):
+            continue  # the schema reports it
+        listed = node.get("members")
+        members[name] = list(listed) if isinstance(listed, list) else []
+        rank = node.get("priority")
+        if isinstance(rank, int) and not isinstance(rank, bool):
+            priority[name] = rank
+        values = node.get("vars")
+        if isinstance(values, Mapping):
+            checker.check_model(values, Guest, ("groups", name, "vars"))
+            group_vars[name] = values
+    names = [str(k) for k in guests_node]
+    tree, issues = build_tree(members, names, priority)
+    problems = []
+    for issue in issues:
+        group = str(issue.path[0])
+        node = groups_node[group]
+        if len(issue.path) == 3:
+            where = _value_pos(node.get("members"), issue.path[2])
+        elif len(issue.path) == 2:
+            where = _key_pos(node, "members")
+        else:
+            where = _key_pos(groups_node, group)
+        problems.append(Problem(file, where[0], where[1], _join(("groups", *issue.path)), issue.message))
+    merged = {}
+    for name, guest in guests_node.items():
+        if isinstance(name, str) and isinstance(guest, Mapping):
+            layers = (
+                guest_layers(name, guest, tree, group_vars)
+                if groups_node
+                else [Layer("guest", guest, ("guests", name))]
+            )
+            merged[name] = merge_layers(layers)
+            hosts = root.get("hosts")
+            fill_console_from_host(name, merged[name], hosts if isinstance(hosts, Mapping) else {})
+    return merged, problems
+
+
+def _unique(problems: list[Problem]) -> list[Problem]:
+    return list(dict.fromkeys(problems))  # a secret in a group's vars is found by both checks
+
+
 def load_inventory(path: Path) -> Inventory:
-    """Read and validate ``path``. Every expected failure raises :class:`InventoryError` (exit 2)."""
+    """Read and validate ``path`` (groups' vars merged into the guests). Every expected failure raises
+    :class:`InventoryError` (exit 2)."""
+    return load_inventory_with_origins(path)[0]
+
+
+def load_inventory_with_origins(path: Path) -> tuple[Inventory, Origins]:
+    """:func:`load_inventory`, and where each guest's settings came from (:data:`Origins`)."""
     file = str(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -319,7 +421,8 @@ def load_inventory(path: Path) -> Inventory:
 
     checker = _Checker(file)
     checker.check_model(root, Inventory, ())
-    problems = checker.problems
+    merged, group_problems = _merge_guests(file, root, checker)
+    problems = _unique([*checker.problems, *group_problems])
 
     result: Inventory | None = None
     try:
@@ -327,13 +430,22 @@ def load_inventory(path: Path) -> Inventory:
         hosts = root.get("hosts")
         host_names = tuple(str(k) for k in hosts) if isinstance(hosts, Mapping) else ()
         context = {"base_dir": base_dir, "host_names": host_names}  # an unknown on: is located on its line
-        result = Inventory.model_validate(_plain(root), context=context)
+        data = _plain(root)
+        if isinstance(data, dict) and isinstance(data.get("guests"), dict):
+            # with groups: the merged guests; without: as written (plus a host's console, see groups.py)
+            grouped = bool(root.get("groups"))
+            data["guests"] = {
+                k: merged[k].data if k in merged and (grouped or merged[k].data != v) else v
+                for k, v in data["guests"].items()
+            }
+        result = Inventory.model_validate(data, context=context)
     except ValidationError as exc:
-        problems.extend(_validation_problems(file, root, exc, checker.suggested))
+        located = merged if root.get("groups") else {}  # without groups: located exactly as before
+        problems.extend(_validation_problems(file, root, exc, checker.suggested, located))
 
     if problems or result is None:
         problems.sort(key=lambda p: (p.line or 0, p.column or 0))
         count = f"{len(problems)} problem{'s' if len(problems) != 1 else ''}"
         listing = "\n".join(f"  {p}" for p in problems)
         raise InventoryError(f"invalid inventory {file} ({count}):\n{listing}", problems=tuple(problems))
-    return result
+    return result, {name: dict(m.origin) for name, m in merged.items()}

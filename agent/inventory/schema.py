@@ -8,7 +8,7 @@ import difflib
 import shlex
 from collections.abc import Collection, Mapping
 from pathlib import PurePosixPath
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -29,6 +29,7 @@ from agent.inventory.schema_types import (
     _FROZEN,
     DiskSize,
     EnvName,
+    GroupName,
     GuestName,
     HostName,
     LocalPath,
@@ -43,6 +44,8 @@ from agent.inventory.schema_types import (
     _shell_command,
     parse_disk_size,
 )
+
+StrictMember = Annotated[str, Field(strict=True, min_length=1)]
 
 __all__ = ["DiskSize", "parse_disk_size"]  # re-exported for agent.inventory
 
@@ -212,14 +215,35 @@ class Guest(SSHEndpoint):
         return value
 
 
+def _none_to_empty_list(value: object) -> object:
+    return () if value is None else value
+
+
+class Group(BaseModel):
+    """A group under ``groups:``: ``members`` (guest or group names), ``vars`` (guest settings, merged into
+    each member guest by :mod:`agent.inventory.groups`; the loader checks their keys against
+    :class:`Guest`) and ``priority`` (Ansible's ``ansible_group_priority``: between groups of the same
+    depth the higher one wins). ``all`` is every guest and takes ``vars`` only."""
+
+    model_config = _FROZEN
+
+    members: Annotated[tuple[StrictMember, ...], BeforeValidator(_none_to_empty_list)] = ()
+    vars: Annotated[Mapping[str, Any], BeforeValidator(_none_to_empty)] = Field(default_factory=dict)
+    priority: Annotated[int, Field(strict=True, ge=0, le=1000)] = 1
+
+
 class Inventory(BaseModel):
-    """The hypervisor hosts and the guests, by name. A guest ``on`` a host without a ``console:`` of its
-    own gets :meth:`Host.console_for` as its console."""
+    """The hypervisor hosts, the guests and the groups, by name. A guest ``on`` a host without a
+    ``console:`` of its own gets :meth:`Host.console_for` as its console. The guests are the merged ones
+    (their groups' vars applied by the loader)."""
 
     model_config = _FROZEN
 
     hosts: Annotated[Mapping[HostName, Host], BeforeValidator(_none_to_empty)] = Field(default_factory=dict)
     guests: Annotated[Mapping[GuestName, Guest], BeforeValidator(_none_to_empty)]
+    groups: Annotated[Mapping[GroupName, Group], BeforeValidator(_none_to_empty)] = Field(
+        default_factory=dict
+    )
 
     @field_validator("guests")
     @classmethod

@@ -147,6 +147,10 @@ def _host_name(value: str) -> str:
     return _name_rule("host", value)
 
 
+def _group_name(value: str) -> str:
+    return _name_rule("group", value)
+
+
 def _local_path(value: object, info: ValidationInfo) -> Path:
     """Expand ``~``; resolve a relative path against the inventory's directory (context ``base_dir``)."""
     if not isinstance(value, (str, Path)) or not str(value).strip():
@@ -167,6 +171,7 @@ SSHHost = Annotated[StrictStr, BeforeValidator(_ssh_host)]
 LocalPath = Annotated[Path, PlainValidator(_local_path)]
 GuestName = Annotated[StrictStr, AfterValidator(_guest_name)]
 HostName = Annotated[StrictStr, AfterValidator(_host_name)]
+GroupName = Annotated[StrictStr, AfterValidator(_group_name)]
 
 _FROZEN = ConfigDict(extra="forbid", frozen=True)
 

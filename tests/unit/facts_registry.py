@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from tests.unit import disk_cases, host_cases, net_cases
+from tests.unit import disk_cases, host_cases, inventory_cases, net_cases
 
 Case = dict[str, Any]
 
@@ -92,3 +92,5 @@ REGISTRY["disk.facts"] = disk_cases.facts_case  # disk_facts.sh output + fs/forc
 REGISTRY["disk.guard"] = disk_cases.guard_case  # disk_guard.sh output + exit code + spec → result or error
 REGISTRY["host.facts"] = host_cases.facts_case  # host_facts.sh output → parsed host facts
 REGISTRY["host.check"] = host_cases.check_case  # host_facts.sh output + device + options → findings
+REGISTRY["inventory.groups"] = inventory_cases.groups_case  # inventory text → merged settings + origins
+REGISTRY["inventory.limit"] = inventory_cases.limit_case  # inventory text + --limit/--guest → guests
