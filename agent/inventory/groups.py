@@ -218,7 +218,7 @@ def _merge_into(
         if nested and value is None and not at and key in NESTED:
             continue  # ``disk:`` with nothing under it changes nothing
         _forget(merged, path)
-        target[key] = _plain(value)
+        target[key] = plain(value)
         merged.origin[path] = layer.label
         merged.anchor[path] = (layer, values, (*layer.base, *at))
 
@@ -230,11 +230,12 @@ def _forget(merged: Merged, path: Path) -> None:
         del merged.anchor[known]
 
 
-def _plain(node: object) -> object:
+def plain(node: object) -> object:
+    """Round-trip YAML objects → plain Python (dict, list, str, int, float, bool, None)."""
     if isinstance(node, Mapping):
-        return {str(k): _plain(v) for k, v in node.items()}
+        return {plain(k): plain(v) for k, v in node.items()}
     if isinstance(node, list | tuple):
-        return [_plain(v) for v in node]
+        return [plain(v) for v in node]
     if isinstance(node, bool):
         return bool(node)
     if isinstance(node, int):
@@ -270,11 +271,11 @@ def fill_console_from_host(name: str, merged: Merged, hosts: Mapping[Any, Any]) 
     if any(console.get(t) is not None for t in CONSOLE_TRANSPORTS):
         return
     host = hosts[on]
-    ssh: dict[str, Any] = {"host": _plain(host.get("host"))}
-    ssh["command"] = f"{_plain(host.get('vm_command', 'vm'))} console {shlex.quote(name)}"
+    ssh: dict[str, Any] = {"host": plain(host.get("host"))}
+    ssh["command"] = f"{plain(host.get('vm_command', 'vm'))} console {shlex.quote(name)}"
     for key in ("port", "user", "identity_file", "known_hosts"):
         if host.get(key) is not None:
-            ssh[key] = _plain(host[key])
+            ssh[key] = plain(host[key])
     console["ssh"] = ssh
     for key in ssh:
         merged.origin[("console", "ssh", key)] = f"default (on: {on})"

@@ -30,6 +30,9 @@ from agent.inventory.groups import (
     guest_layers,
     merge_layers,
 )
+from agent.inventory.groups import (
+    plain as _plain,
+)
 from agent.inventory.inventory_secrets import SECRETS_MESSAGE, is_secret_key
 from agent.inventory.schema import Guest, Inventory
 
@@ -189,23 +192,6 @@ class _Checker:
         elif isinstance(node, list):
             for index, item in enumerate(node):
                 self.check_secrets(item, (*path, index))
-
-
-def _plain(node: object) -> object:
-    """Round-trip YAML objects → plain Python (dict, list, str, int, float, bool, None)."""
-    if isinstance(node, Mapping):
-        return {_plain(k): _plain(v) for k, v in node.items()}
-    if isinstance(node, list):
-        return [_plain(v) for v in node]
-    if isinstance(node, bool):
-        return bool(node)
-    if isinstance(node, int):
-        return int(node)
-    if isinstance(node, float):
-        return float(node)
-    if isinstance(node, str):
-        return str(node)
-    return node
 
 
 _FRIENDLY = {
