@@ -6,12 +6,13 @@ so ``gda --help`` stays fast; the op calls live in the body, in one place each.
 
 from __future__ import annotations
 
-import sys
+from collections.abc import Mapping
+from typing import Any
 
 from invoke.context import Context
 
 from agent.cli import render
-from agent.cli.emit import Result, info
+from agent.cli.emit import Result
 from agent.cli.options import Opt, choice
 from agent.cli.tasking import Target, guest_task
 from agent.errors import UsageError
@@ -40,7 +41,18 @@ FORMAT_OPTS = {
 }
 
 
-@guest_task(FORMAT_OPTS)
+def refuse_in_fleet(options: Mapping[str, Any]) -> None:
+    """A fleet run cannot prompt: ``--force`` needs ``--yes`` there."""
+    if options.get("force") and not options.get("yes"):
+        raise UsageError(
+            f"{opt('force')} without {opt('yes')} on several guests: the confirmation prompt (the device "
+            "name typed) cannot be answered while several guests run",
+            hint=f"add {opt('yes')} to confirm {opt('force')} for every selected guest, or run one guest "
+            f"({opt('guest')} NAME) to be asked",
+        )
+
+
+@guest_task(FORMAT_OPTS, fleet_check=refuse_in_fleet)
 def format(
     c: Context,
     target: Target,
@@ -70,9 +82,9 @@ def format(
         serial=serial,
         host_compat=host_compat,
     )
-    ask = input if sys.stdin.isatty() and not target.json else None
+    ask = input if target.can_prompt else None
     with target.ssh() as s:
-        outcome = ops.run_format(s, target.name, target.guest, opts, log=info, ask=ask)
+        outcome = ops.run_format(s, target.name, target.guest, opts, log=target.log, ask=ask)
     return Result(outcome.to_json(), lambda: render.format_summary(outcome))
 
 
@@ -82,7 +94,7 @@ def disks(c: Context, target: Target, fs: str | None = None) -> Result:
     from agent.ops import format_disk as ops
 
     with target.ssh() as s:
-        facts, verdicts, pins = ops.list_disks(s, target.guest, fs, info)
+        facts, verdicts, pins = ops.list_disks(s, target.guest, fs, target.log)
     return Result(
         render.disks_json(target.name, verdicts),
         lambda: render.disks_table(target.name, facts, verdicts, pins),

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import contextlib
 import os
-from typing import IO
+from collections.abc import Mapping
+from typing import IO, Any
 
 from invoke.context import Context
 
 from agent.cli import render
 from agent.cli.config import or_setting
-from agent.cli.emit import Result, info
+from agent.cli.emit import Result
 from agent.cli.options import Opt, choice, seconds
 from agent.cli.tasking import Target, guest_task
 from agent.errors import UsageError
@@ -37,10 +38,27 @@ FIX_OPTS = {
     "dry_run": Opt("show the repair; change nothing", "r"),
     "transcript": Opt(
         "keep a transcript of the console session in this new file (mode 0600; secrets redacted, file "
-        "contents shown as length and sha256)",
+        "contents shown as length and sha256); {guest} in it is the guest's name",
         "T",
     ),
 }
+
+GUEST_FIELD = "{guest}"
+
+
+def transcript_path(path: str, guest: str) -> str:
+    """The transcript file of one guest: ``{guest}`` in ``path`` replaced by its name."""
+    return path.replace(GUEST_FIELD, guest)
+
+
+def refuse_in_fleet(options: Mapping[str, Any]) -> None:
+    """Several guests cannot share one transcript file: its name must hold ``{guest}``."""
+    path = options.get("transcript")
+    if path and GUEST_FIELD not in path:
+        raise UsageError(
+            f"{opt('transcript')} {path} on several guests: each guest needs its own transcript file",
+            hint=f"put {GUEST_FIELD} in the name, e.g. {opt('transcript')} 'console-{GUEST_FIELD}.log'",
+        )
 
 
 def open_transcript(path: str) -> IO[str]:
@@ -57,7 +75,7 @@ def open_transcript(path: str) -> IO[str]:
     return os.fdopen(fd, "w", encoding="utf-8", errors="replace")
 
 
-@guest_task(FIX_OPTS)
+@guest_task(FIX_OPTS, fleet_check=refuse_in_fleet, uses_console=True)
 def fix_netplan(
     c: Context,
     target: Target,
@@ -72,7 +90,11 @@ def fix_netplan(
     from agent.ops import fix_netplan as ops
 
     with contextlib.ExitStack() as stack:
-        tfile = stack.enter_context(open_transcript(transcript)) if transcript else None
+        tfile = (
+            stack.enter_context(open_transcript(transcript_path(transcript, target.name)))
+            if transcript
+            else None
+        )
         opts = ops.FixOptions(
             via=via,
             match_mac=match_mac,
@@ -81,5 +103,5 @@ def fix_netplan(
             dry_run=dry_run,
             transcript=tfile,
         )
-        outcome = ops.run_fix(target.connector, opts, log=info)
+        outcome = ops.run_fix(target.connector, opts, log=target.log)
     return Result(outcome.to_json(), lambda: render.fix_summary(outcome))

@@ -34,13 +34,16 @@ RESERVED_SHORT = frozenset("hV")
 @dataclass(frozen=True)
 class Opt:
     """One task option: ``help``, an optional ``short`` flag (one letter), a ``check`` that turns the
-    text into the value or raises ``ValueError`` / :class:`UsageError` (``None``: the text as is) and
-    ``aliases``: more long names (dashed, e.g. ``host-port`` for ``port``) for the same option."""
+    text into the value or raises ``ValueError`` / :class:`UsageError` (``None``: the text as is),
+    ``aliases``: more long names (dashed, e.g. ``host-port`` for ``port``) for the same option, and
+    ``repeat``: the option may be given several times (``-g a -g b``); the task gets the list (``[]`` when
+    not given), each value checked. invoke's ``iterable=[...]`` task argument means the same."""
 
     help: str
     short: str | None = None
     check: Check | None = None
     aliases: tuple[str, ...] = ()
+    repeat: bool = False
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -107,13 +110,24 @@ def existing_file(text: str) -> Path:
     return path
 
 
+FORKS_MAX = 100
+
+
+def forks(text: str) -> int:
+    """How many guests run at once, 1..100."""
+    n = int(text)
+    if not 1 <= n <= FORKS_MAX:
+        raise ValueError(f"takes a number of guests at once, 1..{FORKS_MAX}, not {text}")
+    return n
+
+
 def size(text: str) -> str:
     """A size such as 4G or 512MiB (kept as text; checked with :func:`agent.core.values.parse_size`)."""
     parse_size(text)
     return text
 
 
-_INT_CHECKS = (port, pci_slot, nic_count)
+_INT_CHECKS = (port, pci_slot, nic_count, forks)
 
 # ---------------------------------------------------------------------------------------------------
 # parsing
@@ -131,18 +145,25 @@ def first_invalid(values: Iterable[object]) -> UsageError | None:
 
 
 class CheckedArgument(Argument):  # type: ignore[misc]
-    """An invoke argument whose value goes through ``check``; a refusal is kept as :class:`Invalid`."""
+    """An invoke argument whose value goes through ``check``; a refusal is kept as :class:`Invalid`.
+    With ``kind=list`` (a repeatable option: invoke collects every occurrence) each value given is
+    checked, and the first refusal stands for the whole option."""
 
     def __init__(self, *, check: Check | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.check = check
 
     def set_value(self, value: Any, cast: bool = True) -> None:
+        if isinstance(self._value, Invalid):
+            return  # a repeated option already refused: its first refusal stands
         try:
             super().set_value(value, cast=cast)
             if self.check is None or not cast or self._value is None:
                 return
-            self._value = self.check(self._value)
+            if self.kind is list:
+                self._value[-1] = self.check(self._value[-1])
+            else:
+                self._value = self.check(self._value)
         except UsageError as e:
             self._value = Invalid(e)
         except ValueError as e:
@@ -195,6 +216,8 @@ class GdaTask(Task):  # type: ignore[misc,type-arg]
                 kwargs["default"] = default
                 if default is not None:
                     kwargs["kind"] = type(default) if isinstance(default, bool | int) else str
+            if (o is not None and o.repeat) or param.name in self.iterable:
+                kwargs["kind"], kwargs["default"] = list, []  # shown without a value in the help
             args.append(CheckedArgument(check=o.check if o else None, **kwargs))
         if help and not ignore_unknown_help:
             raise ValueError(f"help for missing parameters: {sorted(help)}")

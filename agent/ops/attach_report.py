@@ -20,10 +20,10 @@ from typing import Any
 from agent.core.disk.devices import Disk
 from agent.core.host.host_finding import HostFinding
 from agent.core.net.interfaces import Interface
-from agent.core.vmbhyve.vmconf import DiskConf, VmConfig
+from agent.core.vmbhyve.vmconf import DiskConf, VmConfig, ser_option
 from agent.core.vmbhyve.vmslots import GENERATED_MAC, SlotPlan
 from agent.hints import opt, render_options
-from agent.ops.host_check import HostReport, ser_option
+from agent.ops.host_check import HostReport
 
 _MODE_BITS = {"r": 4, "w": 2, "x": 1, "s": 1, "t": 1}
 

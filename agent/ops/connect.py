@@ -4,6 +4,10 @@ A :class:`Connector` holds what every (re)connection needs: the guest, the sudo 
 from ``$<sudo_password_env>``, else a prompt on a terminal) and whether an unknown host key may be
 accepted. A task that loses SSH on purpose (fix-netplan's apply) calls :meth:`Connector.wait_for_ssh`
 without prompting again or passing the guest around.
+
+A serial console takes one client at a time: in a fleet run two guests whose inventory names the same
+console endpoint (:func:`console_endpoint`) never have it open at once; the second waits its turn
+(:func:`console_lock`).
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import contextlib
 import getpass
 import os
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -82,6 +87,31 @@ def console_spec(console: ConsoleSettings) -> ConsoleSpec:
         return ConsoleSpec(kind="unix", target=str(console.unix))
     assert console.command is not None
     return ConsoleSpec(kind="command", target=console.command)
+
+
+ConsoleEndpoint = tuple[str, ...]
+
+
+def console_endpoint(console: ConsoleSettings) -> ConsoleEndpoint:
+    """What identifies the console itself: its kind and target (the TCP address, the socket path, the
+    command), plus, for an SSH console, the host and port it runs on."""
+    spec = console_spec(console)
+    if spec.kind == "ssh":
+        return (spec.kind, str(spec.host), str(spec.port), spec.target)
+    return (spec.kind, spec.target)
+
+
+_CONSOLE_LOCKS: dict[ConsoleEndpoint, threading.Lock] = {}
+_CONSOLE_LOCKS_GUARD = threading.Lock()
+
+
+@contextlib.contextmanager
+def console_lock(endpoint: ConsoleEndpoint) -> Iterator[None]:
+    """Hold ``endpoint`` for this thread: another thread of the process waits until it is released."""
+    with _CONSOLE_LOCKS_GUARD:
+        lock = _CONSOLE_LOCKS.setdefault(endpoint, threading.Lock())
+    with lock:
+        yield
 
 
 def console_session_options(console: ConsoleSettings) -> dict[str, Any]:
@@ -178,6 +208,7 @@ class Connector:
         password = self.console_password()
         spec = console_spec(console)
         with contextlib.ExitStack() as stack:
+            stack.enter_context(console_lock(console_endpoint(console)))
             client = None
             if console.ssh is not None:
                 s = console.ssh

@@ -2,8 +2,9 @@
 
 One SSH round trip (one :meth:`CommandProtocol.run`): ``vm_conf.sh`` prints the guest's conf (its
 ``VMCONF`` framing) and then runs ``host_facts.sh`` (its own ``HOSTFACTS`` header, nonce and framing)
-for the ``/dev/...`` disk names of that conf and the ``--device`` paths (agent.ops.vm_check.conf_script).
-Each output is parsed by its own parser; the facts must carry this run's nonce.
+for the ``/dev/...`` disk names of that conf and the ``--device`` paths
+(agent.ops.vm_conf_source.conf_script). Each output is parsed by its own parser; the facts must carry
+this run's nonce.
 
 The devices checked (:func:`host_devices`): every ``diskN`` with ``diskN_dev="custom"`` and a
 ``/dev/...`` ``diskN_name``, and each ``--device``. For an NVMe disk the serial the guest will see is
@@ -25,10 +26,11 @@ from agent.core import marker, script_render
 from agent.core.host import host_facts as hf
 from agent.core.host.host_checks import check_host_device, human
 from agent.core.host.host_finding import HostCheck, HostFinding, refusal_text
+from agent.core.vmbhyve.vmconf import ser_option
 from agent.core.vmbhyve.vmfindings import Report
 from agent.errors import UsageError
 from agent.hints import opt, render_options
-from agent.ops.vm_check import ConfSource, check_vm_name, conf_from_result, conf_script
+from agent.ops.vm_conf_source import ConfSource, check_vm_name, conf_from_result, conf_script
 from agent.transport.protocol import CommandProtocol
 
 
@@ -59,16 +61,6 @@ def check_device_option(path: str) -> str:
             "(`glabel status -s` on the host lists the names)",
         ) from None
     return path
-
-
-def ser_option(opts: str | None) -> str | None:
-    """The value of the last ``ser=`` in a ``diskN_opts`` (bhyve's comma-separated options)."""
-    found = None
-    for word in (opts or "").split(","):
-        key, sep, value = word.strip().partition("=")
-        if sep and key == "ser" and value:
-            found = value
-    return found
 
 
 def host_devices(report: Report, extra: Sequence[str] = ()) -> tuple[HostDevice, ...]:

@@ -36,7 +36,8 @@ def test_format_short_help_works() -> None:
     assert "Usage: gda [--core-opts] format [--options]" in r.stdout
     assert "-f STRING, --fs=STRING" in r.stdout
     assert "-c STRING, --host-compat=STRING" in r.stdout
-    assert "-i STRING, --inventory=STRING" in r.stdout and "-g STRING, --guest=STRING" in r.stdout
+    assert "-i STRING, --inventory=STRING" in r.stdout
+    assert "-g, --guest" in r.stdout  # a list option (it repeats): invoke shows no STRING
 
 
 @pytest.mark.parametrize("task", TASKS)

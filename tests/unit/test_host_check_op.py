@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from agent.core import marker
+from agent.core.vmbhyve.vmconf import ser_option
 from agent.errors import UsageError
 from agent.hints import render_options
 from agent.ops import host_check, vm_check
@@ -126,9 +127,9 @@ def test_ser_in_the_disk_options_is_the_serial_the_guest_sees(tmp_path: Path) ->
 
 
 def test_bhyves_last_ser_wins() -> None:
-    assert host_check.ser_option("ser=A,sectorsize=512,ser=B") == "B"
-    assert host_check.ser_option("sectorsize=512") is None
-    assert host_check.ser_option(None) is None
+    assert ser_option("ser=A,sectorsize=512,ser=B") == "B"
+    assert ser_option("sectorsize=512") is None
+    assert ser_option(None) is None
 
 
 def test_a_virtio_disk_has_no_nvme_serial(tmp_path: Path) -> None:

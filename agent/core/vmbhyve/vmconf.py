@@ -334,3 +334,13 @@ def parse_vm_config(text: str) -> VmConfig:
             issues.append(ParseIssue("unbalanced-quotes", lineno, raw, key))
         entries.append(ConfEntry(key, value, lineno, raw))
     return VmConfig(text=text, entries=tuple(entries), issues=tuple(issues), commented=tuple(commented))
+
+
+def ser_option(opts: str | None) -> str | None:
+    """The value of the last ``ser=`` in a ``diskN_opts`` (bhyve's comma-separated options)."""
+    found = None
+    for word in (opts or "").split(","):
+        key, sep, value = word.strip().partition("=")
+        if sep and key == "ser" and value:
+            found = value
+    return found

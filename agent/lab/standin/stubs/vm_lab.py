@@ -86,9 +86,11 @@ def boot_plan(
 ) -> dict[str, Any] | str:
     """What the lab boots for this conf (the keyword arguments of agent.lab.control.up), or why the lab
     cannot boot it. Pure."""
-    from agent.core.vmbhyve.vmconf import parse_vm_config
+    from agent.core.vmbhyve.vmconf import (
+        parse_vm_config,
+        ser_option,  # the last ser= of diskN_opts, as check-vm-config reads it
+    )
     from agent.core.vmbhyve.vmslots import HostContext, plan_slots
-    from agent.ops.host_check import ser_option  # the last ser= of diskN_opts, as check-vm-config reads it
 
     conf = parse_vm_config(conf_text)
     plan = plan_slots(conf, HostContext(vm_dir=guest_dir, vm_name=name, zvol_dataset=zvol_dataset))

@@ -1,0 +1,1 @@
+# GENERATED from agent/transport/__init__.py by `python -m agent.collection_build`: do not edit.
