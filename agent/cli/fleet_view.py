@@ -26,7 +26,7 @@ from rich.live import Live
 from rich.markup import escape
 from rich.table import Table
 
-from agent.cli.emit import err, out, rendered
+from agent.cli.emit import SafeConsole, err, out, rendered
 from agent.core.guest_text import clean
 from agent.fleet.outcome import GuestOutcome, SummaryRow, counts_text, summary_json, summary_row
 from agent.fleet.runner import FleetRun, Sink
@@ -178,7 +178,9 @@ def print_summary(run: FleetRun, *, json: bool) -> None:
         return
     rows = [summary_row(o) for o in run.outcomes]
     # a terminal folds the table to its width; a pipe or a file gets it whole (rich would assume 80 columns)
-    out.print(summary_table(rows), width=None if out.is_terminal else 400)
+    # Console.print caps ``width`` at the console's own: a wide console of its own for a pipe or a file
+    wide = out if out.is_terminal else SafeConsole(file=out.file, width=400, highlight=False, soft_wrap=True)
+    wide.print(summary_table(rows))
     out.print(f"{counts_text(run.outcomes)}; {run.seconds:.1f} s, exit {run.exit_code}", markup=False)
     for r in rows:
         if not r.ok and r.message:
