@@ -6,6 +6,7 @@ so ``gda --help`` stays fast; the op calls live in the body, in one place each.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -32,6 +33,7 @@ FORMAT_OPTS = {
     ),
     "yes": Opt("confirm --force without a prompt", "y"),
     "dry_run": Opt("print the plan and the exact commands; change nothing", "r"),
+    "timings": Opt("print the seconds per phase (connect, sudo, facts, decide, guard, mkfs, verify)"),
     "host_compat": Opt(
         "freebsd: only ext4 features FreeBSD mounts read-write; linux: all (default from inventory "
         "disk.host_os)",
@@ -65,9 +67,13 @@ def format(
     yes: bool = False,
     dry_run: bool = False,
     host_compat: str | None = None,
+    timings: bool = False,
 ) -> Result:
     """Put ext4 or XFS on the whole passed-through disk (never a partition table), safely."""
+    from agent.cli import timing_view
     from agent.ops import format_disk as ops
+
+    start = timing_view.process_age()
 
     if fs is None:
         raise UsageError(f"{opt('fs')} ext4 or {opt('fs')} xfs is required")
@@ -85,17 +91,34 @@ def format(
     ask = input if target.can_prompt else None
     with target.ssh() as s:
         outcome = ops.run_format(s, target.name, target.guest, opts, log=target.log, ask=ask)
-    return Result(outcome.to_json(), lambda: render.format_summary(outcome))
+        outcome.sudo_sessions = s.sudo_sessions
+    outcome.timings = timing_view.with_session_phases(outcome.timings, start=start, connect=s.connect_seconds)
+    age = timing_view.process_age()
+
+    def human() -> None:
+        render.format_summary(outcome)
+        if timings:
+            render.timings_table(outcome.timings, total=age)
+
+    return Result(outcome.to_json(), human)
 
 
 @guest_task({"fs": Opt("judge the disks for this filesystem (ext4 or xfs)", "f", FS)})
 def disks(c: Context, target: Target, fs: str | None = None) -> Result:
     """List the guest's disks and, for each, why it is or is not the disk to format."""
+    from agent.cli import timing_view
     from agent.ops import format_disk as ops
 
+    start = timing_view.process_age()
     with target.ssh() as s:
+        t0 = time.monotonic()
         facts, verdicts, pins = ops.list_disks(s, target.guest, fs, target.log)
-    return Result(
-        render.disks_json(target.name, verdicts),
-        lambda: render.disks_table(target.name, facts, verdicts, pins),
+        facts_run = time.monotonic() - t0
+    data = render.disks_json(target.name, verdicts)
+    data["sudo_sessions"] = s.sudo_sessions
+    data["timings"] = timing_view.with_session_phases(
+        {"sudo": round(s.sudo_seconds, 3), "facts": round(max(0.0, facts_run - s.sudo_seconds), 3)},
+        start=start,
+        connect=s.connect_seconds,
     )
+    return Result(data, lambda: render.disks_table(target.name, facts, verdicts, pins))

@@ -176,3 +176,12 @@ def findings(report: Report, *, origin: str) -> None:
             out.print(f"[{style}]{word}[/{style}]{escape(line[len(word) :])}")
         else:
             out.print(line, markup=False)
+
+
+def timings_table(timings: dict[str, float], *, total: float | None) -> None:
+    """``--timings``: seconds per phase (:mod:`agent.cli.timing_view`)."""
+    from agent.cli.timing_view import timings_lines
+
+    out.print("timings:", markup=False)
+    for line in timings_lines(timings, total=total):
+        out.print("  " + line, markup=False)

@@ -23,7 +23,6 @@ from pydantic import (
     ValidationInfo,
 )
 
-from agent.console.login_states import compile_prompt
 from agent.core.values import parse_size
 
 
@@ -126,6 +125,8 @@ def _shell_command(value: str) -> str:
 
 
 def _prompt_regex(value: str) -> str:
+    from agent.console.login_states import compile_prompt  # the console's tables load only when needed
+
     compile_prompt(value)  # ValueError: does not compile, or matches an empty text
     return value
 

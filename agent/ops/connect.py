@@ -19,17 +19,17 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_exponential
 
-from agent.console.commands import ConsoleCommands
-from agent.console.login_states import ConsolePrompts
-from agent.console.session import ConsoleSession
-from agent.console.transports import ConsoleSpec, open_console
 from agent.errors import UsageError
 from agent.inventory import DEFAULT_INVENTORY, ConsoleSettings, Guest, load_inventory, resolve_secret
 from agent.transport.ssh import SshSession, SshTarget, SshUnreachable
+
+if TYPE_CHECKING:  # the console modules (pexpect) load only for a task that opens a console
+    from agent.console.commands import ConsoleCommands
+    from agent.console.transports import ConsoleSpec
 
 
 def load_guest(inventory: str | None, guest: str | None) -> tuple[str, Guest]:
@@ -78,6 +78,8 @@ def ssh_target(guest: Guest, *, connect_timeout: float = 10.0) -> SshTarget:
 
 
 def console_spec(console: ConsoleSettings) -> ConsoleSpec:
+    from agent.console.transports import ConsoleSpec
+
     if console.ssh is not None:
         s = console.ssh
         return ConsoleSpec(kind="ssh", target=s.command, host=s.host, port=s.port, user=s.user)
@@ -117,6 +119,8 @@ def console_lock(endpoint: ConsoleEndpoint) -> Iterator[None]:
 def console_session_options(console: ConsoleSettings) -> dict[str, Any]:
     """The inventory's console settings as :class:`ConsoleSession` keyword arguments: the extra prompt
     regexes and the timeouts."""
+    from agent.console.login_states import ConsolePrompts
+
     return {
         "prompts": ConsolePrompts(
             login=console.login_prompt,
@@ -205,6 +209,10 @@ class Connector:
                 "the guest has no console: in inventory.yaml",
                 hint="add console: {tcp: HOST:PORT} (or unix/command/ssh), user and password_env",
             )
+        from agent.console.commands import ConsoleCommands
+        from agent.console.session import ConsoleSession
+        from agent.console.transports import open_console
+
         password = self.console_password()
         spec = console_spec(console)
         with contextlib.ExitStack() as stack:

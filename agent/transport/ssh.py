@@ -33,6 +33,7 @@ from agent.transport.hostkeys import (
 )
 from agent.transport.known_hosts import KnownHosts, load_known_hosts
 from agent.transport.protocol import Result
+from agent.transport.ssh_root_shell import SshRootShell
 from agent.transport.sudo import SUDO_PROMPT, shell_command, sudo_failure, wrap
 
 # paramiko logs connection failures with tracebacks from its transport thread; the caller reports
@@ -112,6 +113,12 @@ class SshSession:
         self._sudo_password_env = sudo_password_env
         self.commands_run = 0
         self.accepted_host_keys: list[str] = []
+        self._root_shell: SshRootShell | None = None
+        #: seconds spent connecting and starting the root shell (sudo), for ``--timings``
+        self.connect_seconds = 0.0
+        self.sudo_seconds = 0.0
+        #: root sessions started (each a sudo when the login user is not root): the root shell is one
+        self.sudo_sessions = 0
         connect_kwargs: dict[str, object] = {
             "banner_timeout": target.connect_timeout,
             "auth_timeout": target.connect_timeout,
@@ -153,6 +160,13 @@ class SshSession:
     # ------------------------------------------------------------------------------------ connection
 
     def open(self) -> SshSession:
+        t0 = time.monotonic()
+        try:
+            return self._open()
+        finally:
+            self.connect_seconds = time.monotonic() - t0
+
+    def _open(self) -> SshSession:
         client = self.client
         # Read known_hosts ourselves: paramiko's loader fails on @cert-authority/@revoked lines and
         # does not enforce @revoked (agent.transport.known_hosts).
@@ -207,6 +221,9 @@ class SshSession:
         return self
 
     def close(self) -> None:
+        if self._root_shell is not None:
+            self._root_shell.close()
+            self._root_shell = None
         self.conn.close()
 
     def __enter__(self) -> SshSession:
@@ -267,7 +284,10 @@ class SshSession:
         """Run ``script`` with ``sh`` (as root through :mod:`agent.transport.sudo` with ``root=True``)."""
         self.commands_run += 1
         t0 = time.monotonic()
+        if root and stdin is None:
+            return self._run_in_root_shell(script, timeout, t0)
         if root:
+            self.sudo_sessions += 1
             w = wrap(
                 script, remote_user_is_root=self.user == "root", password=self._sudo_password, stdin=stdin
             )
@@ -284,6 +304,46 @@ class SshSession:
             if failure is not None:
                 raise failure
         return result
+
+    def _shell(self) -> SshRootShell:
+        """The task's root shell, started (one sudo) on the first root script without input."""
+        if self._root_shell is not None and self._root_shell.alive:
+            return self._root_shell
+        transport = self.client.get_transport()
+        if transport is None or not transport.is_active():
+            raise SshUnreachable(f"the SSH connection to {self.address} is not open")
+
+        def lost(message: str, out: bytes) -> RemoteError:
+            return _with_partial(SshUnreachable(message), out)
+
+        def timed_out(message: str, out: bytes) -> RemoteError:
+            return _with_partial(SshTimeout(message), out)
+
+        shell = SshRootShell(
+            transport,
+            remote_user_is_root=self.user == "root",
+            password=self._sudo_password,
+            password_env=self._sudo_password_env,
+            user=self.user,
+            label=self.label,
+            lost=lost,
+            timed_out=timed_out,
+            open_timeout=self.target.connect_timeout,
+        )
+        self.sudo_sessions += 1
+        shell.open()
+        self.sudo_seconds += shell.open_seconds
+        self._root_shell = shell
+        return shell
+
+    def _run_in_root_shell(self, script: str, timeout: float | None, t0: float) -> Result:
+        reply = self._shell().run(script, timeout)
+        return Result(
+            reply.status,
+            reply.stdout.decode("utf-8", "replace"),
+            reply.stderr.decode("utf-8", "replace"),
+            time.monotonic() - t0,
+        )
 
     def write_file(self, path: str, data: bytes, *, mode: int = 0o600) -> None:
         r = self.run(write_script(path, data, mode=mode), root=True, stdin=data, timeout=120)

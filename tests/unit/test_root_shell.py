@@ -1,0 +1,175 @@
+"""The root shell's program run by the real ``sh`` of this machine (dash on Debian) over pipes, as the
+SSH channel feeds it: requests in, replies framed, scripts isolated from each other and from the
+requests; and the pure request/reply helpers."""
+
+from __future__ import annotations
+
+import os
+import select
+import shutil
+import subprocess
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from agent.transport import root_shell
+from agent.transport.sudo import wrap
+
+
+class LocalShell:
+    """The root shell program as a local process (no sudo: the login user "is root")."""
+
+    def __init__(self, shell: str = "sh", *, password: str | None = None, sudo_reads: bool = True) -> None:
+        self.nonce = root_shell.new_id()
+        program = root_shell.shell_program(self.nonce)
+        w = wrap(program, remote_user_is_root=password is None, password=password, stdin=b"")
+        command, first = w.command, w.stdin or b""
+        if password is not None:  # as sudo runs it: sudo is not here; it reads the password line or not
+            command = command.split(" -- ", 1)[1]
+            first = first.split(b"\n", 1)[1] if sudo_reads else first
+        self.proc = subprocess.Popen(
+            [shell, "-c", command],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(first)
+        self.proc.stdin.flush()
+        self.out = bytearray()
+        self.err = bytearray()
+        self._until(lambda: root_shell.ready_line(self.nonce) in self.out)
+        del self.out[
+            : self.out.index(root_shell.ready_line(self.nonce)) + len(root_shell.ready_line(self.nonce))
+        ]
+
+    def _until(self, done: object, timeout: float = 10.0) -> None:
+        assert self.proc.stdout is not None and self.proc.stderr is not None
+        deadline = time.monotonic() + timeout
+        streams = {self.proc.stdout.fileno(): self.out, self.proc.stderr.fileno(): self.err}
+        while not done():  # type: ignore[operator]
+            assert time.monotonic() < deadline, (bytes(self.out), bytes(self.err))
+            ready, _, _ = select.select(list(streams), [], [], 0.1)
+            for fd in ready:
+                chunk = os.read(fd, 65536)
+                if chunk:
+                    streams[fd] += chunk
+            if self.proc.poll() is not None and not ready:
+                return
+
+    def run(self, script: str) -> root_shell.Reply:
+        assert self.proc.stdin is not None
+        rid = root_shell.new_id()
+        self.proc.stdin.write(root_shell.request(rid, script))
+        self.proc.stdin.flush()
+        box: list[root_shell.Reply] = []
+
+        def complete() -> bool:
+            r = root_shell.reply(self.out, self.err, rid)
+            if r is not None:
+                box.append(r)
+            return r is not None
+
+        self._until(complete)
+        assert box, f"no reply: out={bytes(self.out)!r} err={bytes(self.err)!r} rc={self.proc.poll()}"
+        self.out.clear()
+        self.err.clear()
+        return box[0]
+
+    def close(self) -> int:
+        assert self.proc.stdin is not None
+        self.proc.stdin.close()
+        return self.proc.wait(timeout=10)
+
+
+@pytest.fixture(params=["sh", "bash"])
+def shell(request: pytest.FixtureRequest) -> Iterator[LocalShell]:
+    if shutil.which(request.param) is None:
+        pytest.skip(f"{request.param} is not installed")
+    s = LocalShell(request.param)
+    yield s
+    s.close()
+
+
+def test_scripts_run_one_after_the_other_with_their_own_status_and_streams(shell: LocalShell) -> None:
+    a = shell.run("echo one; echo err >&2; exit 3")
+    assert (a.status, a.stdout, a.stderr) == (3, b"one\n", b"err\n")
+    b = shell.run("printf two")  # no final newline: the reply still ends cleanly
+    assert (b.status, b.stdout, b.stderr) == (0, b"two", b"")
+
+
+def test_each_script_is_a_fresh_shell_with_stdin_from_dev_null(shell: LocalShell) -> None:
+    shell.run("X=1; export X; cd /tmp")
+    r = shell.run('printf "%s|" "${X:-unset}" "$(pwd)"; cat; echo "[$(cat)]"')
+    assert r.stdout.startswith(b"unset|") and r.stdout.endswith(b"[]\n")
+    assert not r.stdout.startswith(b"unset|/tmp|") or os.getcwd() == "/tmp"
+
+
+def test_script_lines_that_look_like_requests_or_end_lines_are_only_data(shell: LocalShell) -> None:
+    # a script printing what looks like a request end or an end line of another id: data, not framing
+    fake = "@@GDA-SHELL 0123456789abcdef0123 rc=0@@"
+    r = shell.run(f"cat <<'EOF'\nEND 0123456789abcdef0123\nRUN x\n{fake}\nEOF\n")
+    assert r.status == 0
+    assert r.stdout == f"END 0123456789abcdef0123\nRUN x\n{fake}\n".encode()
+    assert shell.run("echo still here").stdout == b"still here\n"
+
+
+def test_a_script_with_traps_and_pid_sees_its_own_process(shell: LocalShell) -> None:
+    # the guard uses /proc/$$/fd/9: $$ must be the script's own shell, not the root shell's
+    r = shell.run('exec 9</dev/null; [ -e "/proc/$$/fd/9" ] && echo own; trap "echo bye" EXIT')
+    assert r.stdout == b"own\nbye\n"
+
+
+def test_end_of_requests_ends_the_shell(shell: LocalShell) -> None:
+    assert shell.close() == 0
+
+
+def test_a_bad_request_line_stops_the_shell() -> None:
+    s = LocalShell()
+    assert s.proc.stdin is not None
+    s.proc.stdin.write(b"rm -rf /nonexistent-gda\n")
+    s.proc.stdin.close()
+    assert s.proc.wait(timeout=10) == 2
+
+
+def test_a_request_cut_short_runs_nothing() -> None:
+    s = LocalShell()
+    assert s.proc.stdin is not None
+    s.proc.stdin.write(b"RUN 0123456789abcdef0123\necho ran > /dev/stderr\n")
+    s.proc.stdin.close()
+    assert s.proc.wait(timeout=10) == 0
+    assert s.proc.stderr is not None and s.proc.stderr.read() == b""
+
+
+def test_request_and_reply_helpers() -> None:
+    rid = "0123456789abcdef0123"
+    assert root_shell.request(rid, "true") == f"RUN {rid}\ntrue\nEND {rid}\n".encode()
+    with pytest.raises(ValueError):
+        root_shell.request("x y", "true")
+    with pytest.raises(ValueError):
+        root_shell.shell_program("$(reboot)")
+    out = f"partial@@GDA-SHELL {rid} rc=7@@\n".encode()
+    assert root_shell.reply(out, b"", rid) is None  # stderr's end line not seen yet
+    r = root_shell.reply(out, f"e\n@@GDA-SHELL {rid}@@\n".encode(), rid)
+    assert r == root_shell.Reply(7, b"partial", b"e\n")
+    assert root_shell.stdout_done(b"@@GDA-SHELL other rc=0@@\n", rid) is None
+
+
+def test_with_a_password_the_shell_skips_to_its_nonce_line() -> None:
+    # the sudo wrapper's stdin: password line, nonce line; sudo reads the first, the shell skips the rest
+    w = wrap(
+        root_shell.shell_program(root_shell.new_id()), remote_user_is_root=False, password="pw", stdin=b""
+    )
+    assert w.stdin is not None and w.stdin.startswith(b"pw\ngda-") and w.command.startswith("sudo -S ")
+    assert b"pw" not in w.command.encode()
+
+
+@pytest.mark.parametrize("sudo_reads", [True, False])
+def test_behind_sudo_the_first_request_runs_whether_sudo_read_the_password_or_not(
+    sudo_reads: bool,
+) -> None:
+    s = LocalShell(password="pw", sudo_reads=sudo_reads)
+    r = s.run("echo first; cat")  # the script's stdin is /dev/null, never the password
+    assert (r.status, r.stdout) == (0, b"first\n")
+    assert s.close() == 0
