@@ -15,6 +15,7 @@ module imports no inventory and no transport beyond the protocol, so the collect
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -84,9 +85,41 @@ class FormatOutcome:
     overwrites: list[str] = field(default_factory=list)
     fdisk: str | None = None  # ``fdisk -l`` of the chosen disk, as the guest sees it
     remote_commands: int = 0
+    #: sudo sessions the task started on the guest (the transport's count; 1 with the root shell)
+    sudo_sessions: int | None = None
+    #: seconds per phase (:func:`phase_timings`): ``gda format --timings`` prints them
+    timings: dict[str, float] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return dict(self.__dict__)
+
+
+def sudo_seconds(session: CommandProtocol) -> float:
+    """Seconds the session spent starting root shells so far (sudo's PAM; 0 where the transport does not
+    count them, e.g. the console or the Ansible module)."""
+    value = getattr(session, "sudo_seconds", 0.0)
+    return float(value) if isinstance(value, (int, float)) else 0.0
+
+
+def phase_timings(
+    *,
+    facts_run: float,
+    sudo: float,
+    decide: float,
+    guard_run: float | None = None,
+    guest: dict[str, float] | None = None,
+) -> dict[str, float]:
+    """The per-phase table (pure): ``sudo`` (starting the root shell), ``facts`` (the facts round trips
+    without it), ``decide`` (the controller's pure decision), and for a real format the guard's round
+    trip split by the guard's own clock (``guest``: checks, mkfs, settle, verify): ``guard`` is the
+    re-checks plus the round trip, ``mkfs``, and ``verify`` (udev settling + ``blkid -p``)."""
+    out = {"sudo": sudo, "facts": max(0.0, facts_run - sudo), "decide": decide}
+    if guard_run is not None:
+        guest = guest or {}
+        mkfs = guest.get("mkfs", 0.0)
+        verify = guest.get("settle", 0.0) + guest.get("verify", 0.0)
+        out.update(guard=max(0.0, guard_run - mkfs - verify), mkfs=mkfs, verify=verify)
+    return {k: round(v, 3) for k, v in out.items()}
 
 
 def gather_facts(session: CommandProtocol, *, privileged: bool = True) -> Facts:
@@ -249,7 +282,9 @@ def format_target(
     already in ``target`` (see :func:`agent.ops.format_disk.disk_target`)."""
     fs = parse_fs(opts.fs)
     compat = target.host_os
+    sudo0, t0 = sudo_seconds(session), time.monotonic()
     facts = gather_facts(session)
+    t_facts, sudo = time.monotonic(), sudo_seconds(session) - sudo0
     pins = target.pins
     host_path = target.host_path
     selection = select_disk(facts, fs, pins=pins, force=opts.force, host_path=host_path)
@@ -264,6 +299,7 @@ def format_target(
             selection = select_disk(facts, fs, pins=pins, force=True, host_path=host_path, reuse=False)
     if isinstance(selection, AlreadyFormatted):
         d = selection.disk
+        decided = time.monotonic() - t_facts
         return FormatOutcome(
             "nothing-to-do",
             guest_name,
@@ -276,9 +312,13 @@ def format_target(
             serial=d.serial,
             size_bytes=d.size_bytes,
             remote_commands=session.commands_run,
+            timings=phase_timings(
+                facts_run=t_facts - t0, sudo=sudo, decide=decided, guard_run=None, guest={}
+            ),
         )
     plan = selection
     spec, disabled, warnings = plan_mkfs(plan, facts, opts, compat, log)
+    decided = time.monotonic() - t_facts
     outcome = FormatOutcome(
         "dry-run" if opts.dry_run else "formatted",
         guest_name,
@@ -296,6 +336,9 @@ def format_target(
         overwrites=[s.describe() for s in plan.overwrites],
         fdisk=plan.disk.fdisk,
     )
+    outcome.timings = phase_timings(
+        facts_run=t_facts - t0, sudo=sudo, decide=decided, guard_run=None, guest={}
+    )
     if opts.dry_run:
         outcome.remote_commands = session.commands_run
         return outcome
@@ -304,7 +347,16 @@ def format_target(
     log(f"formatting {plan.disk.path} ({plan.device_path}) as {fs}:")
     if plan.disk.fdisk:
         log("  " + plan.disk.fdisk.strip().replace("\n", "\n  "))
+    t_guard = time.monotonic()
     result = run_guard(session, spec)
+    guard_run = time.monotonic() - t_guard
+    outcome.timings = phase_timings(
+        facts_run=t_facts - t0,
+        sudo=sudo,
+        decide=decided,
+        guard_run=guard_run,
+        guest=dict(getattr(result, "phases", None) or {}),
+    )
     outcome.uuid, outcome.label, outcome.mkfs_seconds = result.uuid, result.label, result.mkfs_seconds
     if spec.verify_dumpe2fs:
         problems = freebsd_problems(result)
