@@ -10,7 +10,9 @@ revoked keys are never among the known keys, so a revoked key always reaches a p
 from __future__ import annotations
 
 import base64
+import fcntl
 import hashlib
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -72,6 +74,9 @@ class RejectUnknownHost(paramiko.MissingHostKeyPolicy):
         )
 
 
+_APPEND_LOCK = threading.Lock()
+
+
 class AcceptNewHost(paramiko.MissingHostKeyPolicy):
     """OpenSSH's ``StrictHostKeyChecking=accept-new``: record an unknown host's key in known_hosts."""
 
@@ -85,6 +90,11 @@ class AcceptNewHost(paramiko.MissingHostKeyPolicy):
             raise revoked_error(hostname, key, self.known_hosts)
         client.get_host_keys().add(hostname, key.get_name(), key)
         self.known_hosts.parent.mkdir(parents=True, exist_ok=True)
-        with self.known_hosts.open("a") as f:
-            f.write(f"{hostname} {key.get_name()} {key.get_base64()}\n")
+        line = f"{hostname} {key.get_name()} {key.get_base64()}\n"
+        # fleet runs accept keys from several threads, and other processes may append too: one line per
+        # write, under a lock of this process and an flock of the file
+        with _APPEND_LOCK, self.known_hosts.open("a") as f:
+            fcntl.flock(f.fileno(), fcntl.LOCK_EX)
+            f.write(line)
+            f.flush()
         self.accepted.append(f"{hostname} {key.get_name()} {fingerprint(key)}")
