@@ -18,7 +18,7 @@ import paramiko
 
 from agent.errors import RemoteError
 from agent.transport import root_shell
-from agent.transport.sudo import SUDO_PROMPT, SudoError, sudo_failure, wrap
+from agent.transport.sudo import SUDO_PROMPT, SudoError, sudo_asks_again, sudo_failure, wrap
 
 _CHUNK = 65536
 
@@ -93,6 +93,11 @@ class SshRootShell:
                     f"the root shell on {self._label} ended before it started (status {status}): "
                     f"{stderr.strip()[-300:] or 'no message'}"
                 )
+            err = self._err.decode("utf-8", "replace")
+            if sudo_asks_again(err):  # a wrong password: sudo waits for another one that never comes
+                self.close()
+                failure = sudo_failure(1, err, password_env=self._password_env, user=self._user)
+                raise failure or SudoError(f"sudo on {self._label} asked for the password again")
             if time.monotonic() > deadline:
                 self.close()
                 raise self._timed_out(f"sudo did not start a root shell within {deadline - t0:.0f}s", b"")

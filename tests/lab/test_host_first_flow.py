@@ -270,7 +270,10 @@ def test_attach_pins_the_nic_adds_the_disk_and_ssh_is_lost_only_for_the_restart(
     lost = outages(probe.samples)
     assert probe.samples and probe.samples[0][1], probe.samples[:3]  # SSH worked when attach began
     assert lost and max(lost) <= restart + 2 * PROBE_EVERY + 15, (lost, restart)
-    assert sum(1 for x in lost if x > 15) == 1, lost  # one outage; the pin's apply: a blip at most
+    # one outage, the restart (a TCG guest does not boot to sshd in under 10 s); any other (the pin's
+    # netplan apply) is a blip of a probe or two
+    longest, *others = sorted(lost, reverse=True)
+    assert longest > 10 and all(x <= 2 * PROBE_EVERY + 4 for x in others), lost
     assert first_try, "SSH right after attach did not work on the first try"
     print(f"\nattach: restart {restart:.0f}s, SSH lost {[round(x) for x in lost]}s, "
           f"{len(probe.samples)} probes")  # fmt: skip

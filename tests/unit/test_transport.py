@@ -12,7 +12,14 @@ import pytest
 from agent.errors import RemoteError
 from agent.transport.file_transfer import decode_read, read_script, write_script
 from agent.transport.protocol import CommandProtocol, Result
-from agent.transport.sudo import NO_NONCE_STATUS, SUDO_PROMPT, SudoError, sudo_failure, wrap
+from agent.transport.sudo import (
+    NO_NONCE_STATUS,
+    SUDO_PROMPT,
+    SudoError,
+    sudo_asks_again,
+    sudo_failure,
+    wrap,
+)
 
 SUDO_S = f"sudo -S -p {shlex.quote(SUDO_PROMPT)} -- "
 PAYLOAD = b"line one\n\x00\xff binary\nno newline at the end"
@@ -72,6 +79,24 @@ def test_sudo_refusals(stderr: str, message: str) -> None:
     assert isinstance(failure, SudoError) and message in failure.message
     assert sudo_failure(0, stderr, password_env=None, user="admin") is None
     assert sudo_failure(1, "mkfs: failed", password_env=None, user="admin") is None
+
+
+@pytest.mark.parametrize(
+    ("stderr", "again"),
+    [
+        ("[gda-sudo]", False),  # the first prompt: the password line is on its way
+        ("", False),  # NOPASSWD or a cached ticket: no prompt at all
+        ("[gda-sudo]Sorry, try again.\n", True),  # sudo 1.9 (bookworm, noble)
+        ("[gda-sudo][gda-sudo]", True),  # a sudo that prompts again without the message
+    ],
+)
+def test_a_second_prompt_means_the_password_was_rejected(stderr: str, again: bool) -> None:
+    # the root shell's sudo keeps stdin open for requests, so a rejected password makes sudo wait for
+    # another one: the shell reads the second prompt as a refusal instead of waiting for READY
+    assert sudo_asks_again(stderr) is again
+    if "Sorry" in stderr:
+        failure = sudo_failure(1, stderr, password_env="XDEV_SUDO_PASSWORD", user="admin")
+        assert failure is not None and "XDEV_SUDO_PASSWORD" in failure.message
 
 
 def test_write_script_writes_stdin_atomically_with_the_mode(tmp_path: Path) -> None:
