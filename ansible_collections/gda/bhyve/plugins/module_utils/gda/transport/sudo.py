@@ -70,6 +70,12 @@ def wrap(
     return Wrapped(command, (password + "\n" + nonce + "\n").encode() + (stdin or b""))
 
 
+def sudo_asks_again(stderr: str) -> bool:
+    """sudo -S rejected the password and prompts for another one (it would wait for more input, so the
+    caller stops it rather than waiting for a root shell that cannot start). Pure."""
+    return "Sorry, try again" in stderr or stderr.count(SUDO_PROMPT) >= 2
+
+
 def sudo_failure(status: int, stderr: str, *, password_env: str | None, user: str) -> SudoError | None:
     """A SudoError when sudo itself refused (the script never ran); else None. ``stderr`` may be the
     whole output where the transport folds stderr into stdout (the console)."""
