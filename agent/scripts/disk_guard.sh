@@ -13,25 +13,73 @@ export PATH LC_ALL
 unset LOCK_BLOCK_DEVICE
 umask 077
 
+# Builtins wherever they do: under TCG every fork+exec of a tool costs 20-30 ms, so the re-checks read
+# /proc and sysfs with `read`, parse with `case` and compare word sets in the shell; what is left are the
+# tools only they can ask (readlink, flock, stat, losetup, wipefs, od, mkfs, udevadm, blkid; lsblk only
+# where udev's database does not answer).
+nl='
+'
+# now: seconds since boot (/proc/uptime, 10 ms steps) in $up: the phase clock without a fork
+now() { up=; read -r up _ </proc/uptime 2>/dev/null; }
+now
+t_start=$up
+
 # finish CODE REASON: the verdict (RESULT line), then exit with the same code
 finish() {
+    now
+    gda_obs t_end "$up"
     gda_result "$1" "$2"
-    [ -n "${T:-}" ] && rm -rf -- "$T"
     exit "$1"
 }
-trim() { sed -e 's/^[[:space:]]*//' -e 's/[[:space:]]*$//'; }
-sorted_words() { tr ' ' '\n' | sed '/^$/d' | sort -u | tr '\n' ' ' | sed 's/ $//'; }
-hex() { od -A n -v -t x1 -j "$2" -N "$3" "$1" | tr -d ' \n'; }
-# rdev PATH: the major:minor (decimal) of the block device PATH leads to, or nothing
-rdev() {
-    _x=$(stat -L -c '%t %T' -- "$1" 2>/dev/null) || return 0
-    printf '%s:%s' "$(( 0x${_x% *} ))" "$(( 0x${_x#* } ))"
+# uniq_words WORDS: WORDS once each, in first-seen order, in $uw
+uniq_words() {
+    uw=
+    for _w in $1; do
+        case " $uw " in *" $_w "*) ;; *) uw="${uw:+$uw }$_w" ;; esac
+    done
 }
-# identity: what the device node, the locked descriptor and sysfs say the device is (serial and wwid
-# as raw bytes in hex); compared after locking, right before and right after mkfs
+# same_set A B: the same words (as sets: order and repeats do not count)
+same_set() {
+    for _w in $1; do case " $2 " in *" $_w "*) ;; *) return 1 ;; esac; done
+    for _w in $2; do case " $1 " in *" $_w "*) ;; *) return 1 ;; esac; done
+    return 0
+}
+# same_dev PATH: PATH is $dev (compared as text; resolved only when PATH is a symlink)
+same_dev() {
+    [ "$1" = "$dev" ] && return 0
+    [ -L "$1" ] && [ "$(readlink -f -- "$1" 2>/dev/null)" = "$dev" ]
+}
+# hex_at OFFSET COUNT: COUNT bytes of $dev from OFFSET as one hex string in $_hx (od seeks on a block
+# device); fails when od fails or reads short
+hex_at() {
+    _o=$(od -A n -v -t x1 -j "$1" -N "$2" -- "$dev" 2>/dev/null) || return 1
+    gda_hexjoin "$_o"
+    [ "${#_hx}" = "$(( $2 * 2 ))" ]
+}
+# identity: what the device node, the locked descriptor and sysfs say the device is (one stat for node
+# and descriptor; serial and wwid as sysfs text), in $id; compared after locking, right before and right
+# after mkfs
 identity() {
-    printf 'node=%s fd=%s sysfs=%s serial=%s wwid=%s' "$(rdev "$dev")" "$(rdev "/proc/$$/fd/9")" \
-        "$(cat "$S/dev" 2>/dev/null)" "$(gda_serial_hex "$S")" "$(hex "$S/wwid" 0 256 2>/dev/null)"
+    _nd=; _fd=
+    _st=$(stat -L -c '%t %T' -- "$dev" "/proc/$$/fd/9" 2>/dev/null)
+    # shellcheck disable=SC2086
+    set -- $_st
+    if [ $# = 4 ]; then _nd=$(( 0x$1 )):$(( 0x$2 )); _fd=$(( 0x$3 )):$(( 0x$4 )); fi
+    gda_read "$S/dev"
+    _sd=$_rd
+    _se=
+    for _sf in "$S/device/serial" "$S/serial"; do
+        if [ -r "$_sf" ]; then gda_read "$_sf"; _se=$_rd; break; fi
+    done
+    gda_read "$S/wwid"
+    id="node=$_nd fd=$_fd sysfs=$_sd serial=$_se wwid=$_rd"
+}
+# blkid_ok EXPORT: blkid -p -o export's lines show the new filesystem: TYPE=$FS, a UUID, no PTTYPE
+blkid_ok() {
+    case "$nl$1$nl" in *"${nl}TYPE=$FS$nl"*) ;; *) return 1 ;; esac
+    case "$nl$1" in *"${nl}UUID="[![:space:]]*) ;; *) return 1 ;; esac
+    case "$nl$1" in *"${nl}PTTYPE="*) return 1 ;; esac
+    return 0
 }
 # identity_ok ID: node, descriptor and sysfs agree on one major:minor
 identity_ok() {
@@ -39,7 +87,28 @@ identity_ok() {
     _n=${_n%% *}
     case $1 in "node=$_n fd=$_n sysfs=$_n "*) [ -n "$_n" ] ;; *) return 1 ;; esac
 }
-# gda_serial_hex comes from lib/sysfs.sh, shared with the facts script.
+# udev_wwn MAJ:MIN: the WWN lsblk reports, read where lsblk reads it (udev's database entry for the
+# device: ID_WWN_WITH_EXTENSION, else ID_WWN; util-linux lsblk-properties.c), in $uwwn; fails when the
+# entry is missing or has neither (then lsblk itself is asked)
+udev_wwn() {
+    uwwn=; _wx=; _wp=
+    [ -r "/run/udev/data/b$1" ] || return 1
+    while IFS= read -r _l; do
+        case $_l in
+            E:ID_WWN_WITH_EXTENSION=*) _wx=${_l#E:ID_WWN_WITH_EXTENSION=} ;;
+            E:ID_WWN=*) _wp=${_l#E:ID_WWN=} ;;
+        esac
+    done <"/run/udev/data/b$1"
+    trim "${_wx:-$_wp}"
+    uwwn=$tv
+    [ -n "$uwwn" ]
+}
+# trim VALUE: VALUE without leading and trailing white space, in $tv
+trim() {
+    tv=${1#"${1%%[![:space:]]*}"}
+    tv=${tv%"${tv##*[![:space:]]}"}
+}
+# gda_serial_hex, gda_hexjoin and gda_read come from lib/sysfs.sh, shared with the facts script.
 # serial_ok HEX TEXT: still the chosen disk's serial? The sysfs bytes (as hex) when discovery had them,
 # else lsblk's text (a non-ASCII serial reads differently in lsblk's JSON and its plain output).
 serial_ok() {
@@ -51,7 +120,11 @@ serial_ok() {
 }
 
 gda_header GUARD "$GDA_VERSION"
-[ "$(id -u)" = 0 ] || finish "$EXIT_NOT_ROOT" not-root
+euid=
+while read -r _k _r _e _rest; do
+    if [ "$_k" = Uid: ]; then euid=$_e; break; fi
+done </proc/self/status
+[ "$euid" = 0 ] || finish "$EXIT_NOT_ROOT" not-root
 for t in $GUARD_TOOLS; do
     if ! command -v "$t" >/dev/null 2>&1; then
         gda_obs missing_tool "$t"
@@ -61,11 +134,6 @@ done
 if ! command -v "$MKFS_PROG" >/dev/null 2>&1; then
     gda_obs mkfs_program "$MKFS_PROG"
     finish "$EXIT_MKFS_MISSING" mkfs-missing
-fi
-T=$(mktemp -d 2>/dev/null) || T=
-if [ -z "$T" ] || [ ! -d "$T" ]; then
-    gda_obs error "mktemp failed"
-    finish "$EXIT_TOOL_MISSING" tool-missing
 fi
 
 # --- resolve once; from here on only $dev is used
@@ -84,57 +152,81 @@ gda_obs kname "$k"
 exec 9<"$dev"
 flock -x -w "$LOCK_WAIT" 9 || finish "$EXIT_LOCKED" locked
 gda_obs locked 1
-id0=$(identity)
+identity
+id0=$id
 gda_obs identity "$id0"
 identity_ok "$id0" || finish "$EXIT_IDENTITY" identity-changed
 
 # --- still the chosen disk?
-serial=$(lsblk -d -n -o SERIAL -- "$dev" 2>/dev/null | trim)
-[ -n "$serial" ] || serial=$(trim 2>/dev/null <"$S/device/serial")
-serial_hex=$(gda_serial_hex "$S")
+gda_serial_hex "$S"
+serial_hex=$_hx
+serial=
+if [ "$CHECK_SERIAL_HEX" = 1 ]; then  # the bytes decide; the text is for the message
+    for _sf in "$S/device/serial" "$S/serial"; do
+        if [ -r "$_sf" ]; then gda_read "$_sf"; trim "$_rd"; serial=$tv; break; fi
+    done
+else
+    trim "$(lsblk -d -n -o SERIAL -- "$dev" 2>/dev/null)"
+    serial=$tv
+    if [ -z "$serial" ]; then gda_read "$S/device/serial"; trim "$_rd"; serial=$tv; fi
+fi
 gda_obs serial "$serial"
 gda_obs serial_hex "$serial_hex"
 serial_ok "$serial_hex" "$serial" || finish "$EXIT_SERIAL" serial-mismatch
-# the namespace's own identity (the serial is the controller's): same source order as discovery
-wwn=$(lsblk -d -n -o WWN -- "$dev" 2>/dev/null | trim)
-[ -n "$wwn" ] || wwn=$(trim 2>/dev/null <"$S/wwid")
-[ -n "$wwn" ] || wwn=$(trim 2>/dev/null <"$S/device/wwid")
+# the namespace's own identity (the serial is the controller's): same source order as discovery (lsblk
+# first, asked only when the WWN is checked; else sysfs, for the report)
+gda_read "$S/dev"
+majmin=$_rd
+wwn=
+if [ "$CHECK_WWN" = 1 ]; then
+    if udev_wwn "$majmin"; then wwn=$uwwn; else trim "$(lsblk -d -n -o WWN -- "$dev" 2>/dev/null)"; wwn=$tv; fi
+fi
+if [ -z "$wwn" ]; then gda_read "$S/wwid"; trim "$_rd"; wwn=$tv; fi
+if [ -z "$wwn" ]; then gda_read "$S/device/wwid"; trim "$_rd"; wwn=$tv; fi
 gda_obs wwn "$wwn"
 if [ "$CHECK_WWN" = 1 ] && [ "$wwn" != "$EXP_WWN" ]; then finish "$EXIT_WWN" wwn-mismatch; fi
-sectors=$(cat "$S/size" 2>/dev/null)
+gda_read "$S/size"
+sectors=$_rd
 case $sectors in ''|*[!0-9]*) finish "$EXIT_NO_DEVICE" no-device ;; esac
 size=$(( sectors * 512 ))
 gda_obs size_bytes "$size"
 [ "$size" = "$EXP_SIZE" ] || finish "$EXIT_SIZE" size-mismatch
-ro=$(cat "$S/ro" 2>/dev/null)
+gda_read "$S/ro"
+ro=$_rd
 gda_obs read_only "$ro"
 [ "$ro" = 0 ] || finish "$EXIT_READ_ONLY" read-only
 
 # --- in use?
-majmin=$(cat "$S/dev")
-mounted=$(awk -v mm="$majmin" '$3 == mm { print $5 }' /proc/self/mountinfo | tr '\n' ' ')
-while read -r src tgt rest; do
-    case $src in
-        /dev/*) [ "$(readlink -f -- "$src" 2>/dev/null)" = "$dev" ] && mounted="$mounted $tgt" ;;
-    esac
+mounted=
+while read -r _id _pid mm _root mp _rest; do
+    [ "$mm" = "$majmin" ] && mounted="$mounted $mp"
+done </proc/self/mountinfo
+while read -r src tgt _rest; do
+    case $src in /dev/*) same_dev "$src" && mounted="$mounted $tgt" ;; esac
 done </proc/self/mounts
-mounted=$(printf '%s' "$mounted" | sorted_words)
+uniq_words "$mounted"
+mounted=$uw
 gda_obs mounted "$mounted"
 [ -z "$mounted" ] || finish "$EXIT_MOUNTED" mounted
 swap=
-while read -r f rest; do
-    case $f in
-        /dev/*) [ "$(readlink -f -- "$f" 2>/dev/null)" = "$dev" ] && swap=$f ;;
-    esac
+while read -r f _rest; do
+    case $f in /dev/*) same_dev "$f" && swap=$f ;; esac
 done </proc/swaps
 gda_obs swap "$swap"
 [ -z "$swap" ] || finish "$EXIT_SWAP" swap
-holders=$(for h in "$S"/holders/*; do { [ -e "$h" ] || [ -L "$h" ]; } && printf '%s ' "${h##*/}"; done | sorted_words)
+holders=
+for h in "$S"/holders/*; do { [ -e "$h" ] || [ -L "$h" ]; } && holders="$holders ${h##*/}"; done
+uniq_words "$holders"
+holders=$uw
 gda_obs holders "$holders"
 [ -z "$holders" ] || finish "$EXIT_HOLDERS" holders
 # loop devices backed by the disk or one of its partitions (the kernel lists no holder for them)
 mms=" $majmin "
-for p in "$S"/*/partition; do [ -r "${p%/partition}/dev" ] && mms="$mms$(cat "${p%/partition}/dev") "; done
+for p in "$S"/*/partition; do
+    [ -r "${p%/partition}/dev" ] || continue
+    gda_read "${p%/partition}/dev"
+    mms="$mms$_rd "
+done
 loops=
 for l in /sys/block/loop*/loop/backing_file; do
     [ -r "$l" ] || continue
@@ -142,14 +234,18 @@ for l in /sys/block/loop*/loop/backing_file; do
     read -r f <"$l" 2>/dev/null
     ln=${l#/sys/block/}
     ln=${ln%%/*}
-    r=$(rdev "$f")
+    r=
+    if [ -b "$f" ]; then
+        _x=$(stat -L -c '%t %T' -- "$f" 2>/dev/null) && r=$(( 0x${_x% *} )):$(( 0x${_x#* } ))
+    fi
     case $mms in *" ${r:-none} "*) loops="$loops $ln"; continue ;; esac
-    [ "$(readlink -f -- "$f" 2>/dev/null)" = "$dev" ] && loops="$loops $ln"
+    same_dev "$f" && loops="$loops $ln"
 done
 if command -v losetup >/dev/null 2>&1; then
     for l in $(losetup -n -O NAME -j "$dev" 2>/dev/null); do loops="$loops ${l##*/}"; done
 fi
-loops=$(printf '%s' "$loops" | sorted_words)
+uniq_words "$loops"
+loops=$uw
 gda_obs loop_devices "$loops"
 [ -z "$loops" ] || finish "$EXIT_LOOP" loop
 parts=
@@ -158,46 +254,62 @@ for p in "$S"/*/partition; do
     pd=${p%/partition}
     parts="$parts ${pd##*/}"
 done
-parts=$(printf '%s' "$parts" | sorted_words)
+uniq_words "$parts"
+parts=$uw
 gda_obs partitions "$parts"
 [ -z "$parts" ] || finish "$EXIT_PARTITIONS" partitions
 
 # --- partition tables and signatures
-wipefs --no-act --noheadings --output USAGE,TYPE,OFFSET,UUID -- "$dev" >"$T/wipefs" 2>&1
+pt=; sigs=; keys=
+out=$(wipefs --no-act --noheadings --output USAGE,TYPE,OFFSET,UUID -- "$dev" 2>&1)
 wrc=$?
-gda_block wipefs "$T/wipefs" "$wrc"
+gda_text wipefs "$wrc" "$out"
 if [ "$wrc" = 0 ]; then
-    pt=$(awk '$1 == "partition-table" { print $2 }' "$T/wipefs" | sorted_words)
-    sigs=$(awk '$1 != "partition-table" && NF >= 2 { print $2 }' "$T/wipefs" | sorted_words)
-    keys=$(awk '$1 != "partition-table" && NF >= 2 { print $2 "," $3 "," $4 }' "$T/wipefs" | sorted_words)
+    while read -r usage type offset uuid _rest; do
+        [ -n "$type" ] || continue
+        if [ "$usage" = partition-table ]; then
+            pt="$pt $type"
+        else
+            sigs="$sigs $type"
+            keys="$keys $type,$offset,$uuid"
+        fi
+    done <<WIPEFS
+$out
+WIPEFS
 else
-    blkid -p -o export -- "$dev" >"$T/blkid0" 2>"$T/blkid0.err"
+    out=$(blkid -p -o export -- "$dev" 2>&1)
     brc=$?
-    cat "$T/blkid0.err" >>"$T/blkid0"
-    gda_block blkid-before "$T/blkid0" "$brc"
+    gda_text blkid-before "$brc" "$out"
     if [ "$brc" = 0 ]; then
-        pt=$(sed -n 's/^PTTYPE=//p' "$T/blkid0")
-        sigs=$(sed -n 's/^TYPE=//p' "$T/blkid0")
-        keys=
-        [ -n "$sigs" ] && keys="$sigs,,$(sed -n 's/^UUID=//p' "$T/blkid0")"
-    elif [ "$brc" = 2 ] && [ ! -s "$T/blkid0.err" ]; then
-        pt=; sigs=; keys=
+        uuid=
+        while IFS= read -r l; do
+            case $l in
+                PTTYPE=*) pt=${l#PTTYPE=} ;;
+                TYPE=*) sigs=${l#TYPE=} ;;
+                UUID=*) uuid=${l#UUID=} ;;
+            esac
+        done <<BLKID
+$out
+BLKID
+        [ -n "$sigs" ] && keys="$sigs,,$uuid"
+    elif [ "$brc" = 2 ] && [ -z "$out" ]; then
+        :
     elif [ "$brc" = 8 ]; then
-        pt=; sigs=ambivalent; keys=ambivalent,,
+        sigs=ambivalent; keys=ambivalent,,
     else
         finish "$EXIT_PROBE_FAILED" probe-failed
     fi
 fi
-lbs=$(cat "$S/queue/logical_block_size" 2>/dev/null)
+gda_read "$S/queue/logical_block_size"
+lbs=$_rd
 case $lbs in ''|*[!0-9]*) lbs=512 ;; esac
 last=$(( size / lbs - 1 ))
-dd if="$dev" of="$T/s" bs=512 count=1 2>/dev/null || finish "$EXIT_PROBE_FAILED" probe-failed
-mbr=$(hex "$T/s" 446 66)
-dd if="$dev" of="$T/s" bs="$lbs" skip=1 count=1 2>/dev/null || finish "$EXIT_PROBE_FAILED" probe-failed
-lba1=$(hex "$T/s" 0 8)
-dd if="$dev" of="$T/s" bs="$lbs" skip="$last" count=1 2>/dev/null || finish "$EXIT_PROBE_FAILED" probe-failed
-lastsig=$(hex "$T/s" 0 8)
-geom=$(hex "$T/s" 0 16)
+gda_head "$dev" "$lbs" || finish "$EXIT_PROBE_FAILED" probe-failed
+mbr=$_mbr
+lba1=$_lba1
+hex_at "$(( last * lbs ))" 16 || finish "$EXIT_PROBE_FAILED" probe-failed
+geom=$_hx
+lastsig=${geom%????????????????}
 gda_obs raw_mbr_tail "$mbr"
 gda_obs raw_lba1 "$lba1"
 gda_obs raw_last "$lastsig"
@@ -210,39 +322,47 @@ case $lba1 in 57455682*) pt="$pt bsd-disklabel" ;; esac
 # FreeBSD GEOM metadata (geli, gmirror, glabel...: md_magic "GEOM::<class>" in the last sector)
 case $geom in
     47454f4d3a3a*)
-        cls=$(dd if="$T/s" bs=1 skip=6 count=10 2>/dev/null | tr '\000' '\n' | head -n 1 | tr -c 'A-Za-z0-9_.\n-' '?')
+        cls=$(dd if="$dev" bs=1 skip="$(( last * lbs + 6 ))" count=10 2>/dev/null | tr '\000' '\n' |
+            head -n 1 | tr -c 'A-Za-z0-9_.\n-' '?')
         [ -n "$cls" ] || cls='?'
         gda_obs geom_class "$cls"
         sigs="$sigs GEOM::$cls"
         keys="$keys GEOM::$cls,$(printf '0x%x' "$(( last * lbs ))"),"
         ;;
 esac
-pt=$(printf '%s' "$pt" | sorted_words)
+uniq_words "$pt"
+pt=$uw
 gda_obs partition_table "$pt"
 [ -z "$pt" ] || finish "$EXIT_PARTITION_TABLE" partition-table
-sigs=$(printf '%s' "$sigs" | sorted_words)
+uniq_words "$sigs"
+sigs=$uw
 gda_obs signatures "$sigs"
 gda_obs expected_signatures "$EXP_SIGS"
-[ "$sigs" = "$EXP_SIGS" ] || finish "$EXIT_SIGNATURE" signature
+same_set "$sigs" "$EXP_SIGS" || finish "$EXIT_SIGNATURE" signature
 # the very signatures that were confirmed (a different filesystem of the same type is not them)
-keys=$(printf '%s' "$keys" | sorted_words)
+uniq_words "$keys"
+keys=$uw
 gda_obs signature_keys "$keys"
 gda_obs expected_signature_keys "$EXP_SIG_KEYS"
-[ "$keys" = "$EXP_SIG_KEYS" ] || finish "$EXIT_SIGNATURE_ID" signature-id
-id1=$(identity)
+same_set "$keys" "$EXP_SIG_KEYS" || finish "$EXIT_SIGNATURE_ID" signature-id
+identity
+id1=$id
 gda_obs identity_before "$id1"
 { [ "$id1" = "$id0" ] && identity_ok "$id1"; } || finish "$EXIT_IDENTITY" identity-changed
 
 # --- mkfs (no tty, stdin closed, lock fd not inherited)
 gda_obs mkfs_argv "$*"
-start=$(date +%s%N)
-"$@" "$dev" >"$T/mkfs" 2>&1 </dev/null 9<&-
+now
+t_mkfs=$up
+out=$("$@" "$dev" 2>&1 </dev/null 9<&-)
 mrc=$?
-end=$(date +%s%N)
-gda_obs mkfs_start_ns "$start"
-gda_obs mkfs_end_ns "$end"
-gda_block mkfs "$T/mkfs" "$mrc"
-id2=$(identity)
+now
+gda_obs t_start "$t_start"
+gda_obs t_mkfs "$t_mkfs"
+gda_obs t_mkfs_end "$up"
+gda_text mkfs "$mrc" "$out"
+identity
+id2=$id
 gda_obs identity_after "$id2"
 [ "$id2" = "$id1" ] || finish "$EXIT_IDENTITY_AFTER" identity-changed-after
 [ "$mrc" = 0 ] || finish "$EXIT_MKFS_FAILED" mkfs-failed
@@ -250,8 +370,8 @@ gda_obs identity_after "$id2"
 # it, or the FreeBSD host would still taste the old geli/gmirror/... provider
 case " $EXP_SIGS" in
     *" GEOM::"*)
-        dd if="$dev" of="$T/s" bs="$lbs" skip="$last" count=1 2>/dev/null || finish "$EXIT_VERIFY_FAILED" verify-failed
-        case $(hex "$T/s" 0 6) in
+        hex_at "$(( last * lbs ))" 6 || finish "$EXIT_VERIFY_FAILED" verify-failed
+        case $_hx in
             47454f4d3a3a)
                 dd if=/dev/zero of="$dev" bs="$lbs" seek="$last" count=1 conv=notrunc,fsync 2>/dev/null
                 gda_obs geom_cleared "$?"
@@ -261,26 +381,31 @@ case " $EXP_SIGS" in
 esac
 exec 9<&-
 
-# --- let udev catch up (lock released), then verify on disk
+# --- let udev catch up (lock released): the device's own events only, bounded; then verify on disk
 if command -v udevadm >/dev/null 2>&1; then
-    udevadm trigger --action=change -- "$dev" >/dev/null 2>&1
-    udevadm settle --timeout="$SETTLE_WAIT" >/dev/null 2>&1
-    gda_obs udev_settle "$?"
+    if command -v timeout >/dev/null 2>&1 &&
+        timeout "$SETTLE_WAIT" udevadm trigger --settle --action=change -- "$dev" >/dev/null 2>&1; then
+        gda_obs udev_settle 0
+    else  # udevadm before systemd 238 has no trigger --settle: the global queue, bounded
+        udevadm trigger --action=change -- "$dev" >/dev/null 2>&1
+        udevadm settle --timeout="$SETTLE_WAIT" >/dev/null 2>&1
+        gda_obs udev_settle "$?"
+    fi
 else
     gda_obs udev_settle missing
 fi
-blkid -p -o export -- "$dev" >"$T/blkid" 2>&1
+now
+gda_obs t_settled "$up"
+out=$(blkid -p -o export -- "$dev" 2>&1)
 brc=$?
-gda_block blkid "$T/blkid" "$brc"
+gda_text blkid "$brc" "$out"
 [ "$brc" = 0 ] || finish "$EXIT_VERIFY_FAILED" verify-failed
-grep -q "^TYPE=$FS\$" "$T/blkid" || finish "$EXIT_VERIFY_FAILED" verify-failed
-grep -q '^UUID=[^[:space:]]' "$T/blkid" || finish "$EXIT_VERIFY_FAILED" verify-failed
-grep -q '^PTTYPE=' "$T/blkid" && finish "$EXIT_VERIFY_FAILED" verify-failed
-dd if="$dev" of="$T/s" bs="$lbs" skip="$last" count=1 2>/dev/null || finish "$EXIT_VERIFY_FAILED" verify-failed
-gda_obs raw_last_after "$(hex "$T/s" 0 16)"
-[ "$(hex "$T/s" 0 6)" = 47454f4d3a3a ] && finish "$EXIT_VERIFY_FAILED" verify-failed
+blkid_ok "$out" || finish "$EXIT_VERIFY_FAILED" verify-failed
+hex_at "$(( last * lbs ))" 16 || finish "$EXIT_VERIFY_FAILED" verify-failed
+gda_obs raw_last_after "$_hx"
+case $_hx in 47454f4d3a3a*) finish "$EXIT_VERIFY_FAILED" verify-failed ;; esac
 if [ "$VERIFY_DUMPE2FS" = 1 ]; then
-    dumpe2fs -h -- "$dev" >"$T/dumpe2fs" 2>&1
-    gda_block dumpe2fs "$T/dumpe2fs" "$?"
+    out=$(dumpe2fs -h -- "$dev" 2>&1)
+    gda_text dumpe2fs "$?" "$out"
 fi
 finish "$EXIT_OK" ok

@@ -102,7 +102,7 @@ for vi_ds in $(vi_core_get datastore_list); do
         vi_confs "$vi_ds/" "$vi_ds_dir"
     fi
 done
-if [ -s "$T/skipped" ]; then gda_block skipped "$T/skipped" 0; fi
+if [ -s "$T/skipped" ]; then gda_begin skipped -; gda_cat "$T/skipped"; gda_end 0; fi
 gda_result "$EXIT_OK" ok
 gda_done
 exit "$EXIT_OK"

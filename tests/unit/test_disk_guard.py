@@ -223,13 +223,29 @@ def test_wwn_mismatch_is_refused_naming_what_was_found() -> None:
     assert "nothing was changed" in ei.value.message
 
 
-def test_verification_requires_type_a_uuid_and_no_pttype() -> None:
+@pytest.mark.parametrize(
+    ("export", "ok"),
+    [
+        ("DEVNAME=/dev/nvme0n1\nUUID=3f1c\nBLOCK_SIZE=4096\nTYPE=ext4", True),
+        ("UUID=3f1c\nTYPE=ext4\nUSAGE=filesystem", True),
+        ("UUID=3f1c\nTYPE=xfs", False),  # another type
+        ("UUID=3f1c\nTYPE=ext4x", False),  # a whole line, not a prefix
+        ("TYPE=ext4", False),  # no UUID
+        ("UUID=\nTYPE=ext4", False),  # an empty UUID
+        ("UUID= 3f1c\nTYPE=ext4", False),
+        ("PTTYPE=gpt\nUUID=3f1c\nTYPE=ext4", False),  # a partition table beside it
+        ("", False),
+    ],
+)
+def test_verification_requires_type_a_uuid_and_no_pttype(export: str, ok: bool) -> None:
+    # the guard's own check, run by sh on blkid -p -o export's lines
     script = render_guard_script(spec(), nonce=N)
-    verify = script[script.index('gda_block blkid "$T/blkid"') :]
-    assert 'grep -q "^TYPE=$FS\\$"' in verify
-    fail = 'finish "$EXIT_VERIFY_FAILED" verify-failed'
-    assert f"grep -q '^UUID=[^[:space:]]' \"$T/blkid\" || {fail}" in verify
-    assert f"grep -q '^PTTYPE=' \"$T/blkid\" && {fail}" in verify
+    fn = re.search(r"^blkid_ok\(\) \{\n.*?^\}\n", script, re.S | re.M)
+    assert fn is not None
+    verify = script[script.index('gda_text blkid "$brc" "$out"') :]
+    assert 'blkid_ok "$out" || finish "$EXIT_VERIFY_FAILED" verify-failed' in verify
+    prog = f"nl='\n'\nFS=ext4\n{fn[0]}blkid_ok \"$1\""
+    assert subprocess.run(["sh", "-c", prog, "sh", export], check=False).returncode == (0 if ok else 1)
 
 
 def test_dumpe2fs_block_only_when_asked_and_exposed_on_the_result() -> None:

@@ -10,7 +10,7 @@ import pytest
 
 from agent.core import marker, script_render
 from agent.core.disk.devices import Disk, ProbeState, format_size
-from agent.core.disk.facts_sections import as_bool, as_int
+from agent.core.disk.facts_sections import as_bool, as_int, parse_by_id
 from agent.core.disk.probe import parse_facts, render_facts_script, uid_of
 from agent.errors import RemoteError
 from tests.unit.disk_fixtures import disk, fixture_text, load_facts
@@ -239,7 +239,11 @@ def test_facts_script_is_valid_posix_sh_and_read_only() -> None:
     assert proc.returncode == 0, proc.stderr
     for forbidden in ("sudo", "parted", "sfdisk", "sgdisk", "wipefs -a", "of=/dev", "--all", "mkfs.ext4 -"):
         assert forbidden not in script, forbidden
-    assert "gda_version mkfs.xfs -V" in script  # mkfs is only asked for its version
+    assert 'gda_version "$_t" -V' in script  # mkfs is only asked for its version
+    assert "GDA_VERSIONS='util-linux mke2fs mkfs.xfs'" in script
+    assert "GDA_VERSIONS=mke2fs\n" in render_facts_script(versions=("mke2fs",))
+    with pytest.raises(ValueError):
+        render_facts_script(versions=("rm -rf /",))
     assert "N=0123456789abcdef" in script
     with pytest.raises(ValueError):
         render_facts_script("bad nonce; rm -rf /")
@@ -294,3 +298,17 @@ def test_the_script_passes_shellcheck(tmp_path: Path) -> None:
             ["shellcheck", "-s", "sh", *extra, str(path)], capture_output=True, text=True, check=False
         )
         assert r.returncode == 0, r.stdout
+
+
+def test_by_id_targets_as_the_links_say_are_resolved() -> None:
+    # the script prints what each link says (one find, no readlink per link): udev's links are relative
+    text = "nvme-QEMU_NVMe_Ctrl_S1_1\t../../nvme0n1\nwwn-0x5\t/dev/sda\nbad\n\tx\n"
+    assert parse_by_id(text) == {"nvme-QEMU_NVMe_Ctrl_S1_1": "/dev/nvme0n1", "wwn-0x5": "/dev/sda"}
+
+
+def test_versions_are_asked_only_for_the_tools_named() -> None:
+    script = render_facts_script(versions=())
+    proc = subprocess.run(["sh", "-s"], input=script, capture_output=True, text=True, timeout=60, check=False)
+    facts = parse_facts(proc.stdout)
+    assert facts.complete and (facts.versions.util_linux, facts.versions.e2fsprogs) == (None, None)
+    assert "mkfs.ext4" in facts.versions.paths or shutil.which("mkfs.ext4") is None

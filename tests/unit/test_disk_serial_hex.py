@@ -53,7 +53,7 @@ def test_facts_and_guard_render_the_serial_with_the_same_function() -> None:
 
 @pytest.mark.skipif(SH is None, reason="no sh")
 def test_serial_hex_is_the_raw_sysfs_bytes(tmp_path: Path) -> None:
-    fn = shell_function("lib/sysfs.sh", "gda_serial_hex")
+    fn = shell_function("lib/sysfs.sh", "gda_hexjoin") + shell_function("lib/sysfs.sh", "gda_serial_hex")
     nvme = tmp_path / "nvme0n1"  # a namespace: device/ is the controller, which has the serial
     (nvme / "device").mkdir(parents=True)
     (nvme / "device" / "serial").write_bytes(SERIAL_BYTES)
@@ -64,7 +64,7 @@ def test_serial_hex_is_the_raw_sysfs_bytes(tmp_path: Path) -> None:
     loop = tmp_path / "loop0"  # no serial at all
     loop.mkdir()
     for d, want in ((nvme, SERIAL_HEX), (virtio, b"VIRT1\n".hex()), (loop, "")):
-        r = sh(fn + 'gda_serial_hex "$1"', str(d))
+        r = sh(fn + 'gda_serial_hex "$1"; printf %s "$_hx"', str(d))
         assert (r.returncode, r.stdout, r.stderr) == (0, want, "")
 
 
@@ -149,3 +149,41 @@ def test_a_serial_mismatch_names_the_bytes() -> None:
     with pytest.raises(Refused) as ei:
         interpret_guard(out, int(GuardExit.SERIAL), spec)
     assert f"sysfs bytes 530a, expected {SERIAL_HEX}" in ei.value.message
+
+
+@pytest.mark.skipif(SH is None, reason="no sh")
+@pytest.mark.parametrize("lbs", [512, 4096])
+def test_head_reads_the_mbr_tail_and_lba1_with_one_od(tmp_path: Path, lbs: int) -> None:
+    # what discovery and the guard compare: bytes 446-511 and the first 8 bytes of LBA 1, exactly
+    img = bytearray(range(256)) * (2 * lbs // 256 + 1)
+    img[lbs : lbs + 8] = b"EFI PART"
+    dev = tmp_path / "disk.img"
+    dev.write_bytes(bytes(img))
+    fn = shell_function("lib/sysfs.sh", "gda_head")
+    r = sh(fn + 'gda_head "$1" "$2"; echo "$? $_mbr $_lba1"', str(dev), str(lbs))
+    assert r.stdout.split() == ["0", img[446:512].hex(), b"EFI PART".hex()], r.stderr
+    short = tmp_path / "short.img"
+    short.write_bytes(bytes(img[:500]))  # a read that ends early is a failure, not a blank disk
+    r = sh(fn + 'gda_head "$1" "$2"; echo "rc=$?"', str(short), str(lbs))
+    assert r.stdout.strip() == "rc=1"
+
+
+@pytest.mark.skipif(SH is None, reason="no sh")
+@pytest.mark.parametrize(
+    ("db", "want"),
+    [
+        # lsblk's order (util-linux lsblk-properties.c): ID_WWN_WITH_EXTENSION, else ID_WWN
+        ("E:ID_WWN=0x5000c5\nE:ID_WWN_WITH_EXTENSION=0x5000c5e5\n", "0x5000c5e5"),
+        ("S:disk/by-id/x\nE:ID_WWN=nvme.1b36-5933-00000001\nE:ID_SERIAL=Q_1\n", "nvme.1b36-5933-00000001"),
+        ("E:ID_SERIAL=Q_1\n", None),  # neither: the guard asks lsblk
+        (None, None),  # no database entry (udev not running): the guard asks lsblk
+    ],
+)
+def test_the_guard_reads_the_wwn_where_lsblk_does(tmp_path: Path, db: str | None, want: str | None) -> None:
+    if db is not None:
+        (tmp_path / "b259:0").write_text(db)
+    fn = shell_function("disk_guard.sh", "trim") + shell_function("disk_guard.sh", "udev_wwn")
+    assert fn.count("/run/udev/data/b$1") == 2
+    fn = fn.replace("/run/udev/data/", f"{tmp_path}/")
+    r = sh(fn + 'udev_wwn 259:0 && printf %s "$uwwn"', "")
+    assert (r.returncode, r.stdout) == ((0, want) if want else (1, ""))

@@ -37,6 +37,34 @@ def test_shell_framing_round_trip() -> None:
     assert f.complete
 
 
+def test_output_without_a_final_newline_keeps_its_last_line() -> None:
+    # gda_run passes stdout straight through (no copy), so a last line without "\n" carries the STDERR
+    # marker, and a stderr without one the END marker; a glued marker of another nonce is text
+    nonce = marker.new_nonce()
+    text = (
+        prelude({}, nonce=nonce)
+        + body("lib/marker.sh")
+        + "T=$(mktemp -d); trap 'rm -rf \"$T\"' EXIT\n"
+        + "gda_header TEST 1\n"
+        + "gda_run a - printf 'one\\ntwo'\n"
+        + "gda_run b - sh -c 'printf out; printf err >&2'\n"
+        + "gda_run c - printf 'x@@GDA-0000000000000000 END rc=0@@'\n"
+        + "gda_run d - true\n"
+        + "gda_text e 3 \"$(printf 'cap\\n\\n')\"\n"
+        + "gda_done\n"
+    )
+    f = marker.parse(_run_sh(text), "TEST")
+    got = {s.name: (s.stdout, s.stderr, s.rc) for s in f.sections}
+    assert got == {
+        "a": ("one\ntwo\n", "", 0),
+        "b": ("out\n", "err\n", 0),
+        "c": ("x@@GDA-0000000000000000 END rc=0@@\n", "", 0),
+        "d": ("", "", 0),
+        "e": ("cap\n", "", 3),
+    }
+    assert f.complete
+
+
 def test_forged_markers_need_the_nonce() -> None:
     n = "a1b2c3d4e5f6a7b8"
     out = "\n".join(

@@ -235,7 +235,9 @@ def assess_disk(
     blocking = basic_reasons(disk, pins) + in_use_reasons(disk) + layout_reasons(disk)
     content = disk.signatures.content_signatures
     notes: list[str] = []
-    if disk.signatures.state is ProbeState.UNKNOWN:
+    if disk.not_probed == "root":
+        notes.append("contents not probed (the root disk is never formatted): signatures as udev knows them")
+    elif disk.signatures.state is ProbeState.UNKNOWN:
         notes.append("signatures not probed (no root); the guard re-checks under sudo")
 
     hard = [r for r in blocking if r.override is not Override.FORCE]

@@ -9,6 +9,7 @@ util-linux) and whitespace-padded model/serial strings are all accepted. Guest s
 from __future__ import annotations
 
 import json
+import posixpath
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -32,6 +33,7 @@ SECTION_RAWSIG = "rawsig"
 SECTION_FDISK = "fdisk"
 SECTION_DUMPE2FS = "dumpe2fs"
 SECTION_LOOPS = "loops"
+SECTION_SKIPPED = "skipped"  # arg: a disk whose contents were not probed; stdout: why ("root")
 
 
 def clean_str(value: Any) -> str | None:
@@ -171,12 +173,14 @@ def parse_swaps(text: str) -> tuple[str, ...]:
 
 
 def parse_by_id(text: str) -> dict[str, str]:
-    """``link<TAB>target`` lines → {link name: target}."""
+    """``link<TAB>target`` lines → {link name: target}; a relative target (what the link itself says,
+    udev's ``../../nvme0n1``) is resolved against ``/dev/disk/by-id``."""
     out: dict[str, str] = {}
     for line in lines_of(text):
         name, sep, target = line.partition("\t")
+        name, target = name.strip(), target.strip()
         if sep and name and target:
-            out[name.strip()] = target.strip()
+            out[name] = target if target.startswith("/") else posixpath.normpath(f"/dev/disk/by-id/{target}")
     return out
 
 

@@ -21,7 +21,8 @@ primary/backup GPT header starts with ``EFI PART``; libblkid ignores a backup GP
 and protective MBR are gone; ``geom=``: the first 16 bytes of the last LBA, where FreeBSD GEOM classes
 keep ``GEOM::<class>``, which libblkid does not know), ``fdisk`` (``fdisk -l``, for the human summary)
 and, for a disk whose ``blkid -p`` says ext4, ``dumpe2fs`` (``dumpe2fs -h``: a rerun compares its
-features with the request).
+features with the request). The root disk (the ``root`` section's disks) gets ``sysfs`` and, instead of
+the content probes, ``skipped`` (stdout ``root``): it is refused whatever it carries.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ from agent.core.disk.facts_sections import (
     SECTION_OS,
     SECTION_RAWSIG,
     SECTION_ROOT,
+    SECTION_SKIPPED,
     SECTION_SWAPS,
     SECTION_SYSFS,
     SECTION_WIPEFS,
@@ -126,14 +128,23 @@ LSBLK_MINIMAL_COLUMNS: tuple[str, ...] = (
 )
 
 
-def render_facts_script(nonce: str | None = None) -> str:
+#: The tools whose version the script can report (section ``version``, arg = the name).
+VERSION_TOOLS: tuple[str, ...] = ("util-linux", "mke2fs", "mkfs.xfs")
+
+
+def render_facts_script(nonce: str | None = None, versions: tuple[str, ...] = VERSION_TOOLS) -> str:
     """The facts-gathering script (POSIX sh). ``nonce`` fixes the marker nonce (tests); by default a
-    fresh random one is used. The parser reads it back from the header line."""
+    fresh random one is used. The parser reads it back from the header line. ``versions``: the tools
+    (of :data:`VERSION_TOOLS`) whose version to ask, each a fork: only those the plan needs."""
+    unknown = set(versions) - set(VERSION_TOOLS)
+    if unknown:
+        raise ValueError(f"no version probe for {sorted(unknown)}")
     return script_render.render(
         "disk_facts",
         {
             "GDA_VERSION": FACTS_FORMAT_VERSION,
             "GDA_TOOLS": " ".join(TOOLS),
+            "GDA_VERSIONS": " ".join(versions),
             "GDA_COLS": ",".join(LSBLK_COLUMNS),
             "GDA_MINCOLS": ",".join(LSBLK_MINIMAL_COLUMNS),
         },
@@ -165,6 +176,8 @@ def _disk_from_node(node: Mapping[str, Any], raw: marker.Framed, ctx: _Context) 
     )
     ro = as_bool(node.get("ro"))
     sys_ro = as_bool(kv.get("ro"))
+    skipped = raw.get(SECTION_SKIPPED, base.kname)
+    not_probed = (first_line(skipped.stdout) or "skipped") if skipped is not None else None
     probe = combine_probes(
         raw.get(SECTION_WIPEFS, base.kname),
         raw.get(SECTION_BLKID, base.kname),
@@ -219,12 +232,13 @@ def _disk_from_node(node: Mapping[str, Any], raw: marker.Framed, ctx: _Context) 
         by_id=tuple(sorted(k for k, t in ctx.by_id.items() if t in {base.path, f"/dev/{base.kname}"})),
         holders=holders,
         sysfs_partitions=sys_parts,
-        is_root_disk=base.kname in ctx.root_disks or "/" in mounts,
+        is_root_disk=base.kname in ctx.root_disks or "/" in mounts or not_probed == "root",
         swap_devices=tuple(dict.fromkeys(swap)),
         mounts=tuple(dict.fromkeys(m for m in mounts if m != "[SWAP]")),
         fdisk=fdisk.stdout if fdisk is not None and fdisk.ok else None,
         dumpe2fs=dumpe2fs.stdout if dumpe2fs is not None and dumpe2fs.ok else None,
         loop_devices=tuple(dict.fromkeys(loops)),
+        not_probed=not_probed,
     )
 
 

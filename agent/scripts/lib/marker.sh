@@ -1,6 +1,7 @@
 # shellcheck shell=sh
 # guest-disk-agent: the framing every remote script prints (parsed by agent/core/marker.py).
 # Needs N (the per-run nonce, from the prelude). gda_run needs T (a private temporary directory).
+# Every function here is builtins only (forks cost tens of ms on a slow guest).
 
 # gda_header KIND VERSION [key=value ...]
 gda_header() {
@@ -14,26 +15,37 @@ gda_header() {
 gda_begin() { printf '@@GDA-%s BEGIN %s %s@@\n' "$N" "$1" "${2:--}"; }
 gda_stderr() { printf '@@GDA-%s STDERR@@\n' "$N"; }
 gda_end() { printf '@@GDA-%s END rc=%s@@\n' "$N" "$1"; }
-# gda_obs KEY VALUE: one observation, newlines in VALUE folded to spaces
-gda_obs() { printf '@@GDA-%s OBS %s=%s\n' "$N" "$1" "$(printf '%s' "$2" | tr '\n' ' ')"; }
+# gda_obs KEY VALUE: one observation, newlines in VALUE folded to spaces (a fork only when there are any)
+gda_obs() {
+    _ov=$2
+    case $_ov in *"
+"*) _ov=$(printf '%s' "$_ov" | tr '\n' ' ') ;; esac
+    printf '@@GDA-%s OBS %s=%s\n' "$N" "$1" "$_ov"
+}
 gda_result() { printf '@@GDA-%s RESULT code=%s reason=%s@@\n' "$N" "$1" "$2"; }
 gda_done() { printf '@@GDA-%s DONE@@\n' "$N"; }
 
+# gda_cat FILE: FILE on stdout with builtins only (for small files: /proc, sysfs, a captured stderr)
+gda_cat() {
+    while IFS= read -r _cl || [ -n "$_cl" ]; do printf '%s\n' "$_cl"; done <"$1"
+}
+
 # gda_run SECTION ARG COMMAND...: run COMMAND (stdin closed); print its stdout, stderr and status framed.
+# COMMAND's stdout goes straight out (no copy, no fork): when its last line has no newline the STDERR
+# marker follows on the same line, which the parser splits off. Its stderr goes through "$T/err".
 gda_run() {
     _s=$1; _a=$2; shift 2
-    "$@" >"$T/out" 2>"$T/err" </dev/null
-    _rc=$?
     gda_begin "$_s" "$_a"
-    [ -s "$T/out" ] && awk 1 "$T/out"
+    "$@" 2>"$T/err" </dev/null
+    _rc=$?
     gda_stderr
-    [ -s "$T/err" ] && awk 1 "$T/err"
+    [ -s "$T/err" ] && gda_cat "$T/err"
     gda_end "$_rc"
 }
 
-# gda_block NAME FILE RC: a file's content as one section (stderr already folded in)
-gda_block() {
+# gda_text NAME RC TEXT: captured output (stderr already folded in) as one section
+gda_text() {
     gda_begin "$1" -
-    awk 1 "$2"
-    gda_end "$3"
+    [ -n "$3" ] && printf '%s\n' "$3"
+    gda_end "$2"
 }

@@ -15,8 +15,11 @@ nothing a device or a user controls (a label, a mount source, a netplan comment)
     @@GDA-<N> DONE@@                           absent if the output was cut short
 
 The shell side is ``agent/scripts/lib/marker.sh`` (``gda_header``, ``gda_run``, ``gda_begin``,
-``gda_end``, ``gda_obs``, ``gda_result``, ``gda_done``). Output is split on ``\\n`` only: lsblk and
-others print U+2028/U+0085 raw inside JSON strings, which ``str.splitlines`` would take for line ends.
+``gda_end``, ``gda_obs``, ``gda_result``, ``gda_done``). The STDERR and END markers may also end a
+line whose text had no newline of its own (``gda_run`` passes a command's stdout straight through
+instead of copying it): the text before the marker is that section's last line. Output is split on
+``\\n`` only: lsblk and others print U+2028/U+0085 raw inside JSON strings, which ``str.splitlines``
+would take for line ends.
 """
 
 from __future__ import annotations
@@ -128,7 +131,8 @@ def parse(text: str, kind: str, *, what: str = "the remote script") -> Framed:
     attrs = dict(word.split("=", 1) for word in m["attrs"].split())
     pfx = f"@@GDA-{nonce} "
     begin_re = re.compile(rf"^{re.escape(pfx)}BEGIN (\S+) (.*)@@$")
-    end_re = re.compile(rf"^{re.escape(pfx)}END rc=(-?\d+)@@$")
+    end_re = re.compile(rf"{re.escape(pfx)}END rc=(-?\d+)@@$")
+    stderr_mark = f"{pfx}STDERR@@"
     result_re = re.compile(rf"^{re.escape(pfx)}RESULT code=(\d+) reason=(\S+)@@$")
     sections: list[Section] = []
     observed: dict[str, str] = {}
@@ -151,10 +155,16 @@ def parse(text: str, kind: str, *, what: str = "the remote script") -> Framed:
             elif rm := result_re.match(line):
                 result = (int(rm[1]), rm[2])
             continue
-        if line == f"{pfx}STDERR@@":
+        # a marker may end a line whose text had no newline of its own (gda_run passes a command's
+        # stdout straight through): the text before it is the section's last line
+        if line.endswith(stderr_mark) and not in_err:
+            if line != stderr_mark:
+                out.append(line[: -len(stderr_mark)])
             in_err = True
             continue
-        if em := end_re.match(line):
+        if em := end_re.search(line):
+            if em.start():
+                (err if in_err else out).append(line[: em.start()])
             sections.append(Section(cur[0], cur[1], _join(out), _join(err), int(em[1])))
             cur = None
             continue

@@ -122,9 +122,12 @@ def phase_timings(
     return {k: round(v, 3) for k, v in out.items()}
 
 
-def gather_facts(session: CommandProtocol, *, privileged: bool = True) -> Facts:
-    """The one round trip that learns every disk fact (as root, so signatures are really probed)."""
-    r = session.run(render_facts_script(), root=privileged, timeout=120)
+def gather_facts(
+    session: CommandProtocol, *, privileged: bool = True, versions: tuple[str, ...] = ()
+) -> Facts:
+    """The one round trip that learns every disk fact (as root, so signatures are really probed);
+    ``versions``: the tools whose version the plan needs (each is one more fork on the guest)."""
+    r = session.run(render_facts_script(versions=versions), root=privileged, timeout=120)
     if r.status != 0 and not has_header(r.stdout, FACTS_KIND):
         raise RemoteError(f"gathering disk facts failed ({r.status}): {r.output.strip()[-500:]}")
     return parse_facts(r.stdout)
@@ -283,7 +286,8 @@ def format_target(
     fs = parse_fs(opts.fs)
     compat = target.host_os
     sudo0, t0 = sudo_seconds(session), time.monotonic()
-    facts = gather_facts(session)
+    # only the FreeBSD ext4 profile reads a version (mke2fs's, for the feature set it can turn off)
+    facts = gather_facts(session, versions=("mke2fs",) if (compat == "freebsd" and fs == "ext4") else ())
     t_facts, sudo = time.monotonic(), sudo_seconds(session) - sudo0
     pins = target.pins
     host_path = target.host_path
@@ -355,7 +359,7 @@ def format_target(
         sudo=sudo,
         decide=decided,
         guard_run=guard_run,
-        guest=dict(getattr(result, "phases", None) or {}),
+        guest=dict(result.phases),
     )
     outcome.uuid, outcome.label, outcome.mkfs_seconds = result.uuid, result.label, result.mkfs_seconds
     if spec.verify_dumpe2fs:

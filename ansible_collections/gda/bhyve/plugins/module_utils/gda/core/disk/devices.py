@@ -196,6 +196,9 @@ class Disk:
     fdisk: str | None = None  # ``fdisk -l`` text, for the human summary
     dumpe2fs: str | None = None  # ``dumpe2fs -h`` of an ext4 on the whole disk (None: none, or it failed)
     loop_devices: tuple[str, ...] = ()  # loop devices backed by this disk or one of its partitions
+    #: why discovery did not probe its contents ("root": the root disk, refused whatever it carries;
+    #: its signatures are udev's, from lsblk); None when it did
+    not_probed: str | None = None
 
     @property
     def is_nvme(self) -> bool:

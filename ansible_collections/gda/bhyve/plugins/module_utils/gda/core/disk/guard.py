@@ -43,7 +43,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ansible_collections.gda.bhyve.plugins.module_utils.gda.core import marker, script_render
 from ansible_collections.gda.bhyve.plugins.module_utils.gda.core.disk.guard_codes import GUARD_CODES, GuardExit, exit_code_variables
@@ -61,9 +61,7 @@ GUARD_TOOLS: tuple[str, ...] = (
     "blkid",
     "dd",
     "od",
-    "awk",
     "readlink",
-    "date",
     "stat",
 )
 
@@ -160,6 +158,8 @@ class GuardResult:
     label: str | None
     mkfs_seconds: float | None
     dumpe2fs: str | None = None  # ``dumpe2fs -h`` of the new filesystem (only with verify_dumpe2fs)
+    #: seconds by the guard's own clock: checks (start to mkfs), mkfs, settle (udev), verify (the rest)
+    phases: Mapping[str, float] = field(default_factory=dict)
 
 
 def parse_guard_output(stdout: str) -> marker.Framed:
@@ -181,8 +181,29 @@ def _kv(text: str) -> dict[str, str]:
     return out
 
 
+def _uptime(obs: Mapping[str, str], key: str) -> float | None:
+    try:
+        return float(obs.get(key, ""))
+    except ValueError:
+        return None
+
+
+def guard_phases(obs: Mapping[str, str]) -> dict[str, float]:
+    """The guard's phases from its /proc/uptime stamps (``t_start``, ``t_mkfs``, ``t_mkfs_end``,
+    ``t_settled``, ``t_end``; pure): checks, mkfs, settle, verify. Phases whose stamps are missing are
+    left out (an older guard printed none)."""
+    t = [_uptime(obs, k) for k in ("t_start", "t_mkfs", "t_mkfs_end", "t_settled", "t_end")]
+    out: dict[str, float] = {}
+    for name, a, b in zip(("checks", "mkfs", "settle", "verify"), t, t[1:], strict=False):
+        if a is not None and b is not None and b >= a:
+            out[name] = round(b - a, 3)
+    return out
+
+
 def _duration(obs: Mapping[str, str]) -> float | None:
-    start, end = obs.get("mkfs_start_ns", ""), obs.get("mkfs_end_ns", "")
+    if "mkfs" in (phases := guard_phases(obs)):
+        return phases["mkfs"]
+    start, end = obs.get("mkfs_start_ns", ""), obs.get("mkfs_end_ns", "")  # guards before the stamps
     if start.isdigit() and end.isdigit() and len(start) > 10:
         return (int(end) - int(start)) / 1e9
     if start[:10].isdigit() and end[:10].isdigit():  # date without %N support: whole seconds
@@ -275,6 +296,7 @@ def _success(out: marker.Framed, dev: str, spec: GuardSpec) -> GuardResult:
         label=blk.get("LABEL"),
         mkfs_seconds=_duration(out.observed),
         dumpe2fs=dumpe2fs,
+        phases=guard_phases(out.observed),
     )
 
 
