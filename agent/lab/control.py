@@ -16,7 +16,7 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Concatenate, ParamSpec, cast
@@ -215,6 +215,24 @@ def _booted_again_on_panic(
     return booted
 
 
+def check_slots(nic_slot: int | None, disks: Sequence[DiskSpec]) -> None:
+    """The PCI slots asked for are usable and distinct (slot 4 is the root disk's); UsageError (exit 2)
+    naming the clash otherwise. Pure."""
+    asked = [("--nic-slot", nic_slot)] + [(f"--disk{d.n}-slot", d.slot) for d in disks]
+    seen: dict[int, str] = {4: "the root disk"}
+    for what, slot in asked:
+        if slot is None:
+            continue
+        if not 0 <= slot <= 31:
+            raise UsageError(f"{what} {slot}: a PCI slot is 0 to 31")
+        if slot in seen:
+            raise UsageError(
+                f"{what} {slot}: slot {slot} is taken by {seen[slot]}",
+                hint="give each device a slot of its own (the root disk is at 4)",
+            )
+        seen[slot] = what
+
+
 def boot_once(
     sp: StatePaths,
     *,
@@ -236,6 +254,7 @@ def boot_once(
     slot (the cloud-init flavour only: its seed names them as installed); ``new_instance`` gives
     cloud-init a new instance-id, so it writes its netplan file again at this boot. ``mac`` is the (first)
     NIC's MAC; a disk with ``image`` attaches that file as it is (the stand-in FreeBSD host's disks)."""
+    check_slots(nic_slot, disks)
     recipe = recipe_for(flavour)
     img = image_paths(recipe)
     if nics > 1 and not recipe.cloud_init:

@@ -236,3 +236,17 @@ def test_a_kernel_panic_at_boot_is_seen_and_the_guest_booted_once_more(
         "  the guest's kernel panicked during boot; booting again "
         "(kernel panic at boot: Kernel panic - not syncing)"
     ]
+
+
+def test_clashing_slots_are_bad_usage_before_anything_boots() -> None:
+    from agent.errors import UsageError
+    from agent.lab.control import DiskSpec, check_slots
+
+    check_slots(5, [DiskSpec(1, "4G", "S1", 6)])  # distinct: fine
+    check_slots(None, [DiskSpec(1, "4G", "S1", None)])  # chosen later
+    for nic, disk_slot, said in ((5, 5, "--disk1-slot 5: slot 5 is taken by --nic-slot"),
+                                 (4, None, "--nic-slot 4: slot 4 is taken by the root disk"),
+                                 (40, None, "--nic-slot 40: a PCI slot is 0 to 31")):  # fmt: skip
+        with pytest.raises(UsageError) as e:
+            check_slots(nic, [DiskSpec(1, "4G", "S1", disk_slot)])
+        assert e.value.message == said
