@@ -38,8 +38,17 @@ from agent.transport.protocol import Result
 
 __all__ = ["ConsoleSession", "RunningCommand"]
 
-#: base64 characters per sent line in write_file().
-CHUNK_CHARS = 512
+#: the fewest base64 characters per command write_file() sends (a temp path too long for more is refused)
+MIN_CHUNK_CHARS = 256
+
+
+def chunk_chars(tmp_quoted: str) -> int:
+    """base64 characters per command in write_file(): as many as keep the typed line within MAX_LINE
+    (each command is one round trip on a slow serial line; a longer one would itself go over as a file).
+    Pure."""
+    probe = f"printf %s '' >> {tmp_quoted}"
+    room = MAX_LINE - len(f"eval {shell_quote(probe)}") - len("(umask 077 && )") - 16
+    return room // 4 * 4
 
 
 class ConsoleSession(ConsoleLogin):
@@ -201,8 +210,9 @@ class ConsoleSession(ConsoleLogin):
     # ------------------------------------------------------------------------------------ files
 
     def write_file(self, path: str, data: bytes, mode: int = 0o600) -> None:
-        """Write ``data`` to ``path`` atomically: base64 chunks appended to a hidden temp file next to it,
-        decoded to a second temp file, checked with sha256sum, chmod'ed, then renamed over ``path``."""
+        """Write ``data`` to ``path`` atomically: base64 chunks written to a hidden temp file next to it
+        (mode 0600 from the first), decoded to a second temp file and checked with sha256sum in one
+        command, then chmod'ed and renamed over ``path`` (the temp file removed) in another."""
         q = shlex.quote
         directory, name = posixpath.split(path)
         if not name:
@@ -212,24 +222,35 @@ class ConsoleSession(ConsoleLogin):
         digest = hashlib.sha256(data).hexdigest()
         encoded = base64.b64encode(data).decode("ascii")
         payload = payload_summary(data)[1:-1]  # the transcript shows the file's length and sha256 only
+        per_command = chunk_chars(q(tmp))
+        if per_command < MIN_CHUNK_CHARS:
+            raise ConsoleError(f"write_file: the path {path!r} is too long to write over the console")
+        done = False
         try:
-            self.run_checked(f"(umask 077 && : > {q(tmp)})")
-            for offset in range(0, len(encoded), CHUNK_CHARS):
-                chunk = encoded[offset : offset + CHUNK_CHARS]
-                self.run_checked(
-                    f"printf %s '{chunk}' >> {q(tmp)}",
-                    shown=f"printf %s <chunk {offset // CHUNK_CHARS + 1} of {payload}> >> {q(tmp)}",
-                )
-            self.run_checked(f"(umask 077 && base64 -d < {q(tmp)} > {q(new)})")
-            got = self.run_checked(f"sha256sum < {q(new)}").split()
+            if not encoded:
+                self.run_checked(f"(umask 077 && : > {q(tmp)})")
+            for offset in range(0, len(encoded), per_command):
+                chunk = encoded[offset : offset + per_command]
+                n = offset // per_command + 1
+                if offset == 0:  # the first chunk creates the file, 0600
+                    cmd = f"(umask 077 && printf %s '{chunk}' > {q(tmp)})"
+                    shown = f"(umask 077 && printf %s <chunk {n} of {payload}> > {q(tmp)})"
+                else:
+                    cmd = f"printf %s '{chunk}' >> {q(tmp)}"
+                    shown = f"printf %s <chunk {n} of {payload}> >> {q(tmp)}"
+                self.run_checked(cmd, shown=shown)
+            got = self.run_checked(
+                f"(umask 077 && base64 -d < {q(tmp)} > {q(new)}) && sha256sum < {q(new)}"
+            ).split()
             if not got or got[0] != digest:
                 raise ConsoleError(
                     f"write {path}: the checksum on the guest does not match what was sent "
                     f"(sent {digest[:16]}, got {got[0][:16] if got else 'nothing'})"
                 )
-            self.run_checked(f"chmod {mode:04o} {q(new)} && mv -f {q(new)} {q(path)}")
+            self.run_checked(f"chmod {mode:04o} {q(new)} && mv -f {q(new)} {q(path)} && rm -f {q(tmp)}")
+            done = True
         finally:
-            if self._in_shell and not self._shell_unsure:
+            if not done and self._in_shell and not self._shell_unsure:
                 try:
                     self.run(f"rm -f {q(tmp)} {q(new)}", timeout=self.prompt_timeout)
                 except ConsoleError as exc:

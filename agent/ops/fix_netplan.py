@@ -23,6 +23,7 @@ from agent.hints import opt
 from agent.inventory import Guest
 from agent.ops.connect import Connector
 from agent.ops.netplan_apply import TIMER_METHOD, Log, NetplanApply
+from agent.ops.ssh_or_console import ssh_or_console
 from agent.transport.protocol import CommandProtocol
 from agent.transport.ssh import SshUnreachable
 
@@ -114,16 +115,14 @@ def run_fix(connector: Connector, opts: FixOptions, *, log: Log) -> FixOutcome:
     if opts.deadline <= 0:
         raise UsageError(f"{opt('deadline')} must be a positive number of seconds")
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    if opts.via in ("auto", "ssh"):
-        try:
-            ssh = connector.ssh(connect_timeout=4 if opts.via == "auto" else 10).open()
-        except SshUnreachable as e:
-            if opts.via == "ssh":
-                raise
-            log(f"SSH is unreachable ({e.message}); using the serial console")
-        else:
-            with ssh:
-                return _Fix(connector, ssh, "ssh", opts, stamp, log).run()
+    if opts.via == "ssh":
+        with connector.ssh(connect_timeout=10).open() as ssh:
+            return _Fix(connector, ssh, "ssh", opts, stamp, log).run()
+    if opts.via == "auto":
+        with ssh_or_console(connector, transcript=opts.transcript, log=log) as (via, cmd):
+            if isinstance(cmd, ConsoleCommands):
+                log(f"logged in on the serial console ({cmd.label}) as {cmd.user}")
+            return _Fix(connector, cmd, via, opts, stamp, log).run()
     with connector.console(transcript=opts.transcript) as console:
         log(f"logged in on the serial console ({console.label}) as {console.user}")
         return _Fix(connector, console, "console", opts, stamp, log).run()

@@ -52,14 +52,18 @@ class Bench:
     inventory: Path
     times: dict[str, list[float]] = field(default_factory=dict)
 
-    def ssh(self, command: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
+    def ssh(
+        self, command: str, timeout: float = 30, stdin: str | None = None
+    ) -> subprocess.CompletedProcess[str]:
         p = self.lab.paths
         argv = [
             "ssh", "-i", str(p.ssh_key), "-o", f"UserKnownHostsFile={p.known_hosts}", "-o", "BatchMode=yes",
             "-o", "ConnectTimeout=2", "-p", str(self.lab.ssh_port), "admin@127.0.0.1", command,
         ]  # fmt: skip
         try:
-            return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
+            return subprocess.run(
+                argv, input=stdin, capture_output=True, text=True, timeout=timeout, check=False
+            )
         except subprocess.TimeoutExpired:
             return subprocess.CompletedProcess(argv, 255, "", "timed out")
 
@@ -75,7 +79,7 @@ class Bench:
         raise AssertionError(f"SSH did not come back within {SSH_BACK:.0f}s")
 
     def check_fixed(self) -> None:
-        r = self.ssh(f"grep -c 'enp0s6:' {NETPLAN}")
+        r = self.ssh(f"sudo -S -p '' grep -c 'enp0s6:' {NETPLAN}", stdin=self.lab.secrets["admin"] + "\n")
         assert r.returncode == 0 and r.stdout.strip() == "1", r.stdout + r.stderr
 
     def floor(self) -> None:

@@ -515,3 +515,17 @@ def test_benchmark_command_round_trip(benchmark: Any, logged_in: ConsoleSession)
         pytest.skip("benchmarks run with --benchmark-enable")
     result = benchmark(logged_in.run, "true")
     assert result.status == 0
+
+
+def test_write_file_chunks_fill_a_typed_line_without_going_over() -> None:
+    # one command per chunk is one serial round trip: as many base64 characters as keep the eval'ed
+    # line within MAX_LINE (a longer one would itself be staged through write_file)
+    from agent.console.console_io import MAX_LINE, shell_quote
+    from agent.console.session import MIN_CHUNK_CHARS, chunk_chars
+
+    tmp = shlex.quote("/etc/netplan/.50-cloud-init.yaml.gda-0123456789abcdef.b64")
+    n = chunk_chars(tmp)
+    assert n % 4 == 0 and n > 1800
+    for cmd in (f"(umask 077 && printf %s '{'A' * n}' > {tmp})", f"printf %s '{'A' * n}' >> {tmp}"):
+        assert len(f"eval {shell_quote(cmd)}") <= MAX_LINE
+    assert chunk_chars(shlex.quote("/" + "d" * 1900)) < MIN_CHUNK_CHARS  # refused, never staged

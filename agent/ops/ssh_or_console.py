@@ -1,0 +1,84 @@
+"""``--via auto``: SSH when it answers, else the serial console, without waiting out SSH's whole timeout
+first.
+
+A guest whose network works answers SSH well within a second; one whose NIC was renamed (the bhyve story)
+never does, and a port forwarder in front of it (QEMU's, a NAT) accepts the connection and then stays
+silent until the timeout. So SSH is tried in a thread of its own; if it has not answered within
+:data:`SSH_FIRST` seconds the console logs in meanwhile. SSH that answers before the console is logged in
+still wins (the console logs out again); once the console is in, it is used and a late SSH session is
+closed. Other SSH failures (a host key, authentication) are raised as they were. A guest without a console
+waits for SSH's own timeout, as before.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import contextlib
+from collections.abc import Callable, Iterator
+from typing import IO
+
+from agent.ops.connect import Connector
+from agent.transport.protocol import CommandProtocol
+from agent.transport.ssh import SshSession, SshUnreachable
+
+#: seconds SSH has before the console starts logging in beside it
+SSH_FIRST = 1.0
+#: seconds for SSH's banner (its connect timeout) in auto mode
+SSH_PROBE = 4.0
+
+Log = Callable[[str], None]
+_Probe = concurrent.futures.Future[SshSession]
+
+
+def _outcome(fut: _Probe, timeout: float) -> tuple[SshSession | None, str | None]:
+    """(session, None) when SSH answered; (None, why) when it is unreachable; (None, None) while it is
+    still trying. Any other failure is raised."""
+    try:
+        return fut.result(timeout=timeout), None
+    except concurrent.futures.TimeoutError:
+        return None, None
+    except SshUnreachable as e:
+        return None, e.message
+
+
+def _discard(fut: _Probe) -> None:
+    """Close the session a probe opens after all (it is not used)."""
+
+    def close(f: _Probe) -> None:
+        with contextlib.suppress(BaseException):
+            f.result().close()
+
+    fut.add_done_callback(close)
+
+
+@contextlib.contextmanager
+def ssh_or_console(
+    connector: Connector, *, transcript: IO[str] | None, log: Log
+) -> Iterator[tuple[str, CommandProtocol]]:
+    """("ssh", an open session) or ("console", a logged-in console), closed or logged out on exit."""
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="gda-ssh-probe")
+    fut: _Probe = pool.submit(lambda: connector.ssh(connect_timeout=SSH_PROBE).open())
+    pool.shutdown(wait=False)
+    try:
+        first = SSH_PROBE + 5 if connector.guest.console is None else SSH_FIRST
+        ssh, why = _outcome(fut, first)
+    except BaseException:
+        _discard(fut)
+        raise
+    if ssh is None:
+        with contextlib.ExitStack() as stack:
+            try:
+                console = stack.enter_context(connector.console(transcript=transcript))
+                ssh, late_why = _outcome(fut, 0)
+            except BaseException:
+                _discard(fut)
+                raise
+            if ssh is None:
+                _discard(fut)
+                why = why or late_why or f"no answer within {first:g}s while the console logged in"
+                log(f"SSH is unreachable ({why}); using the serial console")
+                yield "console", console
+                return
+        # SSH answered while the console logged in: the console has logged out again; SSH is used
+    with ssh:
+        yield "ssh", ssh

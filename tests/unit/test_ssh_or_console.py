@@ -1,0 +1,137 @@
+"""``--via auto``: SSH when it answers, the console logging in beside a silent SSH (agent.ops.ssh_or_console),
+with sessions that take real time in real threads."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+from typing import Any, cast
+
+import pytest
+
+from agent.ops import ssh_or_console as soc
+from agent.ops.connect import Connector
+from agent.transport.hostkeys import HostKeyError
+from agent.transport.ssh import SshUnreachable
+
+
+class FakeSsh:
+    def __init__(self, delay: float, error: Exception | None) -> None:
+        self.delay, self.error = delay, error
+        self.closed = threading.Event()
+        self.entered = False
+
+    def open(self) -> FakeSsh:
+        time.sleep(self.delay)
+        if self.error is not None:
+            raise self.error
+        return self
+
+    def close(self) -> None:
+        self.closed.set()
+
+    def __enter__(self) -> FakeSsh:
+        self.entered = True
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+@dataclass
+class FakeConnector:
+    ssh_delay: float
+    ssh_error: Exception | None = None
+    login: float = 0.2
+    has_console: bool = True
+    events: list[str] = field(default_factory=list)
+    made: list[FakeSsh] = field(default_factory=list)
+
+    @property
+    def guest(self) -> Any:
+        return SimpleNamespace(console=object() if self.has_console else None)
+
+    def ssh(self, *, connect_timeout: float) -> FakeSsh:
+        assert connect_timeout == soc.SSH_PROBE
+        s = FakeSsh(self.ssh_delay, self.ssh_error)
+        self.made.append(s)
+        return s
+
+    @contextlib.contextmanager
+    def console(self, *, transcript: Any) -> Iterator[str]:
+        time.sleep(self.login)
+        self.events.append("console in")
+        try:
+            yield "CONSOLE"
+        finally:
+            self.events.append("console out")
+
+
+def run(c: FakeConnector) -> tuple[str, Any, float, list[str]]:
+    said: list[str] = []
+    t0 = time.monotonic()
+    with soc.ssh_or_console(cast(Connector, c), transcript=None, log=said.append) as (via, cmd):
+        took = time.monotonic() - t0
+        c.events.append(f"use {via}")
+    return via, cmd, took, said
+
+
+def test_ssh_that_answers_at_once_is_used_and_the_console_is_never_touched() -> None:
+    c = FakeConnector(ssh_delay=0.05)
+    via, cmd, took, said = run(c)
+    assert (via, cmd) == ("ssh", c.made[0]) and took < soc.SSH_FIRST
+    assert c.events == ["use ssh"] and said == [] and c.made[0].closed.is_set()
+
+
+def test_a_silent_ssh_does_not_hold_up_the_console(monkeypatch: pytest.MonkeyPatch) -> None:
+    # QEMU's forwarder: the connection is accepted, no banner comes, the probe times out after 4 s
+    monkeypatch.setattr(soc, "SSH_FIRST", 0.3)
+    c = FakeConnector(ssh_delay=1.5, ssh_error=SshUnreachable("no SSH banner within 4s"))
+    via, cmd, took, said = run(c)
+    assert (via, cmd) == ("console", "CONSOLE")
+    assert took < 1.0  # 0.3 s for SSH, 0.2 s of login: not SSH's whole timeout first
+    assert c.events == ["console in", "use console", "console out"]
+    assert said == [
+        "SSH is unreachable (no answer within 0.3s while the console logged in); using the serial console"
+    ]
+
+
+def test_ssh_that_fails_fast_says_why() -> None:
+    c = FakeConnector(ssh_delay=0.0, ssh_error=SshUnreachable("cannot reach SSH on h:22: Connection refused"))
+    via, _cmd, _took, said = run(c)
+    assert via == "console" and "Connection refused" in said[0]
+
+
+def test_a_late_session_is_closed_once_the_console_is_in(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(soc, "SSH_FIRST", 0.1)
+    c = FakeConnector(ssh_delay=0.5, login=0.2)  # SSH answers after the console is in
+    via, _cmd, _took, _said = run(c)
+    assert via == "console"
+    assert c.made[0].closed.wait(2.0), "the late SSH session was left open"
+    assert not c.made[0].entered
+
+
+def test_ssh_that_answers_while_the_console_logs_in_still_wins(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(soc, "SSH_FIRST", 0.1)
+    c = FakeConnector(ssh_delay=0.2, login=0.4)
+    via, cmd, _took, said = run(c)
+    assert (via, cmd) == ("ssh", c.made[0]) and said == []
+    assert c.events == ["console in", "console out", "use ssh"]  # logged out again before SSH is used
+
+
+def test_a_host_key_failure_is_raised_not_taken_for_unreachable() -> None:
+    c = FakeConnector(ssh_delay=0.0, ssh_error=HostKeyError("host key for h:22 does NOT match"))
+    with pytest.raises(HostKeyError):
+        run(c)
+    assert c.events == []
+
+
+def test_without_a_console_ssh_gets_its_whole_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(soc, "SSH_FIRST", 0.1)
+    c = FakeConnector(ssh_delay=0.4, has_console=False)
+    via, _cmd, _took, _said = run(c)
+    assert via == "ssh" and c.events == ["use ssh"]
