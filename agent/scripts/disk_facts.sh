@@ -113,8 +113,7 @@ gda_rawsig() {
     printf 'lbs=%s\nlast_lba=%s\n' "$_lbs" "$_last"
     gda_head "$_dev" "$_lbs" || return 1
     printf 'mbr_tail=%s\nlba1=%s\n' "$_mbr" "$_lba1"
-    _o=$(od -A n -v -t x1 -j "$(( _last * _lbs ))" -N 16 -- "$_dev") || return 1
-    gda_hexjoin "$_o"
+    gda_hex_at "$_dev" "$(( _last * _lbs ))" 16 || return 1
     printf 'last=%s\n' "${_hx%????????????????}"
     printf 'geom=%s\n' "$_hx"
 }
@@ -172,15 +171,9 @@ for _b in /sys/block/*; do
     gda_run wipefs "$_k" gda_wipefs "$_k"
     # blkid's lines are kept: ext4 on the whole disk also gets its superblock read, so a rerun can
     # compare the features with the requested profile
-    _out=$(blkid -p -o export -- "/dev/$_k" 2>"$T/err" </dev/null)
-    _rc=$?
-    gda_begin blkid "$_k"
-    [ -n "$_out" ] && printf '%s\n' "$_out"
-    gda_stderr
-    [ -s "$T/err" ] && gda_cat "$T/err"
-    gda_end "$_rc"
+    gda_capture blkid "$_k" blkid -p -o export -- "/dev/$_k"
     case "
-$_out
+$gda_out
 " in *"
 TYPE=ext4
 "*) gda_run dumpe2fs "$_k" dumpe2fs -h -- "/dev/$_k" ;;

@@ -49,13 +49,6 @@ same_dev() {
     [ "$1" = "$dev" ] && return 0
     [ -L "$1" ] && [ "$(readlink -f -- "$1" 2>/dev/null)" = "$dev" ]
 }
-# hex_at OFFSET COUNT: COUNT bytes of $dev from OFFSET as one hex string in $_hx (od seeks on a block
-# device); fails when od fails or reads short
-hex_at() {
-    _o=$(od -A n -v -t x1 -j "$1" -N "$2" -- "$dev" 2>/dev/null) || return 1
-    gda_hexjoin "$_o"
-    [ "${#_hx}" = "$(( $2 * 2 ))" ]
-}
 # identity: what the device node, the locked descriptor and sysfs say the device is (one stat for node
 # and descriptor; serial and wwid as sysfs text), in $id; compared after locking, right before and right
 # after mkfs
@@ -67,10 +60,9 @@ identity() {
     if [ $# = 4 ]; then _nd=$(( 0x$1 )):$(( 0x$2 )); _fd=$(( 0x$3 )):$(( 0x$4 )); fi
     gda_read "$S/dev"
     _sd=$_rd
-    _se=
-    for _sf in "$S/device/serial" "$S/serial"; do
-        if [ -r "$_sf" ]; then gda_read "$_sf"; _se=$_rd; break; fi
-    done
+    gda_serial_file "$S"
+    gda_read "$_sf"
+    _se=$_rd
     gda_read "$S/wwid"
     id="node=$_nd fd=$_fd sysfs=$_sd serial=$_se wwid=$_rd"
 }
@@ -108,7 +100,8 @@ trim() {
     tv=${1#"${1%%[![:space:]]*}"}
     tv=${tv%"${tv##*[![:space:]]}"}
 }
-# gda_serial_hex, gda_hexjoin and gda_read come from lib/sysfs.sh, shared with the facts script.
+# gda_serial_file, gda_serial_hex, gda_hexjoin, gda_read, gda_head and gda_hex_at come from lib/sysfs.sh,
+# shared with the facts script.
 # serial_ok HEX TEXT: still the chosen disk's serial? The sysfs bytes (as hex) when discovery had them,
 # else lsblk's text (a non-ASCII serial reads differently in lsblk's JSON and its plain output).
 serial_ok() {
@@ -162,9 +155,10 @@ gda_serial_hex "$S"
 serial_hex=$_hx
 serial=
 if [ "$CHECK_SERIAL_HEX" = 1 ]; then  # the bytes decide; the text is for the message
-    for _sf in "$S/device/serial" "$S/serial"; do
-        if [ -r "$_sf" ]; then gda_read "$_sf"; trim "$_rd"; serial=$tv; break; fi
-    done
+    gda_serial_file "$S"
+    gda_read "$_sf"
+    trim "$_rd"
+    serial=$tv
 else
     trim "$(lsblk -d -n -o SERIAL -- "$dev" 2>/dev/null)"
     serial=$tv
@@ -304,10 +298,10 @@ gda_read "$S/queue/logical_block_size"
 lbs=$_rd
 case $lbs in ''|*[!0-9]*) lbs=512 ;; esac
 last=$(( size / lbs - 1 ))
-gda_head "$dev" "$lbs" || finish "$EXIT_PROBE_FAILED" probe-failed
+gda_head "$dev" "$lbs" 2>/dev/null || finish "$EXIT_PROBE_FAILED" probe-failed
 mbr=$_mbr
 lba1=$_lba1
-hex_at "$(( last * lbs ))" 16 || finish "$EXIT_PROBE_FAILED" probe-failed
+gda_hex_at "$dev" "$(( last * lbs ))" 16 2>/dev/null || finish "$EXIT_PROBE_FAILED" probe-failed
 geom=$_hx
 lastsig=${geom%????????????????}
 gda_obs raw_mbr_tail "$mbr"
@@ -370,7 +364,7 @@ gda_obs identity_after "$id2"
 # it, or the FreeBSD host would still taste the old geli/gmirror/... provider
 case " $EXP_SIGS" in
     *" GEOM::"*)
-        hex_at "$(( last * lbs ))" 6 || finish "$EXIT_VERIFY_FAILED" verify-failed
+        gda_hex_at "$dev" "$(( last * lbs ))" 6 2>/dev/null || finish "$EXIT_VERIFY_FAILED" verify-failed
         case $_hx in
             47454f4d3a3a)
                 dd if=/dev/zero of="$dev" bs="$lbs" seek="$last" count=1 conv=notrunc,fsync 2>/dev/null
@@ -401,7 +395,7 @@ brc=$?
 gda_text blkid "$brc" "$out"
 [ "$brc" = 0 ] || finish "$EXIT_VERIFY_FAILED" verify-failed
 blkid_ok "$out" || finish "$EXIT_VERIFY_FAILED" verify-failed
-hex_at "$(( last * lbs ))" 16 || finish "$EXIT_VERIFY_FAILED" verify-failed
+gda_hex_at "$dev" "$(( last * lbs ))" 16 2>/dev/null || finish "$EXIT_VERIFY_FAILED" verify-failed
 gda_obs raw_last_after "$_hx"
 case $_hx in 47454f4d3a3a*) finish "$EXIT_VERIFY_FAILED" verify-failed ;; esac
 if [ "$VERIFY_DUMPE2FS" = 1 ]; then

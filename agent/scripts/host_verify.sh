@@ -70,14 +70,8 @@ fi
 gda_obs running "$hv_running"
 
 for hv_dev in ${GDA_DEVICES:-}; do
-    hv_out=$(fstyp -l -u "$hv_dev" 2>"$T/err" </dev/null)
-    hv_rc=$?
-    gda_begin fstyp "$hv_dev"
-    [ -n "$hv_out" ] && printf '%s\n' "$hv_out"
-    gda_stderr
-    [ -s "$T/err" ] && gda_cat "$T/err"
-    gda_end "$hv_rc"
-    hv_type=${hv_out%%[ 
+    gda_capture fstyp "$hv_dev" fstyp -l -u "$hv_dev"
+    hv_type=${gda_out%%[ 
 ]*}  # the first word of the first line
     gda_run sb "$hv_dev" hv_sb "$hv_dev"
     if [ "${MOUNT_TEST:-0}" != 1 ]; then

@@ -53,7 +53,9 @@ def test_facts_and_guard_render_the_serial_with_the_same_function() -> None:
 
 @pytest.mark.skipif(SH is None, reason="no sh")
 def test_serial_hex_is_the_raw_sysfs_bytes(tmp_path: Path) -> None:
-    fn = shell_function("lib/sysfs.sh", "gda_hexjoin") + shell_function("lib/sysfs.sh", "gda_serial_hex")
+    fn = "".join(
+        shell_function("lib/sysfs.sh", f) for f in ("gda_hexjoin", "gda_serial_file", "gda_serial_hex")
+    )
     nvme = tmp_path / "nvme0n1"  # a namespace: device/ is the controller, which has the serial
     (nvme / "device").mkdir(parents=True)
     (nvme / "device" / "serial").write_bytes(SERIAL_BYTES)
@@ -165,6 +167,12 @@ def test_head_reads_the_mbr_tail_and_lba1_with_one_od(tmp_path: Path, lbs: int) 
     short = tmp_path / "short.img"
     short.write_bytes(bytes(img[:500]))  # a read that ends early is a failure, not a blank disk
     r = sh(fn + 'gda_head "$1" "$2"; echo "rc=$?"', str(short), str(lbs))
+    assert r.stdout.strip() == "rc=1"
+    # the last sector's read (gda_hex_at), shared the same way
+    at = shell_function("lib/sysfs.sh", "gda_hexjoin") + shell_function("lib/sysfs.sh", "gda_hex_at")
+    r = sh(at + 'gda_hex_at "$1" "$2" 16; echo "$? $_hx"', str(dev), str(lbs))
+    assert r.stdout.split() == ["0", img[lbs : lbs + 16].hex()]
+    r = sh(at + 'gda_hex_at "$1" 490 16; echo "rc=$?"', str(short))
     assert r.stdout.strip() == "rc=1"
 
 

@@ -51,6 +51,8 @@ def test_output_without_a_final_newline_keeps_its_last_line() -> None:
         + "gda_run c - printf 'x@@GDA-0000000000000000 END rc=0@@'\n"
         + "gda_run d - true\n"
         + "gda_text e 3 \"$(printf 'cap\\n\\n')\"\n"
+        + "gda_capture f - sh -c 'printf \"k=v\\n\\n\"; echo warn >&2; exit 2'\n"
+        + "gda_text g 0 \"[$gda_out]\"\n"
         + "gda_done\n"
     )
     f = marker.parse(_run_sh(text), "TEST")
@@ -61,6 +63,8 @@ def test_output_without_a_final_newline_keeps_its_last_line() -> None:
         "c": ("x@@GDA-0000000000000000 END rc=0@@\n", "", 0),
         "d": ("", "", 0),
         "e": ("cap\n", "", 3),
+        "f": ("k=v\n", "warn\n", 2),  # gda_capture: gda_run's section, the stdout kept in $gda_out
+        "g": ("[k=v]\n", "", 0),
     }
     assert f.complete
 

@@ -43,6 +43,19 @@ gda_run() {
     gda_end "$_rc"
 }
 
+# gda_capture SECTION ARG COMMAND...: gda_run's section, COMMAND's stdout also kept in $gda_out (for a
+# script that decides on it; trailing newlines dropped)
+gda_capture() {
+    _s=$1; _a=$2; shift 2
+    gda_out=$("$@" 2>"$T/err" </dev/null)
+    _rc=$?
+    gda_begin "$_s" "$_a"
+    [ -n "$gda_out" ] && printf '%s\n' "$gda_out"
+    gda_stderr
+    [ -s "$T/err" ] && gda_cat "$T/err"
+    gda_end "$_rc"
+}
+
 # gda_text NAME RC TEXT: captured output (stderr already folded in) as one section
 gda_text() {
     gda_begin "$1" -

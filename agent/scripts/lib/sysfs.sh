@@ -8,16 +8,21 @@ gda_hexjoin() {
     for _hb in $1; do _hx=$_hx$_hb; done
 }
 
-# gda_serial_hex SYSDIR: the serial's raw sysfs bytes as hex (SYSDIR/device/serial, for an NVMe namespace
-# the controller's, else SYSDIR/serial; empty when neither exists), in $_hx.
+# gda_serial_file SYSDIR: the file holding the serial, in $_sf: SYSDIR/device/serial (for an NVMe
+# namespace, the controller's), else SYSDIR/serial; empty when neither is readable
+gda_serial_file() {
+    for _sf in "$1/device/serial" "$1/serial"; do
+        [ -r "$_sf" ] && return 0
+    done
+    _sf=
+}
+
+# gda_serial_hex SYSDIR: the serial's raw sysfs bytes as hex (empty when there is no serial), in $_hx.
 gda_serial_hex() {
     _hx=
-    for _sf in "$1/device/serial" "$1/serial"; do
-        if [ -r "$_sf" ]; then
-            gda_hexjoin "$(od -A n -v -t x1 "$_sf" 2>/dev/null)"
-            return 0
-        fi
-    done
+    gda_serial_file "$1"
+    [ -n "$_sf" ] && gda_hexjoin "$(od -A n -v -t x1 "$_sf" 2>/dev/null)"
+    return 0
 }
 
 # gda_read FILE: FILE's first line, whitespace kept, in $_rd (empty when unreadable)
@@ -42,4 +47,12 @@ gda_head() {
         _i=$(( _i + 1 ))
     done
     [ "${#_mbr}" = 132 ] && [ "${#_lba1}" = 16 ]
+}
+
+# gda_hex_at DEV OFFSET COUNT: COUNT bytes of DEV from OFFSET as one hex string in $_hx (od seeks on a
+# block device); fails when od fails (its message on stderr) or reads short
+gda_hex_at() {
+    _o=$(od -A n -v -t x1 -j "$2" -N "$3" -- "$1") || return 1
+    gda_hexjoin "$_o"
+    [ "${#_hx}" = "$(( $3 * 2 ))" ]
 }
