@@ -19,13 +19,9 @@ from agent.core.disk.candidates import FormatPlan, select_disk
 from agent.core.disk.probe import parse_facts
 from agent.ops import format_disk as fmt
 from agent.transport.ssh import SshSession
+from tests.bench.bench_support import benchmarks_enabled
 from tests.lab.conftest import Lab
 from tests.unit.disk_fixtures import fixture_text
-
-
-def _benchmarks_enabled(config: pytest.Config) -> bool:
-    # pytest-benchmark's own rule (BenchmarkSession.disabled); addopts carries --benchmark-disable
-    return bool(config.getoption("benchmark_enable") or not config.getoption("benchmark_disable"))
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +29,7 @@ def bench_session(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[SshSession]:
     """One open SSH session to a freshly booted lab guest with disk1 (the NIC kept at slot 5)."""
-    if not _benchmarks_enabled(request.config):
+    if not benchmarks_enabled(request.config):
         pytest.skip("benchmarks run with --benchmark-enable (this one boots the lab guest)")
     from agent.lab import lifecycle as lab_ops
 

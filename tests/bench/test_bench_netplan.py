@@ -24,7 +24,6 @@ import shutil
 import socket
 import statistics
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -33,17 +32,14 @@ from typing import Any
 
 import pytest
 
+from tests.bench.bench_support import benchmarks_enabled, openssh_argv
 from tests.lab.conftest import Lab
+from tests.lab.fleet_lab import GDA
 
-GDA = str(Path(sys.executable).parent / "gda")
 SSH_PORT, CONSOLE_PORT = 2640, 4940
 NETPLAN = "/etc/netplan/50-cloud-init.yaml"
 PAIRS = 3
 SSH_BACK = 120.0  # seconds: a run whose SSH is not back by then failed
-
-
-def _benchmarks_enabled(config: pytest.Config) -> bool:
-    return bool(config.getoption("benchmark_enable") or not config.getoption("benchmark_disable"))
 
 
 @dataclass
@@ -55,11 +51,7 @@ class Bench:
     def ssh(
         self, command: str, timeout: float = 30, stdin: str | None = None
     ) -> subprocess.CompletedProcess[str]:
-        p = self.lab.paths
-        argv = [
-            "ssh", "-i", str(p.ssh_key), "-o", f"UserKnownHostsFile={p.known_hosts}", "-o", "BatchMode=yes",
-            "-o", "ConnectTimeout=2", "-p", str(self.lab.ssh_port), "admin@127.0.0.1", command,
-        ]  # fmt: skip
+        argv = openssh_argv(self.lab, command, "ConnectTimeout=2")
         try:
             return subprocess.run(
                 argv, input=stdin, capture_output=True, text=True, timeout=timeout, check=False
@@ -116,7 +108,7 @@ class Bench:
 
 @pytest.fixture(scope="module")
 def bench(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bench]:
-    if not _benchmarks_enabled(request.config):
+    if not benchmarks_enabled(request.config):
         pytest.skip("benchmarks run with --benchmark-enable (this one boots the lab guest 6 times)")
     if shutil.which("ssh") is None:
         pytest.skip("the floor needs OpenSSH's ssh client")

@@ -21,7 +21,6 @@ import json
 import shutil
 import statistics
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -30,17 +29,13 @@ from typing import Any
 
 import pytest
 
+from tests.bench.bench_support import benchmarks_enabled, openssh_argv
 from tests.lab.conftest import Lab
+from tests.lab.fleet_lab import GDA
 
-GDA = str(Path(sys.executable).parent / "gda")
 SSH_PORT, CONSOLE_PORT = 2630, 4930
 DISK = "/dev/nvme0n1"
 PAIRS = 5
-
-
-def _benchmarks_enabled(config: pytest.Config) -> bool:
-    # pytest-benchmark's own rule (BenchmarkSession.disabled); addopts carries --benchmark-disable
-    return bool(config.getoption("benchmark_enable") or not config.getoption("benchmark_disable"))
 
 
 @dataclass
@@ -51,11 +46,7 @@ class Bench:
     phases: dict[str, list[dict[str, float]]] = field(default_factory=dict)
 
     def ssh_argv(self, command: str) -> list[str]:
-        p = self.lab.paths
-        return [
-            "ssh", "-i", str(p.ssh_key), "-o", f"UserKnownHostsFile={p.known_hosts}", "-o", "BatchMode=yes",
-            "-p", str(self.lab.ssh_port), "admin@127.0.0.1", command,
-        ]  # fmt: skip
+        return openssh_argv(self.lab, command)
 
     def bare(self, name: str, command: str) -> None:
         """Time ``ssh guest 'sudo -S -p "" COMMAND'``, the password on stdin."""
@@ -89,7 +80,7 @@ class Bench:
 
 @pytest.fixture(scope="module")
 def bench(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bench]:
-    if not _benchmarks_enabled(request.config):
+    if not benchmarks_enabled(request.config):
         pytest.skip("benchmarks run with --benchmark-enable (this one boots the lab guest)")
     if shutil.which("ssh") is None:
         pytest.skip("the baselines need OpenSSH's ssh client")

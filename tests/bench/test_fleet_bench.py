@@ -25,15 +25,11 @@ from typing import Any
 
 import pytest
 
+from tests.bench.bench_support import benchmarks_enabled
 from tests.lab.fleet_lab import GDA, FleetLab, fleet_lab, split_results
 
 N = 4
 PAIRS = 2
-
-
-def _benchmarks_enabled(config: pytest.Config) -> bool:
-    # pytest-benchmark's own rule (BenchmarkSession.disabled); addopts carries --benchmark-disable
-    return bool(config.getoption("benchmark_enable") or not config.getoption("benchmark_disable"))
 
 
 @dataclass
@@ -103,7 +99,7 @@ def timed_format(fleet: FleetLab, inv: Path, forks: int) -> Round:
 
 @pytest.fixture(scope="module")
 def fleet(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[FleetLab]:
-    if not _benchmarks_enabled(request.config):
+    if not benchmarks_enabled(request.config):
         pytest.skip("benchmarks run with --benchmark-enable (this one boots 4 lab guests)")
     from agent.lab import lifecycle as lab_ops
 
