@@ -151,6 +151,12 @@ def host_hint(host_path: str | None, fs: str, host_os: str | None, guest_name: s
     return [f"on the host, after stopping the guest: mount {path} /mnt  (blkid -p {path} shows TYPE={fs})"]
 
 
+def freebsd_ext4_profile_applies(fs: str, compat: str | None) -> bool:
+    """ext4 for a FreeBSD host: plan_mkfs picks its features from the guest's mke2fs version, the one
+    tool version the facts script is asked for (pure)."""
+    return compat == "freebsd" and fs == "ext4"
+
+
 def plan_mkfs(
     plan: FormatPlan, facts: Facts, opts: FormatOptions, compat: str | None, log: Log
 ) -> tuple[GuardSpec, list[str], list[str]]:
@@ -160,7 +166,7 @@ def plan_mkfs(
     extra: list[str] = []
     disabled: list[str] = []
     warnings: list[str] = []
-    freebsd_ext4 = compat == "freebsd" and fs == "ext4"
+    freebsd_ext4 = freebsd_ext4_profile_applies(fs, compat)
     if freebsd_ext4:
         if not facts.versions.e2fsprogs:
             raise Refused(
@@ -286,8 +292,7 @@ def format_target(
     fs = parse_fs(opts.fs)
     compat = target.host_os
     sudo0, t0 = sudo_seconds(session), time.monotonic()
-    # only the FreeBSD ext4 profile reads a version (mke2fs's, for the feature set it can turn off)
-    facts = gather_facts(session, versions=("mke2fs",) if (compat == "freebsd" and fs == "ext4") else ())
+    facts = gather_facts(session, versions=("mke2fs",) if freebsd_ext4_profile_applies(fs, compat) else ())
     t_facts, sudo = time.monotonic(), sudo_seconds(session) - sudo0
     pins = target.pins
     host_path = target.host_path
