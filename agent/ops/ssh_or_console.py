@@ -66,6 +66,8 @@ def ssh_or_console(
         _discard(fut)
         raise
     if ssh is None:
+        if why is not None:  # said before the console is tried (a guest without one stops there)
+            log(f"SSH is unreachable ({why}); using the serial console")
         with contextlib.ExitStack() as stack:
             try:
                 console = stack.enter_context(connector.console(transcript=transcript))
@@ -75,8 +77,9 @@ def ssh_or_console(
                 raise
             if ssh is None:
                 _discard(fut)
-                why = why or late_why or f"no answer within {first:g}s while the console logged in"
-                log(f"SSH is unreachable ({why}); using the serial console")
+                if why is None:
+                    why = late_why or f"no answer within {first:g}s while the console logged in"
+                    log(f"SSH is unreachable ({why}); using the serial console")
                 yield "console", console
                 return
         # SSH answered while the console logged in: the console has logged out again; SSH is used

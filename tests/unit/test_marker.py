@@ -52,7 +52,7 @@ def test_output_without_a_final_newline_keeps_its_last_line() -> None:
         + "gda_run d - true\n"
         + "gda_text e 3 \"$(printf 'cap\\n\\n')\"\n"
         + "gda_capture f - sh -c 'printf \"k=v\\n\\n\"; echo warn >&2; exit 2'\n"
-        + "gda_text g 0 \"[$gda_out]\"\n"
+        + 'gda_text g 0 "[$gda_out]"\n'
         + "gda_done\n"
     )
     f = marker.parse(_run_sh(text), "TEST")

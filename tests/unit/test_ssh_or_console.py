@@ -135,3 +135,22 @@ def test_without_a_console_ssh_gets_its_whole_timeout(monkeypatch: pytest.Monkey
     c = FakeConnector(ssh_delay=0.4, has_console=False)
     via, _cmd, _took, _said = run(c)
     assert via == "ssh" and c.events == ["use ssh"]
+
+
+def test_without_a_console_an_unreachable_ssh_is_said_before_the_console_error() -> None:
+    from agent.errors import UsageError
+
+    c = FakeConnector(
+        ssh_delay=0.0, ssh_error=SshUnreachable("cannot reach SSH on h:2999"), has_console=False
+    )
+
+    @contextlib.contextmanager
+    def no_console(*, transcript: Any) -> Iterator[str]:
+        raise UsageError("the guest has no console: in inventory.yaml")
+        yield "never"
+
+    c.console = no_console  # type: ignore[method-assign]
+    said: list[str] = []
+    with pytest.raises(UsageError), soc.ssh_or_console(cast(Connector, c), transcript=None, log=said.append):
+        pass
+    assert said == ["SSH is unreachable (cannot reach SSH on h:2999); using the serial console"]
