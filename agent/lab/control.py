@@ -246,6 +246,7 @@ def boot_once(
     new_instance: bool = False,
     timeout: float = 240.0,
     mac: str = LAB_MAC,
+    cpus: int = 2,
     log: Log = print,
 ) -> LabState:
     """Boot the lab guest; return when it is up (login prompt; SSH too when the NIC keeps slot 5).
@@ -253,7 +254,8 @@ def boot_once(
     ``flavour`` picks the image (:data:`agent.lab.recipe.FLAVOURS`); ``nics`` NICs are functions of one
     slot (the cloud-init flavour only: its seed names them as installed); ``new_instance`` gives
     cloud-init a new instance-id, so it writes its netplan file again at this boot. ``mac`` is the (first)
-    NIC's MAC; a disk with ``image`` attaches that file as it is (the stand-in FreeBSD host's disks)."""
+    NIC's MAC; a disk with ``image`` attaches that file as it is (the stand-in FreeBSD host's disks).
+    ``cpus``: the guest's vCPUs (the fleet lab gives each of its guests one)."""
     check_slots(nic_slot, disks)
     recipe = recipe_for(flavour)
     img = image_paths(recipe)
@@ -337,6 +339,7 @@ def boot_once(
         nics=nics,
         disks=tuple(nvme),
         seed_iso=sp.seed_iso if recipe.cloud_init else None,
+        cpus=cpus,
     )
     t0 = time.monotonic()
     proc = subprocess.run(qemu_argv(machine), capture_output=True, text=True, check=False)
