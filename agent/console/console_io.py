@@ -16,6 +16,7 @@ import logging
 import re
 import secrets as _secrets
 import shlex
+import threading
 import time
 from collections.abc import Iterable
 from typing import IO
@@ -115,6 +116,17 @@ class ConsoleIO:
         self._in_shell = False
         self._shell_unsure = False
         self.user: str | None = None
+        self._gzip = False  # the logged-in guest has gzip (the session's set-up asks)
+        self._tar = False  # ... and tar too
+        self._staged_once: list[str] = []  # names of the files stage_once() wrote this login
+        self._stage_folder = ""  # the private folder they are in, once made
+        self._logout_thread: threading.Thread | None = None  # a logout_soon() under way
+        self._logout_error: BaseException | None = None
+
+    @property
+    def usable(self) -> bool:
+        """Logged in, with the shell at its prompt (no program holds the console)."""
+        return self._in_shell and not self._shell_unsure
 
     @property
     def nonce(self) -> str:

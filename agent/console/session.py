@@ -4,9 +4,9 @@ The session logs in on an agetty/login console (or takes over a shell already lo
 :mod:`agent.console.login`), makes the shell machine-friendly (a unique prompt, no echo, no bracketed
 paste, a wide terminal, a quiet kernel), then runs each command between unique start/end markers so its
 output and exit status are exact even when the kernel prints on the console in the middle. Files go
-over as base64 chunks, checked with sha256. The low level (send, expect, redaction, the rules every wait
-keeps) is :mod:`agent.console.console_io`; the task-facing protocol is
-:class:`agent.console.commands.ConsoleCommands`.
+over as base64 chunks, checked with sha256 (:mod:`agent.console.file_channel`). The low level (send,
+expect, redaction, the rules every wait keeps) is :mod:`agent.console.console_io`; the task-facing
+protocol is :class:`agent.console.commands.ConsoleCommands`.
 
 Typical use::
 
@@ -19,36 +19,22 @@ Typical use::
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
-import posixpath
 import re
 import shlex
+import threading
 import time
 from types import TracebackType
 
+from agent.console import file_channel
 from agent.console.console_io import ERROR_LINES, MAX_LINE, ConsoleTimeout, log, shell_quote
 from agent.console.login import ConsoleLogin
 from agent.console.login_states import ConsoleState, strip_kernel_messages
-from agent.console.recorder import payload_summary
 from agent.core.guest_text import clean
 from agent.errors import ConsoleError
 from agent.transport.protocol import Result
 
 __all__ = ["ConsoleSession", "RunningCommand"]
-
-#: the fewest base64 characters per command write_file() sends (a temp path too long for more is refused)
-MIN_CHUNK_CHARS = 256
-
-
-def chunk_chars(tmp_quoted: str) -> int:
-    """base64 characters per command in write_file(): as many as keep the typed line within MAX_LINE
-    (each command is one round trip on a slow serial line; a longer one would itself go over as a file).
-    Pure."""
-    probe = f"printf %s '' >> {tmp_quoted}"
-    room = MAX_LINE - len(f"eval {shell_quote(probe)}") - len("(umask 077 && )") - 16
-    return room // 4 * 4
 
 
 class ConsoleSession(ConsoleLogin):
@@ -97,13 +83,17 @@ class ConsoleSession(ConsoleLogin):
         self._expect([self._prompt_re], self.prompt_timeout, "the shell prompt after stty -echo")
         self._in_shell = True
         self._shell_unsure = False
-        self.run(
+        setup = self.run(
             "bind 'set enable-bracketed-paste off' 2>/dev/null; case $- in *H*) set +H;; esac; "
             "stty cols 500 rows 50; "
             "export TERM=dumb PAGER=cat SYSTEMD_PAGER=cat; unset HISTFILE; "
-            "dmesg -n 1 2>/dev/null || sudo -n dmesg -n 1 2>/dev/null; true",
+            "dmesg -n 1 2>/dev/null || sudo -n dmesg -n 1 2>/dev/null; "
+            f"command -v gzip >/dev/null 2>&1 && echo {file_channel.GZIP_SEEN}; "
+            f"command -v tar >/dev/null 2>&1 && echo {file_channel.TAR_SEEN}; true",
             timeout=self.prompt_timeout,
         )
+        self._gzip = file_channel.GZIP_SEEN in setup.output
+        self._tar = self._gzip and file_channel.TAR_SEEN in setup.output
 
     # ------------------------------------------------------------------------------------ commands
 
@@ -122,7 +112,7 @@ class ConsoleSession(ConsoleLogin):
         Output lines that look like kernel console messages (``[   12.345678] ...`` at a line start) are
         dropped; pass ``keep_kernel_lines=True`` for commands that print such lines themselves (``dmesg``),
         accepting that a message printed by the kernel meanwhile stays in too."""
-        if not self._in_shell:
+        if not self._in_shell or self._logout_thread is not None:
             raise ConsoleError("the console session is not logged in")
         if self._shell_unsure:
             raise ConsoleError("the console shell did not come back after an interrupted command")
@@ -155,7 +145,7 @@ class ConsoleSession(ConsoleLogin):
         """Start ``cmd`` and return while it runs, for programs that talk to the terminal (``netplan
         try``): wait on what it prints with :meth:`RunningCommand.expect`, answer with ``send``, and
         collect the exit status with ``wait``."""
-        if not self._in_shell or self._shell_unsure:
+        if not self.usable or self._logout_thread is not None:
             raise ConsoleError("the console session is not logged in")
         self._seq += 1
         tag = f"{self._nonce}-{self._seq}"
@@ -210,78 +200,65 @@ class ConsoleSession(ConsoleLogin):
     # ------------------------------------------------------------------------------------ files
 
     def write_file(self, path: str, data: bytes, mode: int = 0o600) -> None:
-        """Write ``data`` to ``path`` atomically: base64 chunks written to a hidden temp file next to it
-        (mode 0600 from the first), decoded to a second temp file and checked with sha256sum in one
-        command, then chmod'ed and renamed over ``path`` (the temp file removed) in another."""
-        q = shlex.quote
-        directory, name = posixpath.split(path)
-        if not name:
-            raise ConsoleError(f"write_file: {path!r} names a directory")
-        stem = posixpath.join(directory, f".{name}.gda-{self._nonce}")
-        tmp, new = f"{stem}.b64", f"{stem}.new"
-        digest = hashlib.sha256(data).hexdigest()
-        encoded = base64.b64encode(data).decode("ascii")
-        payload = payload_summary(data)[1:-1]  # the transcript shows the file's length and sha256 only
-        per_command = chunk_chars(q(tmp))
-        if per_command < MIN_CHUNK_CHARS:
-            raise ConsoleError(f"write_file: the path {path!r} is too long to write over the console")
-        done = False
-        try:
-            if not encoded:
-                self.run_checked(f"(umask 077 && : > {q(tmp)})")
-            for offset in range(0, len(encoded), per_command):
-                chunk = encoded[offset : offset + per_command]
-                n = offset // per_command + 1
-                if offset == 0:  # the first chunk creates the file, 0600
-                    cmd = f"(umask 077 && printf %s '{chunk}' > {q(tmp)})"
-                    shown = f"(umask 077 && printf %s <chunk {n} of {payload}> > {q(tmp)})"
-                else:
-                    cmd = f"printf %s '{chunk}' >> {q(tmp)}"
-                    shown = f"printf %s <chunk {n} of {payload}> >> {q(tmp)}"
-                self.run_checked(cmd, shown=shown)
-            got = self.run_checked(
-                f"(umask 077 && base64 -d < {q(tmp)} > {q(new)}) && sha256sum < {q(new)}"
-            ).split()
-            if not got or got[0] != digest:
-                raise ConsoleError(
-                    f"write {path}: the checksum on the guest does not match what was sent "
-                    f"(sent {digest[:16]}, got {got[0][:16] if got else 'nothing'})"
-                )
-            self.run_checked(f"chmod {mode:04o} {q(new)} && mv -f {q(new)} {q(path)} && rm -f {q(tmp)}")
-            done = True
-        finally:
-            if not done and self._in_shell and not self._shell_unsure:
-                try:
-                    self.run(f"rm -f {q(tmp)} {q(new)}", timeout=self.prompt_timeout)
-                except ConsoleError as exc:
-                    log.warning("could not remove the temporary files of %s: %s", path, exc.message)
+        """Write ``data`` to ``path`` atomically, checked (:func:`agent.console.file_channel.write_file`)."""
+        file_channel.write_file(self, path, data, mode)
 
     def read_file(self, path: str) -> bytes:
-        """The content of ``path`` (sent back as base64, checked with sha256sum)."""
-        q = shlex.quote
-        lines = self.run_checked(f"base64 < {q(path)} && sha256sum < {q(path)}").split()
-        if not lines:
-            raise ConsoleError(f"read {path}: no output from base64/sha256sum")
-        digest = lines[-2] if len(lines) >= 2 and lines[-1] == "-" else ""
-        body = "".join(lines[:-2])
-        try:
-            data = base64.b64decode(body, validate=True)
-        except (binascii.Error, ValueError):
-            raise ConsoleError(f"read {path}: the console returned damaged base64") from None
-        if hashlib.sha256(data).hexdigest() != digest:
-            raise ConsoleError(f"read {path}: the checksum does not match the content received")
-        return data
+        """The content of ``path`` (:func:`agent.console.file_channel.read_file`)."""
+        return file_channel.read_file(self, path)
+
+    def stage_once(self, *datas: bytes) -> list[str]:
+        """Private files (mode 0600, in a folder of this login's, mode 0700) holding each of ``datas``,
+        written once per login (those not yet written go over together, as one archive when the guest has
+        tar) and named by their sha256: the shared parts of the scripts a task runs (see
+        :class:`agent.console.commands.ConsoleCommands`). Removed at logout."""
+        folder = f"/tmp/.gda-stage-{self._nonce}"
+        names = [hashlib.sha256(d).hexdigest()[:16] for d in datas]
+        todo = {n: d for n, d in zip(names, datas, strict=True) if n not in self._staged_once}
+        if todo:
+            if not self._stage_folder:
+                self.run_checked(f"mkdir -m 700 {shlex.quote(folder)}")  # fails if it is there: not ours
+                self._stage_folder = folder
+            if self._tar:
+                file_channel.unpack_files(self, folder, todo)
+            else:
+                file_channel.write_files(self, [(f"{folder}/{n}", d, 0o600) for n, d in todo.items()])
+            self._staged_once.extend(todo)
+        return [f"{folder}/{n}" for n in names]
+
+    @property
+    def has_gzip(self) -> bool:
+        """Whether the logged-in guest has gzip (asked by the shell set-up)."""
+        return self._gzip
 
     # ------------------------------------------------------------------------------------ logout
 
     def logout(self) -> None:
-        """``exit`` the shell (nested shells too) until the login prompt is back."""
+        """``exit`` the shell (nested shells too) until the login prompt is back; the files
+        :meth:`stage_once` wrote are removed first. After :meth:`logout_soon`: wait for that logout
+        (its error is raised here)."""
+        pending, self._logout_thread = self._logout_thread, None
+        if pending is not None:
+            pending.join()
+            error, self._logout_error = self._logout_error, None
+            if error is not None:
+                raise error
+            return
+        self._logout_now()
+
+    def _logout_now(self) -> None:
         if not self._in_shell:
             return
+        cleanup = ""
         if self._shell_unsure:
             self._send("\x03")
+        elif self._stage_folder:
+            cleanup = f"rm -rf {shlex.quote(self._stage_folder)}; "
+            self._staged_once.clear()
+            self._stage_folder = ""
         for _ in range(3):
-            self._send("exit\r")
+            self._send(cleanup + "exit\r")
+            cleanup = ""
             state = self._expect_state(self.prompt_timeout, "the login prompt after exit")
             if state is ConsoleState.LOGIN:
                 self._in_shell = False
@@ -293,6 +270,22 @@ class ConsoleSession(ConsoleLogin):
                 break
         self._in_shell = False
         raise self._error("console logout did not bring back the login prompt")
+
+    def logout_soon(self) -> None:
+        """Log out in a thread of its own while the caller goes on with other work (over SSH: getty takes
+        a second or more to come back under emulation). The session is not used after this; logout() and
+        leaving the ``with`` wait for it."""
+        if not self._in_shell or self._logout_thread is not None:
+            return
+        self._logout_thread = threading.Thread(target=self._logout_in_thread, name="gda-console-logout")
+        self._logout_thread.daemon = True  # a Ctrl-C of the task does not wait for it
+        self._logout_thread.start()
+
+    def _logout_in_thread(self) -> None:
+        try:
+            self._logout_now()
+        except BaseException as exc:  # raised again by logout() in the caller's thread
+            self._logout_error = exc
 
     def close(self) -> None:
         """Write out the transcript's last partial line. The spawn stays open (it is the caller's)."""

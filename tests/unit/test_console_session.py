@@ -284,6 +284,46 @@ def test_read_missing_file_fails(logged_in: ConsoleSession) -> None:
         logged_in.read_file("/nonexistent/file")
 
 
+def test_write_file_sends_a_large_payload_compressed_and_checks_what_it_decodes(
+    fake: StartConsole, session_for: SessionFactory, short_tmp: Path
+) -> None:
+    transcript = io.StringIO()
+    console = session_for(fake(), transcript=transcript)
+    console.login(USER, PASSWORD)
+    data = b"".join(b"line %d of a shell script that repeats itself a lot\n" % (i % 40) for i in range(400))
+    plain = len(base64.b64encode(data))
+    console.write_file(str(short_tmp / "big"), data)
+    console.write_file(str(short_tmp / "small"), b"network:\n  version: 2\n")
+    console._gzip = False  # a guest without gzip: the same file goes over as it is
+    console.write_file(str(short_tmp / "plain"), data)
+    console.logout()
+    assert (short_tmp / "big").read_bytes() == data == (short_tmp / "plain").read_bytes()
+    assert (short_tmp / "small").read_bytes() == b"network:\n  version: 2\n"
+    sent = [line for line in transcript.getvalue().splitlines() if line.startswith(">>> ")]
+    big = [line for line in sent if "/.big.gda-" in line]
+    plain_sent = [line for line in sent if "/.plain.gda-" in line]
+    assert sum("<chunk " in line for line in big) < plain // 2048  # fewer chunks than the raw base64 takes
+    assert sum("<chunk " in line for line in plain_sent) > plain // 2048
+    assert any("| gzip -dc" in line for line in big) and not any("gzip" in line for line in plain_sent)
+    assert not any("gzip" in line for line in sent if "/.small.gda-" in line)  # small: not worth it
+    assert [p.name for p in short_tmp.iterdir() if p.name.startswith(".")] == []
+
+
+def test_write_file_refuses_what_does_not_decode_to_the_data_and_leaves_the_target(
+    logged_in: ConsoleSession, short_tmp: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import agent.console.file_channel as session_module
+
+    target = short_tmp / "50-cloud-init.yaml"
+    target.write_bytes(b"old\n")
+    real = session_module.gzipped
+    monkeypatch.setattr(session_module, "gzipped", lambda data: real(data + b"tampered"))
+    with pytest.raises(ConsoleError, match="checksum on the guest does not match"):
+        logged_in.write_file(str(target), b"network:\n" * 200)
+    assert target.read_bytes() == b"old\n"
+    assert [p.name for p in short_tmp.iterdir() if p.name.startswith(".")] == []
+
+
 # ----------------------------------------------------------------------------------- the command protocol
 
 
@@ -311,6 +351,37 @@ def test_console_commands_write_and_read_files_as_root(logged_in: ConsoleSession
     assert commands.read_file(str(path)) == data
     with pytest.raises(RemoteError, match="not a file"):
         commands.read_file(str(short_tmp / "missing"))
+
+
+def test_a_rendered_script_goes_over_once_per_login_and_its_staged_part_is_removed_at_logout(
+    fake: StartConsole, session_for: SessionFactory
+) -> None:
+    from agent.core.script_render import SHARED_MARK
+
+    def script(value: str) -> str:  # the shape render() gives: header, prelude, mark, shared part
+        shared = "".join(f"# padding line {i} of the shared part\n" for i in range(60))
+        return f"#!/bin/sh\n# guest-disk-agent: t.sh\nN='abcdefgh12345678'\nX={shlex.quote(value)}\n" + (
+            SHARED_MARK + shared + 'echo "x=$X args=$#"; exit 4\n'
+        )
+
+    transcript = io.StringIO()
+    console = session_for(fake(), transcript=transcript)
+    console.login(USER, PASSWORD)
+    commands = ConsoleCommands(console, user=USER, label="fake")
+    staged = f"ls /tmp/.gda-stage-{console.nonce} 2>/dev/null | wc -l"
+    assert console.run(staged).output.strip() == "0"
+    first = commands.run(script("one two"))
+    second = commands.run(script("three"))
+    assert (first.status, first.stdout) == (4, "x=one two args=0\n")
+    assert (second.status, second.stdout) == (4, "x=three args=0\n")
+    assert console.run(staged).output.strip() == "1"  # one staged file for both runs
+    chunks = [ln for ln in transcript.getvalue().splitlines() if ln.startswith(">>> ") and "<chunk " in ln]
+    assert len(chunks) == 1
+    console.logout()  # removes what it staged
+    console.login(USER, PASSWORD)
+    assert console.run(staged).output.strip() == "0"
+    assert console.run(f"test -e /tmp/.gda-stage-{console.nonce} || echo gone").output == "gone\n"
+    console.logout()
 
 
 # ----------------------------------------------------------------------------------- transcript, logout
@@ -521,7 +592,7 @@ def test_write_file_chunks_fill_a_typed_line_without_going_over() -> None:
     # one command per chunk is one serial round trip: as many base64 characters as keep the eval'ed
     # line within MAX_LINE (a longer one would itself be staged through write_file)
     from agent.console.console_io import MAX_LINE, shell_quote
-    from agent.console.session import MIN_CHUNK_CHARS, chunk_chars
+    from agent.console.file_channel import MIN_CHUNK_CHARS, chunk_chars
 
     tmp = shlex.quote("/etc/netplan/.50-cloud-init.yaml.gda-0123456789abcdef.b64")
     n = chunk_chars(tmp)
@@ -529,3 +600,68 @@ def test_write_file_chunks_fill_a_typed_line_without_going_over() -> None:
     for cmd in (f"(umask 077 && printf %s '{'A' * n}' > {tmp})", f"printf %s '{'A' * n}' >> {tmp}"):
         assert len(f"eval {shell_quote(cmd)}") <= MAX_LINE
     assert chunk_chars(shlex.quote("/" + "d" * 1900)) < MIN_CHUNK_CHARS  # refused, never staged
+
+
+def test_logout_soon_logs_out_in_the_background_and_logout_waits_for_it(
+    fake: StartConsole, session_for: SessionFactory
+) -> None:
+    console = session_for(fake())
+    console.login(USER, PASSWORD)
+    console.logout_soon()
+    with pytest.raises(ConsoleError, match="not logged in"):
+        console.run("true")  # the session is the logout's now
+    console.logout()  # waits for it
+    assert not console.usable and console.user is None
+    console.logout()  # nothing left to do
+    console.login(USER, PASSWORD)  # the login prompt is back: a new login works
+    assert console.run("id -un").output.strip() == USER
+    console.logout()
+
+
+def test_preload_stages_several_scripts_with_one_decode_and_their_runs_send_no_more(
+    fake: StartConsole, session_for: SessionFactory
+) -> None:
+    from agent.core.script_render import SHARED_MARK
+
+    def script(name: str, value: str) -> str:
+        shared = "".join(f"# {name}: padding line {i} of the shared part\n" for i in range(60))
+        return f"#!/bin/sh\n# guest-disk-agent: {name}.sh\nN='abcdefgh12345678'\nX={value}\n" + (
+            SHARED_MARK + shared + f'echo "{name} $X"\n'
+        )
+
+    transcript = io.StringIO()
+    console = session_for(fake(), transcript=transcript)
+    console.login(USER, PASSWORD)
+    commands = ConsoleCommands(console, user=USER, label="fake")
+    commands.preload([script("one", "0"), script("two", "0"), "echo not rendered"])
+    sent = lambda: [ln for ln in transcript.getvalue().splitlines() if ln.startswith(">>> ")]  # noqa: E731
+    after_preload = len(sent())
+    assert sum("base64 -d" in ln for ln in sent()) == 1  # both files decoded and checked in one command
+    assert commands.run(script("two", "2")).stdout == "two 2\n"
+    assert commands.run(script("one", "1")).stdout == "one 1\n"
+    assert len(sent()) == after_preload + 2  # one line per run: nothing staged again
+    staged = f"stat -c '%a %n' /tmp/.gda-stage-{console.nonce} /tmp/.gda-stage-{console.nonce}/*"
+    modes = [line.split()[0] for line in console.run(staged).output.splitlines()]
+    assert modes == ["700", "600", "600"]  # a private folder, two private files
+    console.logout()
+
+
+@pytest.mark.parametrize("tar", [True, False])
+def test_staging_checks_what_arrived_and_keeps_nothing_that_does_not_match(
+    fake: StartConsole, session_for: SessionFactory, monkeypatch: pytest.MonkeyPatch, tar: bool
+) -> None:
+    import agent.console.file_channel as channel
+
+    console = session_for(fake())
+    console.login(USER, PASSWORD)
+    console._tar = tar  # without tar: one checked file after the other
+    real = channel.gzipped
+    monkeypatch.setattr(channel, "gzipped", lambda data: real(data.replace(b"echo", b"ECHO")))
+    with pytest.raises(ConsoleError, match=r"checksum|does not match"):
+        console.stage_once(b"echo one\n" * 100, b"echo two\n" * 100)
+    left = console.run(f"ls /tmp/.gda-stage-{console.nonce} 2>/dev/null | wc -l").output.strip()
+    assert left == "0"
+    monkeypatch.setattr(channel, "gzipped", real)
+    [path] = console.stage_once(b"echo one\n" * 100)  # nothing was recorded as staged: it goes over again
+    assert console.run(f"cat {path} | head -1").output == "echo one\n"
+    console.logout()

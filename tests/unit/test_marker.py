@@ -7,7 +7,7 @@ import subprocess
 import pytest
 
 from agent.core import marker
-from agent.core.script_render import body, prelude, render, script_names
+from agent.core.script_render import SHARED_MARK, body, prelude, render, script_names, split_shared
 
 
 def _run_sh(text: str) -> str:
@@ -124,3 +124,29 @@ def test_render_prelude_quotes_values() -> None:
 
 def test_scripts_are_listed() -> None:
     assert "lib/marker.sh" in script_names()
+
+
+def test_every_rendered_script_splits_into_its_values_and_a_shared_part_the_same_at_every_rendering() -> None:
+    for name in script_names():
+        assert SHARED_MARK not in body(name), name  # only render() writes the mark
+    bodies = [n.removesuffix(".sh") for n in script_names() if not n.startswith("lib/")]
+    assert "netplan_wayback" in bodies
+    for name in bodies:
+        first = render(name, {"ACTION": "arm"}, argv=["/etc/netplan/a.yaml", "/etc/netplan/a.yaml.bak"])
+        second = render(name, {"ACTION": "cancel"}, argv=["/x"])
+        one, two = split_shared(first), split_shared(second)
+        assert one is not None and two is not None, name
+        assert one[0] + SHARED_MARK + one[1] == first
+        assert one[1] == two[1] and one[0] != two[0], name  # the values differ, the shared part does not
+        assert one[1].endswith(body(f"{name}.sh"))
+        assert "\nACTION=arm\n" in one[0] and "\nACTION=cancel\n" in two[0]
+
+
+def test_split_shared_takes_the_last_mark_and_only_rendered_text() -> None:
+    hostile = render("read_file", {"SOURCE": "/tmp/x\n" + SHARED_MARK + "echo owned"})
+    parts = split_shared(hostile)
+    assert parts is not None
+    head, shared = parts
+    assert "echo owned" in head and shared.endswith(body("read_file.sh"))  # the value stays in the head
+    assert split_shared("echo hello\n" + SHARED_MARK + "echo there\n") is None
+    assert split_shared("#!/bin/sh\n# guest-disk-agent: x.sh\nN=1\n") is None

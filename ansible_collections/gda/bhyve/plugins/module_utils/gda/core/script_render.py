@@ -9,11 +9,14 @@ A script is rendered as::
     NAME='value' ...               the values, each shell-quoted
     EXIT_...=<n> ...               exit codes, from the one Python table the caller passes
     set -- 'argv' ...              an optional argument vector (e.g. the exact mkfs command)
+    # guest-disk-agent: the shared part
     <agent/scripts/lib/marker.sh>  the framing functions
     <agent/scripts/lib/<lib>.sh>   shared functions the caller names (e.g. sysfs)
     <agent/scripts/<name>.sh>      the body
 
-Nothing but the prelude carries values: a body never has Python text interpolated into it. The body
+Nothing but the prelude carries values: a body never has Python text interpolated into it. So what
+follows the line ``# guest-disk-agent: the shared part`` is the same text at every rendering
+(:func:`split_shared`): the serial console stages it once per login and sources it. The body
 files pass ``shellcheck -s sh`` (``./dev test`` runs it); each lists the prelude variables it uses.
 """
 
@@ -28,6 +31,9 @@ from ansible_collections.gda.bhyve.plugins.module_utils.gda import _package_file
 from ansible_collections.gda.bhyve.plugins.module_utils.gda.core.marker import new_nonce, validate_nonce
 
 _NAME_RE = re.compile(r"^[A-Z_][A-Z0-9_]*$")
+#: the line between a rendered script's values (its header and prelude) and its shared part (the
+#: libraries and the body: the same text every time the script is rendered)
+SHARED_MARK = "# guest-disk-agent: the shared part\n"
 Value = str | int | bool
 
 
@@ -85,6 +91,17 @@ def render(
     return (
         f"#!/bin/sh\n# guest-disk-agent: {name}.sh\n"
         + prelude(values or {}, nonce=n, exit_codes=exit_codes, argv=argv)
+        + SHARED_MARK
         + "".join(body(f"lib/{lib}.sh") for lib in ("marker", *libs))
         + body(f"{name}.sh")
     )
+
+
+def split_shared(script: str) -> tuple[str, str] | None:
+    """(the head: header and prelude, the shared part: libraries and body) of a script :func:`render`
+    made; None for any other text. ``head + ". FILE"`` with the shared part in FILE runs the same. The
+    last mark counts (no library or body holds one; a value in the prelude might). Pure."""
+    head, mark, shared = script.rpartition("\n" + SHARED_MARK)
+    if not mark or not head.startswith("#!/bin/sh\n# guest-disk-agent: "):
+        return None
+    return head + "\n", shared

@@ -1,0 +1,189 @@
+"""Files over a logged-in serial console: base64 chunks typed at the shell, checked with sha256.
+
+A payload larger than :data:`GZIP_OVER` goes over gzip-compressed when the guest has gzip (Essential in
+Debian and Ubuntu; the session's set-up asks): a script of the project's shrinks to about a third, and
+every chunk is a round trip on a slow line. What is decoded on the guest is checked against the data's
+sha256 before it replaces anything.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import gzip
+import hashlib
+import io
+import posixpath
+import shlex
+import tarfile
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
+
+from agent.console.console_io import MAX_LINE, log, shell_quote
+from agent.console.recorder import payload_summary
+from agent.errors import ConsoleError
+
+if TYPE_CHECKING:
+    from agent.console.session import ConsoleSession
+
+#: the fewest base64 characters per command write_file() sends (a temp path too long for more is refused)
+MIN_CHUNK_CHARS = 256
+#: write_file() sends a payload larger than this gzip-compressed when the guest has gzip
+GZIP_OVER = 512
+#: what the shell set-up prints when the guest has gzip, and tar
+GZIP_SEEN = "gda-has-gzip"
+TAR_SEEN = "gda-has-tar"
+
+
+def gzipped(data: bytes) -> bytes:
+    """``data`` gzip-compressed, the same bytes every time (no name, no time stamp). Pure."""
+    return gzip.compress(data, compresslevel=9, mtime=0)
+
+
+def chunk_chars(tmp_quoted: str) -> int:
+    """base64 characters per command in write_file(): as many as keep the typed line within MAX_LINE
+    (each command is one round trip on a slow serial line; a longer one would itself go over as a file).
+    Pure."""
+    probe = f"printf %s '' >> {tmp_quoted}"
+    room = MAX_LINE - len(f"eval {shell_quote(probe)}") - len("(umask 077 && )") - 16
+    return room // 4 * 4
+
+
+def write_file(session: ConsoleSession, path: str, data: bytes, mode: int = 0o600) -> None:
+    """Write ``data`` to ``path`` atomically (see :func:`write_files`)."""
+    write_files(session, [(path, data, mode)])
+
+
+def write_files(session: ConsoleSession, files: Sequence[tuple[str, bytes, int]]) -> None:
+    """Write each (path, data, mode) atomically: base64 chunks (of the gzip-compressed data when the
+    guest has gzip and the data is larger than :data:`GZIP_OVER`) written to a hidden temp file next to
+    the path (mode 0600 from the first); then ONE command decodes each to a second temp file, checks its
+    sha256 against the data's, and only then chmods and renames it over its path (both temp files
+    removed), file after file, stopping at the first that does not match."""
+    q = shlex.quote
+    steps: list[str] = []
+    temps: list[str] = []
+    digests: dict[str, str] = {}
+    for i, (path, data, mode) in enumerate(files):
+        directory, name = posixpath.split(path)
+        if not name:
+            raise ConsoleError(f"write_file: {path!r} names a directory")
+        stem = posixpath.join(directory, f".{name}.gda-{session.nonce}")
+        tmp, new = f"{stem}.b64", f"{stem}.new"
+        if chunk_chars(q(tmp)) < MIN_CHUNK_CHARS:
+            raise ConsoleError(f"write_file: the path {path!r} is too long to write over the console")
+        packed = session.has_gzip and len(data) > GZIP_OVER
+        digest = digests[path] = hashlib.sha256(data).hexdigest()
+        decode = f"base64 -d < {q(tmp)} | gzip -dc" if packed else f"base64 -d < {q(tmp)}"
+        steps.append(
+            f"(umask 077 && {decode} > {q(new)}) && _gda_sum=$(sha256sum < {q(new)}) && "
+            f'case $_gda_sum in "{digest} "*) chmod {mode:04o} {q(new)} && mv -f {q(new)} {q(path)} '
+            f'&& rm -f {q(tmp)};; *) echo "gda-sum:{i}:$_gda_sum"; (exit 9);; esac'
+        )
+        temps += [tmp, new]
+    done = False
+    try:
+        for path, data, _mode in files:
+            _send_chunks(session, path, gzipped(data) if session.has_gzip and len(data) > GZIP_OVER else data,
+                         payload_summary(data)[1:-1])  # fmt: skip
+        result = session.run(" && ".join(f"{{ {step}; }}" for step in steps))
+        if result.status != 0:
+            if "gda-sum:" in result.output:
+                index, _, got = result.output.split("gda-sum:", 1)[1].partition(":")
+                which = files[int(index)][0] if index.isdigit() and int(index) < len(files) else files[0][0]
+                raise ConsoleError(
+                    f"write {which}: the checksum on the guest does not match what was sent "
+                    f"(sent {digests[which][:16]}, got {got.strip()[:16] or 'nothing'})"
+                )
+            output = session.redact(result.output.strip())[-400:]
+            names = ", ".join(p for p, _d, _m in files)
+            raise ConsoleError(f"write {names} on the console failed (exit {result.status}): {output}")
+        done = True
+    finally:
+        if not done and session.usable:
+            try:
+                session.run("rm -f " + " ".join(q(t) for t in temps), timeout=session.prompt_timeout)
+            except ConsoleError as exc:
+                log.warning("could not remove the temporary files of %s: %s", files[0][0], exc.message)
+
+
+def unpack_files(session: ConsoleSession, directory: str, files: Mapping[str, bytes]) -> None:
+    """Write ``files`` (name: data) into the existing private ``directory`` in one transfer: a
+    gzip-compressed tar archive as base64 chunks, then ONE command that unpacks it (each file mode 0600,
+    owned by the console user) and prints each file's sha256, checked here; on any mismatch the files
+    are removed again. For a guest with tar and gzip (both Essential in Debian and Ubuntu)."""
+    q = shlex.quote
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.USTAR_FORMAT) as tar:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size, info.mode, info.mtime = len(data), 0o600, 0
+            tar.addfile(info, io.BytesIO(data))
+    archive = f"{directory}.tar"
+    _send_chunks(session, archive, gzipped(buf.getvalue()), f"archive of {len(files)} files")
+    tmp = posixpath.join(
+        posixpath.dirname(archive), f".{posixpath.basename(archive)}.gda-{session.nonce}.b64"
+    )
+    paths = {name: posixpath.join(directory, name) for name in files}
+    result = session.run(
+        f"base64 -d < {q(tmp)} | gzip -dc | tar -xof - -C {q(directory)}; _gda_rc=$?; rm -f {q(tmp)}; "
+        f"[ $_gda_rc -eq 0 ] && sha256sum {' '.join(q(p) for p in paths.values())}"
+    )
+    sums = {}
+    for line in result.output.splitlines():
+        digest, _, path = line.partition("  ")
+        sums[path.strip()] = digest
+    bad = [name for name, path in paths.items() if sums.get(path) != hashlib.sha256(files[name]).hexdigest()]
+    if result.status != 0 or bad:
+        if session.usable:
+            session.run("rm -f " + " ".join(q(p) for p in paths.values()), timeout=session.prompt_timeout)
+        output = session.redact(result.output.strip())[-400:]
+        raise ConsoleError(
+            f"staging {len(files)} files in {directory} over the console failed "
+            f"({'checksum mismatch: ' + ', '.join(bad) if result.status == 0 else f'exit {result.status}'}): "
+            f"{output}"
+        )
+
+
+def _chunk_file(session: ConsoleSession, path: str) -> str:
+    """The hidden file next to ``path`` that its base64 chunks go to."""
+    directory, name = posixpath.split(path)
+    return posixpath.join(directory, f".{name}.gda-{session.nonce}.b64")
+
+
+def _send_chunks(session: ConsoleSession, path: str, raw: bytes, payload: str) -> None:
+    """``raw`` as base64 into the hidden temp file of ``path``, as few typed lines as MAX_LINE allows;
+    the transcript shows each chunk as the file's ``payload`` (its length and sha256), never its bytes."""
+    q = shlex.quote
+    tmp = _chunk_file(session, path)
+    encoded = base64.b64encode(raw).decode("ascii")
+    per_command = chunk_chars(q(tmp))
+    if not encoded:
+        session.run_checked(f"(umask 077 && : > {q(tmp)})")
+    for offset in range(0, len(encoded), per_command):
+        chunk = encoded[offset : offset + per_command]
+        n = offset // per_command + 1
+        if offset == 0:  # the first chunk creates the file, 0600
+            cmd = f"(umask 077 && printf %s '{chunk}' > {q(tmp)})"
+            shown = f"(umask 077 && printf %s <chunk {n} of {payload}> > {q(tmp)})"
+        else:
+            cmd = f"printf %s '{chunk}' >> {q(tmp)}"
+            shown = f"printf %s <chunk {n} of {payload}> >> {q(tmp)}"
+        session.run_checked(cmd, shown=shown)
+
+
+def read_file(session: ConsoleSession, path: str) -> bytes:
+    """The content of ``path`` (sent back as base64, checked with sha256sum)."""
+    q = shlex.quote
+    lines = session.run_checked(f"base64 < {q(path)} && sha256sum < {q(path)}").split()
+    if not lines:
+        raise ConsoleError(f"read {path}: no output from base64/sha256sum")
+    digest = lines[-2] if len(lines) >= 2 and lines[-1] == "-" else ""
+    body = "".join(lines[:-2])
+    try:
+        data = base64.b64decode(body, validate=True)
+    except (binascii.Error, ValueError):
+        raise ConsoleError(f"read {path}: the console returned damaged base64") from None
+    if hashlib.sha256(data).hexdigest() != digest:
+        raise ConsoleError(f"read {path}: the checksum does not match the content received")
+    return data
