@@ -18,11 +18,12 @@ from agent.console.commands import ConsoleCommands
 from agent.core.net.cloud_init import CLOUD_INIT_DISABLE_PATH, cloud_init_disable_config
 from agent.core.net.netfacts import NetFacts, parse_netfacts, render_netfacts_script
 from agent.core.net.repair_plan import NothingToFix, RepairPlan, plan_repair
+from agent.core.script_render import render
 from agent.errors import ChangeFailed, RemoteError, UsageError
 from agent.hints import opt
 from agent.inventory import Guest
 from agent.ops.connect import Connector
-from agent.ops.netplan_apply import TIMER_METHOD, Log, NetplanApply
+from agent.ops.netplan_apply import TIMER_METHOD, Log, NetplanApply, WayBack
 from agent.ops.ssh_or_console import ssh_or_console
 from agent.transport.protocol import CommandProtocol
 from agent.transport.ssh import SshUnreachable
@@ -147,6 +148,11 @@ class _Fix:
     def run(self) -> FixOutcome:
         """Gather, decide, and (unless a dry run) write and apply."""
         guest = self.connector.guest
+        if isinstance(self.cmd, ConsoleCommands):  # the scripts of a repair go over the slow line at once
+            self.cmd.preload(
+                [render_netfacts_script(), WayBack("gda-preload", {}, 0).script("cancel"),
+                 render("netplan_validate")]
+            )  # fmt: skip
         facts = gather(self.cmd, guest)
         decision = decide(facts, guest, self.opts)
         outcome = FixOutcome("nothing-to-fix", self.via)
@@ -182,8 +188,13 @@ class _Fix:
                 else " (netplan try needs a terminal)"
             )
             method = TIMER_METHOD + why
+        if isinstance(self.cmd, ConsoleCommands):
+            self.cmd.release()  # SSH is back and the way back cancelled: the console logs out meanwhile
         with ssh:
-            outcome.interface, outcome.addresses = describe_network(ssh, guest, decision)
+            try:
+                outcome.interface, outcome.addresses = describe_network(ssh, guest, decision)
+            except RemoteError as e:  # the fix is done and SSH answers; root over it is another matter
+                outcome.warnings.append(f"SSH is back, but reading the network over it failed: {e.message}")
         outcome.action, outcome.apply_method, outcome.seconds_to_ssh = "fixed", method, seconds
         return outcome
 

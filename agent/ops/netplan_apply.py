@@ -6,8 +6,9 @@
   new files (mode 0600), validate them with ``netplan generate`` in a scratch root; on any failure put the
   old files back.
 * :meth:`NetplanApply.with_netplan_try` (on the console): ``netplan try`` in the foreground, confirmed only
-  once the controller is back over SSH (SIGUSR1 over the new connection, Enter on the console as the
-  fallback). If SSH does not come back before the deadline, Ctrl-C makes ``netplan try`` revert at once.
+  once the controller is back over SSH (Enter on the console, SIGUSR1 over the new connection as the
+  fallback), the way back then removed through the console. If SSH does not come back before the
+  deadline, Ctrl-C makes ``netplan try`` revert at once.
 * :meth:`NetplanApply.with_timer`: ``netplan try`` refuses bonds and bridges (exit 78), and over SSH its
   stdin would be at end-of-file (it reverts at once), so there ``netplan apply`` runs under the timer,
   cancelled once SSH is back.
@@ -25,6 +26,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from agent.console.commands import ConsoleCommands
+from agent.console.console_io import ConsoleTimeout
 from agent.console.session import RunningCommand
 from agent.core.net.cloud_init import CLOUD_INIT_DISABLE_PATH, cloud_init_disable_config
 from agent.core.net.repair_plan import RepairPlan
@@ -38,7 +40,11 @@ from agent.transport.ssh import SshSession, SshTimeout, SshUnreachable
 Log = Callable[[str], None]
 NETPLAN_TRY_NOT_SUPPORTED = 78  # EX_CONFIG: netplan try refuses bonds and bridges
 TRY_PROMPT = r"Press ENTER before the timeout to accept|Changes will revert in"
+#: seconds netplan try has to accept after Enter before SIGUSR1 over SSH is tried
+ACCEPT_WAIT = 15.0
 TIMER_METHOD = "netplan apply + revert timer"
+#: the way back's ``backup-arm`` exit status when the backup failed (nothing was armed)
+BACKUP_FAILED = 3
 #: characters systemd treats specially in a unit's command line (expansion, separators, escapes, quotes)
 _UNIT_SPECIAL = frozenset("$;%\\\"'\n")
 UNIT_DIR = "/etc/systemd/system"
@@ -108,15 +114,14 @@ class NetplanApply:
         paths = [*plan.files, *([CLOUD_INIT_DISABLE_PATH] if pin_cloud_init else [])]
         backups = {path: f"{path}.bak.{stamp}" for path in paths}
         way = WayBack(f"gda-netplan-revert-{stamp.lower()}", backups, int(self.deadline + 60))
-        r = self.cmd.run(way.script("backup"), root=True)
-        if not r.ok:
+        r = self.cmd.run(way.script("backup-arm"), root=True)  # one run: a round trip on the console
+        if r.status == BACKUP_FAILED:
             raise RemoteError(f"could not back up {', '.join(plan.files)}: {r.output.strip()}")
-        self.log(f"backed up: {', '.join(backups.values())}")
-        r = self.cmd.run(way.script("arm"), root=True)
         if not r.ok:
             raise RemoteError(
                 f"could not arm the revert timer (systemd-run): {r.output.strip()}; nothing was changed"
             )
+        self.log(f"backed up: {', '.join(backups.values())}")
         self.log(
             f"way back armed: {way.unit}.timer restores the old config in {way.fires_in}s unless confirmed "
             f"({way.boot_unit} at boot if the guest reboots first)"
@@ -228,20 +233,26 @@ class NetplanApply:
             ) from None
         seconds = time.monotonic() - t0
         try:
-            # Confirm through the path that just came back: SIGUSR1 over the new SSH connection is netplan
-            # try's "accept", and the way back is cancelled in the same script. Enter on the console is the
-            # fallback.
-            how = "SIGUSR1 over SSH"
-            if not ssh.run(way.script("confirm-try"), root=True).ok:
-                running.send("\r", shown="<Enter>")
-                how = "Enter on the console"
-            result = running.wait(60)
+            # SSH is back (a session authenticated): accept where netplan try runs, with Enter on the
+            # console, and remove the way back there too (the console is root already; SSH's sudo is not
+            # needed for the confirmation). SIGUSR1 over SSH, netplan try's other "accept", is the fallback.
+            how = "Enter on the console"
+            running.send("\r", shown="<Enter>")
+            try:
+                result = running.wait(ACCEPT_WAIT)
+            except ConsoleTimeout:
+                how = "SIGUSR1 over SSH"
+                if not ssh.run(way.script("confirm-try"), root=True).ok:
+                    raise ChangeFailed("netplan try took neither Enter on the console nor SIGUSR1") from None
+                result = running.wait(60)
             if result.status != 0 or "Configuration accepted" not in result.output:
                 raise ChangeFailed(
                     f"netplan try did not accept the configuration (exit {result.status}):\n"
                     f"{result.output.strip()[-600:]}"
                 )
-            way.cancel(ssh)
+            if how.startswith("Enter"):
+                way.cancel(console)
+            console.release()  # accepted and the way back removed: the console logs out meanwhile
         except BaseException:
             ssh.close()
             raise

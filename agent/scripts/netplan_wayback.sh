@@ -3,8 +3,8 @@
 # that restores them and re-applies the old configuration unless it is cancelled, and a unit run at
 # boot that does the same when the guest reboots before the change was confirmed (the transient timer
 # does not survive a reboot).
-# Prelude: N (unused), ACTION (backup | arm | restore | cancel | fire | confirm-try), UNIT (the units'
-# name), FIRES_IN (seconds, for arm), UNIT_DIR (/etc/systemd/system), STATE_DIR (where the job script
+# Prelude: N (unused), ACTION (backup | arm | backup-arm | restore | cancel | fire | confirm-try), UNIT
+# (the units' name), FIRES_IN (seconds, for arm), UNIT_DIR (/etc/systemd/system), STATE_DIR (where the job script
 # lives: it must survive a reboot); argv: pairs of PATH BACKUP. A PATH that did not exist at the backup
 # gets a marker BACKUP.absent instead: the way back removes PATH.
 # shellcheck disable=SC2154
@@ -39,19 +39,20 @@ restore_files() {
     return "$_rc"
 }
 
-case $ACTION in
-backup)
+backup_files() {
     while [ $# -ge 2 ]; do
         if [ -e "$1" ]; then
-            cp -p "$1" "$2" || exit 1
+            cp -p "$1" "$2" || return 1
         else
-            mkdir -p "${2%/*}" && : >"$2.absent" || exit 1
+            mkdir -p "${2%/*}" && : >"$2.absent" || return 1
         fi
         shift 2
     done
     sync
-    ;;
-arm)
+}
+
+# Arm the way back (exits 1, or systemd-run's status, when it cannot).
+arm() {
     # The job is a script file of its own, given the pairs as arguments: a command line with shell
     # syntax in it does not survive the daemon-reload that netplan apply does (systemd re-reads the
     # transient unit and splits it at the ";"), and systemd expands $NAME in it. It lives in STATE_DIR
@@ -110,6 +111,20 @@ UNITFILE
         rm -f "$wants" "$boot" "$job"
         exit "$rc"
     }
+}
+
+case $ACTION in
+backup)
+    backup_files "$@" || exit 1
+    ;;
+arm)
+    arm "$@"
+    ;;
+backup-arm)
+    # One run for both (each is a round trip on the console): a backup that fails exits 3, before
+    # anything is armed.
+    backup_files "$@" || exit 3
+    arm "$@"
     ;;
 restore)
     # Put the old files back and regenerate (the running state is the caller's); remove the way back

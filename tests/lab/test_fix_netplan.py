@@ -209,7 +209,7 @@ def test_fix_over_the_console_brings_ssh_back_on_enp0s6(broken: Guest, story: St
     assert r.returncode == 0, r.stdout + r.stderr
     assert "SSH is unreachable" in r.stderr and "using the serial console" in r.stderr
     assert "fixed: enp0s5 → enp0s6 (via console)" in r.stdout
-    assert "netplan try, confirmed with SIGUSR1 over SSH once SSH was back" in r.stdout
+    assert "netplan try, confirmed with Enter on the console once SSH was back" in r.stdout
     assert "enp0s6: 10.0.2.15/24" in r.stdout
     m = re.search(r"SSH back ([\d.]+)s after the apply", r.stdout)
     assert m, r.stdout

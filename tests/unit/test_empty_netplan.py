@@ -125,7 +125,7 @@ class RecordingCmd:
         self.writes: list[tuple[str, str, int]] = []
 
     def run(self, script: str, **_kw: Any) -> Result:
-        action = next((a for a in ("backup", "arm") if f"ACTION={a}\n" in script), None)
+        action = next((a for a in ("backup-arm", "backup", "arm") if f"ACTION={a}\n" in script), None)
         self.events.append(action or ("validate" if "netplan generate" in script else script.split()[0]))
         return Result(0, "")
 
@@ -141,7 +141,7 @@ def test_the_empty_file_goes_through_backup_way_back_write_and_validate() -> Non
     way = apply.write(p, "20261202T160000Z", pin_cloud_init=False)
     assert way.backups == {CLOUD: f"{CLOUD}.bak.20261202T160000Z"}
     assert cmd.writes == [(CLOUD, p.files[CLOUD], 0o600)]
-    assert cmd.events == ["backup", "arm", f"write {CLOUD}", "validate", "sync"]
+    assert cmd.events == ["backup-arm", f"write {CLOUD}", "validate", "sync"]
 
 
 def test_the_way_back_restores_the_empty_file(tmp_path: Path) -> None:

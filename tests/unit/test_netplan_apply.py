@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from agent.errors import RemoteError
-from agent.ops.netplan_apply import WayBack
+from agent.ops.netplan_apply import BACKUP_FAILED, WayBack
 from agent.transport.protocol import Result
 
 
@@ -80,6 +80,29 @@ def test_a_failed_restore_keeps_the_timer_and_the_boot_unit(tmp_path: Path) -> N
     assert r.returncode != 0 and "no backup" in r.stderr
     assert "systemctl stop" not in calls.read_text(), "the timer is not cancelled after a failed restore"
     assert Path(way.boot_unit).is_file(), "nor is the boot unit"
+
+
+def test_backup_arm_backs_up_then_arms_in_one_run_and_arms_nothing_when_the_backup_fails(
+    tmp_path: Path,
+) -> None:
+    env, calls = _stubs(tmp_path)
+    cfg = tmp_path / "50.yaml"
+    cfg.write_text("old\n")
+    way = _way(tmp_path, {str(cfg): f"{cfg}.bak.1"})
+    r = _sh(way, "backup-arm", env)
+    assert r.returncode == 0, r.stderr
+    assert Path(f"{cfg}.bak.1").read_text() == "old\n" and Path(way.boot_unit).is_file()
+    assert "systemd-run --quiet --service-type=oneshot --unit=gda-netplan-revert-t" in calls.read_text()
+
+    calls.write_text("")
+    blocked = tmp_path / "ro"
+    blocked.mkdir()
+    (blocked / "sub").write_text("a file where the backup's folder would be")
+    way2 = WayBack("gda-netplan-revert-u", {str(cfg): str(blocked / "sub" / "50.yaml.bak")}, 150,
+                   unit_dir=str(tmp_path / "units"), state_dir=str(tmp_path / "state"))  # fmt: skip
+    r = _sh(way2, "backup-arm", env)
+    assert r.returncode == BACKUP_FAILED, (r.returncode, r.stderr)
+    assert "systemd-run" not in calls.read_text() and not Path(way2.boot_unit).exists()
 
 
 def test_a_restore_that_works_removes_the_way_back(tmp_path: Path) -> None:
