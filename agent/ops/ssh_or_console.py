@@ -1,19 +1,22 @@
 """``--via auto``: SSH when it answers, else the serial console, without waiting out SSH's whole timeout
 first.
 
-A guest whose network works answers SSH well within a second; one whose NIC was renamed (the bhyve story)
+A guest whose network works sends its SSH banner at once; one whose NIC was renamed (the bhyve story)
 never does, and a port forwarder in front of it (QEMU's, a NAT) accepts the connection and then stays
-silent until the timeout. So SSH is tried in a thread of its own; if it has not answered within
-:data:`SSH_FIRST` seconds the console logs in meanwhile. SSH that answers before the console is logged in
-still wins (the console logs out again); once the console is in, it is used and a late SSH session is
-closed. Other SSH failures (a host key, authentication) are raised as they were. A guest without a console
-waits for SSH's own timeout, as before.
+silent until the timeout. So SSH is tried in a thread of its own; if its banner has not arrived within
+:data:`BANNER_FIRST` seconds (or, through a gateway, where the banner cannot be seen, if SSH has not
+answered within :data:`SSH_FIRST`), the console logs in meanwhile. A banner that arrived means SSH is
+waited for (key exchange and authentication may be slow under load). SSH that answers before the console
+is logged in still wins (the console logs out again); once the console is in, it is used and a late SSH
+session is closed. Other SSH failures (a host key, authentication) are raised as they were. A guest
+without a console waits for SSH's own timeout, as before.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
 import contextlib
+import threading
 from collections.abc import Callable, Iterator
 from typing import IO
 
@@ -21,7 +24,9 @@ from agent.ops.connect import Connector
 from agent.transport.protocol import CommandProtocol
 from agent.transport.ssh import SshSession, SshUnreachable
 
-#: seconds SSH has before the console starts logging in beside it
+#: seconds SSH's banner has before the console starts logging in beside it
+BANNER_FIRST = 0.4
+#: seconds SSH has (when its banner cannot be seen) before the console starts logging in beside it
 SSH_FIRST = 1.0
 #: seconds for SSH's banner (its connect timeout) in auto mode
 SSH_PROBE = 4.0
@@ -57,11 +62,20 @@ def ssh_or_console(
 ) -> Iterator[tuple[str, CommandProtocol]]:
     """("ssh", an open session) or ("console", a logged-in console), closed or logged out on exit."""
     pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="gda-ssh-probe")
-    fut: _Probe = pool.submit(lambda: connector.ssh(connect_timeout=SSH_PROBE).open())
+    heard = threading.Event()  # the banner arrived, or the probe ended
+    probe = connector.ssh(connect_timeout=SSH_PROBE)
+    fut: _Probe = pool.submit(lambda: probe.open(on_banner=heard.set))
+    fut.add_done_callback(lambda _f: heard.set())
     pool.shutdown(wait=False)
     try:
-        first = SSH_PROBE + 5 if connector.guest.console is None else SSH_FIRST
-        ssh, why = _outcome(fut, first)
+        if connector.guest.console is None:
+            first = wait = SSH_PROBE + 5
+        elif probe.conn.gateway is None:  # a direct connection: its banner says whether SSH answers
+            first = BANNER_FIRST
+            wait = SSH_PROBE + 5 if heard.wait(BANNER_FIRST) else 0.0
+        else:
+            first = wait = SSH_FIRST
+        ssh, why = _outcome(fut, wait)
     except BaseException:
         _discard(fut)
         raise

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import logging
 import select
+import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -159,14 +161,41 @@ class SshSession:
 
     # ------------------------------------------------------------------------------------ connection
 
-    def open(self) -> SshSession:
+    def open(self, *, on_banner: Callable[[], None] | None = None) -> SshSession:
+        """Connect and authenticate. ``on_banner`` is called as soon as the server's banner has arrived,
+        before the key exchange and authentication (a direct connection only: not through a gateway)."""
         t0 = time.monotonic()
         try:
-            return self._open()
+            return self._open(on_banner)
         finally:
             self.connect_seconds = time.monotonic() - t0
 
-    def _open(self) -> SshSession:
+    def _unreachable(self, reason: str) -> SshUnreachable:
+        return SshUnreachable(
+            f"cannot reach SSH on {self.conn.host}:{self.conn.port}: {reason}",
+            hint="is the guest up and its network configured? "
+            "(after a disk was attached: the fix-netplan task)",
+        )
+
+    def _socket_with_banner(self) -> socket.socket:
+        """A TCP connection to the server on which its banner has begun to arrive (peeked at, left for
+        paramiko to read)."""
+        timeout = self.target.connect_timeout
+        try:
+            sock = socket.create_connection((self.conn.host, int(self.conn.port)), timeout=timeout)
+        except OSError as e:
+            raise self._unreachable(str(e.strerror or e)) from None
+        try:
+            first = sock.recv(1, socket.MSG_PEEK)
+        except OSError:  # a timeout too: a port forwarder accepts, and nothing answers behind it
+            sock.close()
+            raise self._unreachable(f"no SSH banner within {timeout:g}s") from None
+        if not first:
+            sock.close()
+            raise self._unreachable("the connection was closed before the SSH banner")
+        return sock
+
+    def _open(self, on_banner: Callable[[], None] | None = None) -> SshSession:
         client = self.client
         # Read known_hosts ourselves: paramiko's loader fails on @cert-authority/@revoked lines and
         # does not enforce @revoked (agent.transport.known_hosts).
@@ -187,6 +216,22 @@ class SshSession:
             gateway.client.set_missing_host_key_policy(RejectUnknownHost(self.known_hosts, known.revoked))
             gateway = gateway.gateway
         where = f"{self.conn.host}:{self.conn.port}"
+        sock = None
+        if on_banner is not None and self.conn.gateway is None:
+            sock = self.conn.connect_kwargs["sock"] = self._socket_with_banner()
+            on_banner()
+        try:
+            self._connect(where, known)
+        except BaseException:
+            if sock is not None:
+                sock.close()
+            raise
+        if self.accept_new_host_key:
+            self.accepted_host_keys = list(accept.accepted)
+        return self
+
+    def _connect(self, where: str, known: KnownHosts) -> None:
+        """Fabric's open (key exchange, host key, authentication), its failures in the project's words."""
         try:
             self.conn.open()
         except HostKeyError:
@@ -211,14 +256,7 @@ class SshSession:
             if isinstance(e, paramiko.SSHException):
                 # A port forwarder (QEMU's, a NAT) accepts the connection but nothing answers behind it.
                 reason = f"no SSH banner within {self.target.connect_timeout:g}s ({reason})"
-            raise SshUnreachable(
-                f"cannot reach SSH on {where}: {reason}",
-                hint="is the guest up and its network configured? "
-                "(after a disk was attached: the fix-netplan task)",
-            ) from None
-        if self.accept_new_host_key:
-            self.accepted_host_keys = list(accept.accepted)
-        return self
+            raise self._unreachable(reason) from None
 
     def close(self) -> None:
         if self._root_shell is not None:

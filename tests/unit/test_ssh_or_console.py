@@ -20,13 +20,19 @@ from agent.transport.ssh import SshUnreachable
 
 
 class FakeSsh:
-    def __init__(self, delay: float, error: Exception | None) -> None:
-        self.delay, self.error = delay, error
+    """``open`` takes ``delay`` seconds in all; the banner comes after ``banner`` seconds (None: never)."""
+
+    def __init__(self, delay: float, error: Exception | None, banner: float | None, gateway: bool) -> None:
+        self.delay, self.error, self.banner = delay, error, banner
+        self.conn = SimpleNamespace(gateway="jump" if gateway else None)
         self.closed = threading.Event()
         self.entered = False
 
-    def open(self) -> FakeSsh:
-        time.sleep(self.delay)
+    def open(self, *, on_banner: Any = None) -> FakeSsh:
+        if self.banner is not None and on_banner is not None:
+            time.sleep(self.banner)
+            on_banner()
+        time.sleep(max(0.0, self.delay - (self.banner or 0.0)))
         if self.error is not None:
             raise self.error
         return self
@@ -46,6 +52,8 @@ class FakeSsh:
 class FakeConnector:
     ssh_delay: float
     ssh_error: Exception | None = None
+    banner: float | None = None
+    gateway: bool = False
     login: float = 0.2
     has_console: bool = True
     events: list[str] = field(default_factory=list)
@@ -57,7 +65,7 @@ class FakeConnector:
 
     def ssh(self, *, connect_timeout: float) -> FakeSsh:
         assert connect_timeout == soc.SSH_PROBE
-        s = FakeSsh(self.ssh_delay, self.ssh_error)
+        s = FakeSsh(self.ssh_delay, self.ssh_error, self.banner, self.gateway)
         self.made.append(s)
         return s
 
@@ -81,34 +89,54 @@ def run(c: FakeConnector) -> tuple[str, Any, float, list[str]]:
 
 
 def test_ssh_that_answers_at_once_is_used_and_the_console_is_never_touched() -> None:
-    c = FakeConnector(ssh_delay=0.05)
+    c = FakeConnector(ssh_delay=0.05, banner=0.01)
     via, cmd, took, said = run(c)
-    assert (via, cmd) == ("ssh", c.made[0]) and took < soc.SSH_FIRST
+    assert (via, cmd) == ("ssh", c.made[0]) and took < soc.BANNER_FIRST
     assert c.events == ["use ssh"] and said == [] and c.made[0].closed.is_set()
 
 
 def test_a_silent_ssh_does_not_hold_up_the_console(monkeypatch: pytest.MonkeyPatch) -> None:
     # QEMU's forwarder: the connection is accepted, no banner comes, the probe times out after 4 s
-    monkeypatch.setattr(soc, "SSH_FIRST", 0.3)
+    monkeypatch.setattr(soc, "BANNER_FIRST", 0.3)
     c = FakeConnector(ssh_delay=1.5, ssh_error=SshUnreachable("no SSH banner within 4s"))
     via, cmd, took, said = run(c)
     assert (via, cmd) == ("console", "CONSOLE")
-    assert took < 1.0  # 0.3 s for SSH, 0.2 s of login: not SSH's whole timeout first
+    assert took < 1.0  # 0.3 s for SSH's banner, 0.2 s of login: not SSH's whole timeout first
     assert c.events == ["console in", "use console", "console out"]
     assert said == [
         "SSH is unreachable (no answer within 0.3s while the console logged in); using the serial console"
     ]
 
 
-def test_ssh_that_fails_fast_says_why() -> None:
+def test_a_banner_that_came_is_waited_for_however_slow_the_login_behind_it() -> None:
+    # a healthy guest under load: the banner at once, key exchange and authentication slow
+    c = FakeConnector(ssh_delay=soc.BANNER_FIRST + 0.5, banner=0.02)
+    via, cmd, took, said = run(c)
+    assert (via, cmd) == ("ssh", c.made[0]) and took >= soc.BANNER_FIRST + 0.5
+    assert c.events == ["use ssh"] and said == []  # the console was never logged in
+
+
+def test_through_a_gateway_ssh_gets_ssh_first_seconds(monkeypatch: pytest.MonkeyPatch) -> None:
+    # a ProxyJump hop: the banner cannot be seen, so the whole SSH session has SSH_FIRST seconds
+    monkeypatch.setattr(soc, "SSH_FIRST", 0.3)
+    c = FakeConnector(ssh_delay=1.5, ssh_error=SshUnreachable("no SSH banner"), banner=0.01, gateway=True)
+    via, _cmd, took, said = run(c)
+    assert via == "console" and 0.3 <= took < 1.0
+    assert said == [
+        "SSH is unreachable (no answer within 0.3s while the console logged in); using the serial console"
+    ]
+
+
+def test_ssh_that_fails_fast_says_why_at_once() -> None:
     c = FakeConnector(ssh_delay=0.0, ssh_error=SshUnreachable("cannot reach SSH on h:22: Connection refused"))
-    via, _cmd, _took, said = run(c)
+    via, _cmd, took, said = run(c)
     assert via == "console" and "Connection refused" in said[0]
+    assert took < soc.BANNER_FIRST + 0.2 + 0.15  # the failure is not waited out: only the login's 0.2 s
 
 
 def test_a_late_session_is_closed_once_the_console_is_in(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(soc, "SSH_FIRST", 0.1)
-    c = FakeConnector(ssh_delay=0.5, login=0.2)  # SSH answers after the console is in
+    monkeypatch.setattr(soc, "BANNER_FIRST", 0.1)
+    c = FakeConnector(ssh_delay=0.5, banner=0.3, login=0.2)  # SSH answers after the console is in
     via, _cmd, _took, _said = run(c)
     assert via == "console"
     assert c.made[0].closed.wait(2.0), "the late SSH session was left open"
@@ -116,8 +144,8 @@ def test_a_late_session_is_closed_once_the_console_is_in(monkeypatch: pytest.Mon
 
 
 def test_ssh_that_answers_while_the_console_logs_in_still_wins(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(soc, "SSH_FIRST", 0.1)
-    c = FakeConnector(ssh_delay=0.2, login=0.4)
+    monkeypatch.setattr(soc, "BANNER_FIRST", 0.1)
+    c = FakeConnector(ssh_delay=0.2, banner=0.15, login=0.4)
     via, cmd, _took, said = run(c)
     assert (via, cmd) == ("ssh", c.made[0]) and said == []
     assert c.events == ["console in", "console out", "use ssh"]  # logged out again before SSH is used
@@ -131,6 +159,7 @@ def test_a_host_key_failure_is_raised_not_taken_for_unreachable() -> None:
 
 
 def test_without_a_console_ssh_gets_its_whole_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(soc, "BANNER_FIRST", 0.1)
     monkeypatch.setattr(soc, "SSH_FIRST", 0.1)
     c = FakeConnector(ssh_delay=0.4, has_console=False)
     via, _cmd, _took, _said = run(c)
