@@ -64,15 +64,16 @@ def write_files(session: ConsoleSession, files: Sequence[tuple[str, bytes, int]]
     steps: list[str] = []
     temps: list[str] = []
     digests: dict[str, str] = {}
+    sent: list[bytes] = []  # what goes over for each file: its data, or the data gzip-compressed
     for i, (path, data, mode) in enumerate(files):
-        directory, name = posixpath.split(path)
-        if not name:
+        if not posixpath.basename(path):
             raise ConsoleError(f"write_file: {path!r} names a directory")
-        stem = posixpath.join(directory, f".{name}.gda-{session.nonce}")
-        tmp, new = f"{stem}.b64", f"{stem}.new"
+        tmp = _chunk_file(session, path)
+        new = tmp.removesuffix(".b64") + ".new"
         if chunk_chars(q(tmp)) < MIN_CHUNK_CHARS:
             raise ConsoleError(f"write_file: the path {path!r} is too long to write over the console")
         packed = session.has_gzip and len(data) > GZIP_OVER
+        sent.append(gzipped(data) if packed else data)
         digest = digests[path] = hashlib.sha256(data).hexdigest()
         decode = f"base64 -d < {q(tmp)} | gzip -dc" if packed else f"base64 -d < {q(tmp)}"
         steps.append(
@@ -83,9 +84,8 @@ def write_files(session: ConsoleSession, files: Sequence[tuple[str, bytes, int]]
         temps += [tmp, new]
     done = False
     try:
-        for path, data, _mode in files:
-            _send_chunks(session, path, gzipped(data) if session.has_gzip and len(data) > GZIP_OVER else data,
-                         payload_summary(data)[1:-1])  # fmt: skip
+        for (path, data, _mode), raw in zip(files, sent, strict=True):
+            _send_chunks(session, path, raw, payload_summary(data)[1:-1])
         result = session.run(" && ".join(f"{{ {step}; }}" for step in steps))
         if result.status != 0:
             if "gda-sum:" in result.output:
@@ -121,9 +121,7 @@ def unpack_files(session: ConsoleSession, directory: str, files: Mapping[str, by
             tar.addfile(info, io.BytesIO(data))
     archive = f"{directory}.tar"
     _send_chunks(session, archive, gzipped(buf.getvalue()), f"archive of {len(files)} files")
-    tmp = posixpath.join(
-        posixpath.dirname(archive), f".{posixpath.basename(archive)}.gda-{session.nonce}.b64"
-    )
+    tmp = _chunk_file(session, archive)
     paths = {name: posixpath.join(directory, name) for name in files}
     result = session.run(
         f"base64 -d < {q(tmp)} | gzip -dc | tar -xof - -C {q(directory)}; _gda_rc=$?; rm -f {q(tmp)}; "

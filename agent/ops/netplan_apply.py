@@ -236,12 +236,12 @@ class NetplanApply:
             # SSH is back (a session authenticated): accept where netplan try runs, with Enter on the
             # console, and remove the way back there too (the console is root already; SSH's sudo is not
             # needed for the confirmation). SIGUSR1 over SSH, netplan try's other "accept", is the fallback.
-            how = "Enter on the console"
+            how, by_enter = "Enter on the console", True
             running.send("\r", shown="<Enter>")
             try:
                 result = running.wait(ACCEPT_WAIT)
             except ConsoleTimeout:
-                how = "SIGUSR1 over SSH"
+                how, by_enter = "SIGUSR1 over SSH", False  # confirm-try removes the way back itself
                 if not ssh.run(way.script("confirm-try"), root=True).ok:
                     raise ChangeFailed("netplan try took neither Enter on the console nor SIGUSR1") from None
                 result = running.wait(60)
@@ -250,7 +250,7 @@ class NetplanApply:
                     f"netplan try did not accept the configuration (exit {result.status}):\n"
                     f"{result.output.strip()[-600:]}"
                 )
-            if how.startswith("Enter"):
+            if by_enter:
                 way.cancel(console)
             console.release()  # accepted and the way back removed: the console logs out meanwhile
         except BaseException:
