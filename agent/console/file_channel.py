@@ -33,6 +33,8 @@ GZIP_OVER = 512
 #: what the shell set-up prints when the guest has gzip, and tar
 GZIP_SEEN = "gda-has-gzip"
 TAR_SEEN = "gda-has-tar"
+#: what unpack_files() prints when the folder it is to make is there already
+DIR_TAKEN = "gda-dir-taken"
 
 
 def gzipped(data: bytes) -> bytes:
@@ -76,9 +78,10 @@ def write_files(session: ConsoleSession, files: Sequence[tuple[str, bytes, int]]
         sent.append(gzipped(data) if packed else data)
         digest = digests[path] = hashlib.sha256(data).hexdigest()
         decode = f"base64 -d < {q(tmp)} | gzip -dc" if packed else f"base64 -d < {q(tmp)}"
+        chmod = "" if mode == 0o600 else f"chmod {mode:04o} {q(new)} && "  # umask 077 made it 0600
         steps.append(
             f"(umask 077 && {decode} > {q(new)}) && _gda_sum=$(sha256sum < {q(new)}) && "
-            f'case $_gda_sum in "{digest} "*) chmod {mode:04o} {q(new)} && mv -f {q(new)} {q(path)} '
+            f'case $_gda_sum in "{digest} "*) {chmod}mv -f {q(new)} {q(path)} '
             f'&& rm -f {q(tmp)};; *) echo "gda-sum:{i}:$_gda_sum"; (exit 9);; esac'
         )
         temps += [tmp, new]
@@ -107,11 +110,15 @@ def write_files(session: ConsoleSession, files: Sequence[tuple[str, bytes, int]]
                 log.warning("could not remove the temporary files of %s: %s", files[0][0], exc.message)
 
 
-def unpack_files(session: ConsoleSession, directory: str, files: Mapping[str, bytes]) -> None:
-    """Write ``files`` (name: data) into the existing private ``directory`` in one transfer: a
-    gzip-compressed tar archive as base64 chunks, then ONE command that unpacks it (each file mode 0600,
-    owned by the console user) and prints each file's sha256, checked here; on any mismatch the files
-    are removed again. For a guest with tar and gzip (both Essential in Debian and Ubuntu)."""
+def unpack_files(
+    session: ConsoleSession, directory: str, files: Mapping[str, bytes], *, make_dir: bool = False
+) -> None:
+    """Write ``files`` (name: data) into the private ``directory`` in one transfer: a gzip-compressed
+    tar archive as base64 chunks, then ONE command that unpacks it (each file mode 0600, owned by the
+    console user) and prints each file's sha256, checked here; on any mismatch the files are removed
+    again. With ``make_dir`` that command first makes ``directory`` (mode 0700; a strict mkdir: one that
+    is there already is not ours, and nothing is unpacked into it). For a guest with tar and gzip (both
+    Essential in Debian and Ubuntu)."""
     q = shlex.quote
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w", format=tarfile.USTAR_FORMAT) as tar:
@@ -123,18 +130,23 @@ def unpack_files(session: ConsoleSession, directory: str, files: Mapping[str, by
     _send_chunks(session, archive, gzipped(buf.getvalue()), f"archive of {len(files)} files")
     tmp = _chunk_file(session, archive)
     paths = {name: posixpath.join(directory, name) for name in files}
+    unpack = f"base64 -d < {q(tmp)} | gzip -dc | tar -xof - -C {q(directory)}; _gda_rc=$?"
+    if make_dir:  # typed into the login shell: no exit, an if
+        unpack = f"if mkdir -m 700 {q(directory)}; then {unpack}; else echo {DIR_TAKEN}; _gda_rc=1; fi"
     result = session.run(
-        f"base64 -d < {q(tmp)} | gzip -dc | tar -xof - -C {q(directory)}; _gda_rc=$?; rm -f {q(tmp)}; "
-        f"[ $_gda_rc -eq 0 ] && sha256sum {' '.join(q(p) for p in paths.values())}"
+        f"{unpack}; rm -f {q(tmp)}; [ $_gda_rc -eq 0 ] && sha256sum {' '.join(q(p) for p in paths.values())}"
     )
+    if make_dir and DIR_TAKEN in result.output:
+        raise ConsoleError(f"staging over the console: {directory} is there already (not this session's)")
     sums = {}
     for line in result.output.splitlines():
         digest, _, path = line.partition("  ")
         sums[path.strip()] = digest
     bad = [name for name, path in paths.items() if sums.get(path) != hashlib.sha256(files[name]).hexdigest()]
     if result.status != 0 or bad:
-        if session.usable:
-            session.run("rm -f " + " ".join(q(p) for p in paths.values()), timeout=session.prompt_timeout)
+        if session.usable:  # what was unpacked goes; a folder made here for it too
+            undo = f"rm -rf {q(directory)}" if make_dir else "rm -f " + " ".join(q(p) for p in paths.values())
+            session.run(undo, timeout=session.prompt_timeout)
         output = session.redact(result.output.strip())[-400:]
         raise ConsoleError(
             f"staging {len(files)} files in {directory} over the console failed "

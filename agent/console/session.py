@@ -50,26 +50,25 @@ class ConsoleSession(ConsoleLogin):
         if password:
             self.add_secret(password)
         took_over = self._login(user, password)
-        self._setup_shell()
-        whoami = self.run("id -un").output.strip()
+        whoami = self._setup_shell()
         if whoami != user:
             if not took_over:
                 raise self._error(f"console login as {user} gave a shell of {whoami!r}")
             log.info("the console shell belongs to %r, not %r: logging it out", whoami, user)
             self.logout()
             self._login(user, password, allow_shell=False)
-            self._setup_shell()
-            whoami = self.run("id -un").output.strip()
+            whoami = self._setup_shell()
             if whoami != user:
                 raise self._error(f"console login as {user} gave a shell of {whoami!r}")
         self.user = user
         log.info("logged in on the console as %s", user)
 
-    def _setup_shell(self) -> None:
-        """Deterministic prompt, no echo; then (through run()) no bracketed paste, wide terminal, dumb
-        terminal, no pager, no history file and no history expansion, kernel messages off the console."""
+    def _setup_shell(self) -> str:
+        """Deterministic prompt, no echo (one line); then (one run()) no bracketed paste, wide terminal,
+        dumb terminal, no pager, no history file and no history expansion, kernel messages off the
+        console, and who the shell belongs to (returned)."""
         head, tail = self._prompt[:4], self._prompt[4:]
-        set_prompt = f"PS1='{head}''{tail}\\$ '; PS2=''; unset PROMPT_COMMAND\r"
+        set_prompt = f"PS1='{head}''{tail}\\$ '; PS2=''; unset PROMPT_COMMAND; stty -echo\r"
         self._send(set_prompt)
         if self._expect_or_timeout([self._prompt_re], self.prompt_timeout, "the new shell prompt") is None:
             # The prompt we woke to was an older one and the shell is in the middle of a line (an open
@@ -79,8 +78,6 @@ class ConsoleSession(ConsoleLogin):
             self._expect(shell_res, self.prompt_timeout, "the shell prompt after Ctrl-C")
             self._send(set_prompt)
             self._expect([self._prompt_re], self.prompt_timeout, "the new shell prompt")
-        self._send("stty -echo\r")
-        self._expect([self._prompt_re], self.prompt_timeout, "the shell prompt after stty -echo")
         self._in_shell = True
         self._shell_unsure = False
         setup = self.run(
@@ -89,11 +86,12 @@ class ConsoleSession(ConsoleLogin):
             "export TERM=dumb PAGER=cat SYSTEMD_PAGER=cat; unset HISTFILE; "
             "dmesg -n 1 2>/dev/null || sudo -n dmesg -n 1 2>/dev/null; "
             f"command -v gzip >/dev/null 2>&1 && echo {file_channel.GZIP_SEEN}; "
-            f"command -v tar >/dev/null 2>&1 && echo {file_channel.TAR_SEEN}; true",
+            f"command -v tar >/dev/null 2>&1 && echo {file_channel.TAR_SEEN}; echo gda-user=$(id -un)",
             timeout=self.prompt_timeout,
         )
         self._gzip = file_channel.GZIP_SEEN in setup.output
         self._tar = self._gzip and file_channel.TAR_SEEN in setup.output
+        return setup.output.rpartition("gda-user=")[2].strip()
 
     # ------------------------------------------------------------------------------------ commands
 
@@ -216,12 +214,13 @@ class ConsoleSession(ConsoleLogin):
         names = [hashlib.sha256(d).hexdigest()[:16] for d in datas]
         todo = {n: d for n, d in zip(names, datas, strict=True) if n not in self._staged_once}
         if todo:
-            if not self._stage_folder:
-                self.run_checked(f"mkdir -m 700 {shlex.quote(folder)}")  # fails if it is there: not ours
+            if self._tar:  # the first unpack makes the folder (a strict mkdir: one there is not ours)
+                file_channel.unpack_files(self, folder, todo, make_dir=not self._stage_folder)
                 self._stage_folder = folder
-            if self._tar:
-                file_channel.unpack_files(self, folder, todo)
             else:
+                if not self._stage_folder:
+                    self.run_checked(f"mkdir -m 700 {shlex.quote(folder)}")  # fails if it is there: not ours
+                    self._stage_folder = folder
                 file_channel.write_files(self, [(f"{folder}/{n}", d, 0o600) for n, d in todo.items()])
             self._staged_once.extend(todo)
         return [f"{folder}/{n}" for n in names]
@@ -256,11 +255,25 @@ class ConsoleSession(ConsoleLogin):
             cleanup = f"rm -rf {shlex.quote(self._stage_folder)}; "
             self._staged_once.clear()
             self._stage_folder = ""
+        # The login shell says so on its way out, and that is the logout, without waiting the second or
+        # more getty takes to print its prompt again under emulation. The login shell is the terminal's
+        # session leader (util-linux login makes it one), or the child of login(1) which is (shadow's
+        # login, Debian 12's): when it exits, so does login, and the kernel hangs the terminal up; no
+        # shell is left on it. A nested shell says nothing and its parent's prompt comes back: exit again.
+        bye = f"@@GDA-BYE-{self._nonce}@@"
+        leader = (  # /proc/PID/stat after "(comm) ": state ppid pgrp session
+            'read -r _gda_s < /proc/$$/stat && _gda_s=${_gda_s##*") "} && set -- $_gda_s && '
+            '{ [ "$4" = $$ ] || { [ "$4" = "$2" ] && read -r _gda_p < "/proc/$2/stat" && '
+            '[ "${_gda_p%%") "*}" = "$2 (login" ]; }; } && '
+            f"trap 'echo {bye[:5]}''{bye[5:]}' EXIT; "
+        )
+        patterns = [re.compile(re.escape(bye)), *self._states]
         for _ in range(3):
-            self._send(cleanup + "exit\r")
+            self._send(cleanup + leader + "exit\r")
             cleanup = ""
-            state = self._expect_state(self.prompt_timeout, "the login prompt after exit")
-            if state is ConsoleState.LOGIN:
+            index = self._expect(patterns, self.prompt_timeout, "the login prompt after exit")
+            state = None if index == 0 else self._state_at(index - 1)
+            if index == 0 or state is ConsoleState.LOGIN:
                 self._in_shell = False
                 self._shell_unsure = False
                 self.user = None

@@ -401,7 +401,7 @@ def test_transcript_redacts_secrets(fake: StartConsole, session_for: SessionFact
     assert PASSWORD not in text and "api-token-123" not in text
     assert ">>> <password>" in text
     assert "******** and ********" in text
-    assert f">>> {USER}" in text and "login: " in text and ">>> exit" in text
+    assert f">>> {USER}" in text and "login: " in text and "EXIT; exit\n" in text
 
 
 def test_transcript_shows_file_payloads_as_length_and_sha256(
@@ -602,6 +602,27 @@ def test_write_file_chunks_fill_a_typed_line_without_going_over() -> None:
     assert chunk_chars(shlex.quote("/" + "d" * 1900)) < MIN_CHUNK_CHARS  # refused, never staged
 
 
+def test_logout_takes_the_login_shells_word_and_exits_a_nested_shell_first(
+    fake: StartConsole, session_for: SessionFactory
+) -> None:
+    """The login shell (the terminal's session leader) prints the goodbye marker on its way out, and
+    that ends the logout; a shell started inside it is no session leader: it exits silently, its
+    parent's prompt comes back, and the next exit is the login shell's."""
+    transcript = io.StringIO()
+    console = session_for(fake(), transcript=transcript)
+    console.login(USER, PASSWORD)
+    console._send("bash --norc --noprofile -i\r")  # a shell in the shell, as someone may leave one
+    console._expect_state(10, "the nested shell's prompt")
+    console.logout()
+    assert not console.usable and console.user is None
+    sent = [ln for ln in transcript.getvalue().splitlines() if ln.startswith(">>> ") and "exit" in ln]
+    assert len(sent) == 2  # the nested shell, then the login shell
+    assert transcript.getvalue().count(f"@@GDA-BYE-{console.nonce}@@") == 1
+    console.login(USER, PASSWORD)  # the terminal was hung up and getty is back: a new login works
+    assert console.run("id -un").output.strip() == USER
+    console.logout()
+
+
 def test_logout_soon_logs_out_in_the_background_and_logout_waits_for_it(
     fake: StartConsole, session_for: SessionFactory
 ) -> None:
@@ -644,6 +665,27 @@ def test_preload_stages_several_scripts_with_one_decode_and_their_runs_send_no_m
     modes = [line.split()[0] for line in console.run(staged).output.splitlines()]
     assert modes == ["700", "600", "600"]  # a private folder, two private files
     console.logout()
+
+
+@pytest.mark.parametrize("tar", [True, False])
+def test_a_stage_folder_already_there_is_not_ours_and_nothing_goes_into_it(
+    fake: StartConsole, session_for: SessionFactory, tar: bool
+) -> None:
+    console = session_for(fake())
+    console.login(USER, PASSWORD)
+    console._tar = tar
+    folder = f"/tmp/.gda-stage-{console.nonce}"
+    console.run_checked(f"mkdir {folder} && echo theirs > {folder}/x")  # someone else's, made first
+    try:
+        with pytest.raises(ConsoleError, match=r"there already|mkdir"):
+            console.stage_once(b"echo one\n" * 100)
+        assert console.run(f"ls {folder}").output.split() == ["x"]  # untouched
+        console.logout()  # and not removed at logout: it is not this session's
+        console.login(USER, PASSWORD)
+        assert console.run(f"cat {folder}/x").output == "theirs\n"
+    finally:
+        console.run(f"rm -rf {folder}")
+        console.logout()
 
 
 @pytest.mark.parametrize("tar", [True, False])
