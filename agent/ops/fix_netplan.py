@@ -18,7 +18,6 @@ from agent.console.commands import ConsoleCommands
 from agent.core.net.cloud_init import CLOUD_INIT_DISABLE_PATH, cloud_init_disable_config
 from agent.core.net.netfacts import NetFacts, parse_netfacts, render_netfacts_script
 from agent.core.net.repair_plan import NothingToFix, RepairPlan, plan_repair
-from agent.core.script_render import render
 from agent.errors import ChangeFailed, RemoteError, UsageError
 from agent.hints import opt
 from agent.inventory import Guest
@@ -86,11 +85,17 @@ def decide(facts: NetFacts, guest: Guest, opts: FixOptions) -> RepairPlan | Noth
     )
 
 
-def describe_network(cmd: CommandProtocol, guest: Guest, plan: RepairPlan) -> tuple[str | None, list[str]]:
+def describe_network(cmd: CommandProtocol, plan: RepairPlan) -> tuple[str | None, list[str]]:
     """The repaired or pinned interface (its final name) and its addresses, read back over the new SSH
-    connection. A pure match-MAC plan has no repairs, only pins: report the pinned interface; a file
-    written from nothing, the NIC of its new entry."""
-    facts = gather(cmd, guest)
+    connection as its login user (``ip`` and sysfs need no root: no second sudo). A pure match-MAC plan
+    has no repairs, only pins: report the pinned interface; a file written from nothing, the NIC of its
+    new entry."""
+    r = cmd.run(render_netfacts_script(files=False), timeout=60)
+    if not r.ok and "@@GDA-NET" not in r.stdout:
+        raise RemoteError(
+            f"reading the guest's interfaces through {cmd.label} failed: {r.output.strip()[-400:]}"
+        )
+    facts = parse_netfacts(r.stdout)
     wanted = (
         {r.final_name for r in plan.repairs}
         | {p.final_name for p in plan.pins}
@@ -149,10 +154,7 @@ class _Fix:
         """Gather, decide, and (unless a dry run) write and apply."""
         guest = self.connector.guest
         if isinstance(self.cmd, ConsoleCommands):  # the scripts of a repair go over the slow line at once
-            self.cmd.preload(
-                [render_netfacts_script(), WayBack("gda-preload", {}, 0).script("cancel"),
-                 render("netplan_validate")]
-            )  # fmt: skip
+            self.cmd.preload([render_netfacts_script(), WayBack("gda-preload", {}, 0).script("cancel")])
         facts = gather(self.cmd, guest)
         decision = decide(facts, guest, self.opts)
         outcome = FixOutcome("nothing-to-fix", self.via)
@@ -177,8 +179,21 @@ class _Fix:
         apply = NetplanApply(self.cmd, self.connector, self.opts.deadline, self.log)
         way = apply.write(decision, self.stamp, pin_cloud_init=self.opts.pin_cloud_init)
         outcome.backups = [backup for path, backup in way.backups.items() if path in decision.files]
+
+        def report(ssh: CommandProtocol) -> tuple[str | None, list[str], str | None]:
+            """The interface and its addresses over the new SSH session, or why not (a warning: the
+            fix is done and SSH answers; reading it back is a report)."""
+            try:
+                return (*describe_network(ssh, decision), None)
+            except RemoteError as e:
+                return None, [], f"SSH is back, but reading the network over it failed: {e.message}"
+
         if isinstance(self.cmd, ConsoleCommands) and not decision.has_bonds_or_bridges:
-            ssh, seconds, method = apply.with_netplan_try(self.cmd, way)
+            # the report is read while the console confirms
+            ssh, seconds, method, (iface, addresses, why_not) = apply.with_netplan_try(
+                self.cmd, way, meanwhile=report
+            )
+            ssh.close()
         else:
             ssh, seconds = apply.with_timer(way)
             on_console = isinstance(self.cmd, ConsoleCommands)
@@ -188,13 +203,12 @@ class _Fix:
                 else " (netplan try needs a terminal)"
             )
             method = TIMER_METHOD + why
-        if isinstance(self.cmd, ConsoleCommands):
-            self.cmd.release()  # SSH is back and the way back cancelled: the console logs out meanwhile
-        with ssh:
-            try:
-                outcome.interface, outcome.addresses = describe_network(ssh, guest, decision)
-            except RemoteError as e:  # the fix is done and SSH answers; root over it is another matter
-                outcome.warnings.append(f"SSH is back, but reading the network over it failed: {e.message}")
+            if isinstance(self.cmd, ConsoleCommands):
+                self.cmd.release()  # SSH is back and the way back cancelled: the console logs out meanwhile
+            with ssh:
+                iface, addresses, why_not = report(ssh)
+        outcome.interface, outcome.addresses = iface, addresses
+        outcome.warnings += [why_not] if why_not else []
         outcome.action, outcome.apply_method, outcome.seconds_to_ssh = "fixed", method, seconds
         return outcome
 

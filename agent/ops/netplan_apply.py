@@ -1,10 +1,11 @@
 """fix-netplan's apply, with a way back at every step (``agent/scripts/netplan_*.sh``).
 
-* :meth:`NetplanApply.write`: back up the files being changed, arm a transient systemd timer on the guest
-  that restores them and re-applies the old configuration (armed *before* anything is written: if the
-  controller dies at any point, laptop asleep or console gone, the guest goes back by itself), write the
-  new files (mode 0600), validate them with ``netplan generate`` in a scratch root; on any failure put the
-  old files back.
+* :meth:`NetplanApply.write`: stage the new files (hidden, next to theirs), then in ONE run on the guest
+  back up the files being changed, arm a transient systemd timer that restores them and re-applies the
+  old configuration (armed *before* anything is changed: if the controller dies at any point, laptop
+  asleep or console gone, the guest goes back by itself), put the staged files in place (mode 0600),
+  validate them with netplan's generator in a scratch root and sync; on any failure the old files are
+  put back.
 * :meth:`NetplanApply.with_netplan_try` (on the console): ``netplan try`` in the foreground, confirmed only
   once the controller is back over SSH (Enter on the console, SIGUSR1 over the new connection as the
   fallback), the way back then removed through the console. If SSH does not come back before the
@@ -18,12 +19,14 @@ A change rolled back raises :class:`agent.errors.ChangeFailed` (exit 3).
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import posixpath
 import shlex
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import TypeVar
 
 from agent.console.commands import ConsoleCommands
 from agent.console.console_io import ConsoleTimeout
@@ -38,13 +41,19 @@ from agent.transport.protocol import CommandProtocol
 from agent.transport.ssh import SshSession, SshTimeout, SshUnreachable
 
 Log = Callable[[str], None]
+T = TypeVar("T")
 NETPLAN_TRY_NOT_SUPPORTED = 78  # EX_CONFIG: netplan try refuses bonds and bridges
 TRY_PROMPT = r"Press ENTER before the timeout to accept|Changes will revert in"
 #: seconds netplan try has to accept after Enter before SIGUSR1 over SSH is tried
 ACCEPT_WAIT = 15.0
 TIMER_METHOD = "netplan apply + revert timer"
-#: the way back's ``backup-arm`` exit status when the backup failed (nothing was armed)
-BACKUP_FAILED = 3
+#: the way back's ``arm-install`` exit statuses: the backup failed (nothing armed, nothing changed), the
+#: way back could not be armed (nothing changed), the generator rejected the new files or they could not
+#: be put in place (in both, the old files are back and the way back removed), or one of those two and
+#: putting the old files back failed too (the armed way back still restores them)
+BACKUP_FAILED, ARM_FAILED, INVALID, INSTALL_FAILED, UNDO_FAILED = 3, 4, 5, 6, 7
+ARM_INSTALL_EXITS = {"EXIT_BACKUP": BACKUP_FAILED, "EXIT_ARM": ARM_FAILED, "EXIT_INVALID": INVALID,
+                     "EXIT_INSTALL": INSTALL_FAILED, "EXIT_UNDO": UNDO_FAILED}  # fmt: skip
 #: characters systemd treats specially in a unit's command line (expansion, separators, escapes, quotes)
 _UNIT_SPECIAL = frozenset("$;%\\\"'\n")
 UNIT_DIR = "/etc/systemd/system"
@@ -62,6 +71,7 @@ class WayBack:
     fires_in: int
     unit_dir: str = UNIT_DIR
     state_dir: str = STATE_DIR
+    netplan_root: str = ""  # where /etc/netplan and the others are validated from ("": the guest's)
 
     @property
     def boot_unit(self) -> str:
@@ -75,8 +85,15 @@ class WayBack:
                 f"no revert timer for a path with $ ; % \\ a quote or a newline in it: {' '.join(pairs)}"
             )
         values: dict[str, Value] = {"ACTION": action, "UNIT": self.unit, "FIRES_IN": self.fires_in,
-                  "UNIT_DIR": self.unit_dir, "STATE_DIR": self.state_dir}  # fmt: skip
-        return render("netplan_wayback", values, argv=pairs)
+                  "UNIT_DIR": self.unit_dir, "STATE_DIR": self.state_dir,
+                  "ROOT": self.netplan_root}  # fmt: skip
+        return render("netplan_wayback", values, argv=pairs, exit_codes=ARM_INSTALL_EXITS)
+
+    def staged(self, path: str) -> str:
+        """Where ``arm-install`` takes the new content of ``path`` from: hidden, next to it (the same
+        filesystem: a rename), and not ``*.yaml`` (netplan never reads it). Pure."""
+        directory, name = posixpath.split(path)
+        return posixpath.join(directory, f".{name}.{self.unit}.new")
 
     def restore_now(self, cmd: CommandProtocol) -> None:
         """Put the old files back and regenerate (the running state is the caller's: netplan try's
@@ -111,39 +128,51 @@ class NetplanApply:
     log: Log
 
     def write(self, plan: RepairPlan, stamp: str, *, pin_cloud_init: bool) -> WayBack:
-        paths = [*plan.files, *([CLOUD_INIT_DISABLE_PATH] if pin_cloud_init else [])]
-        backups = {path: f"{path}.bak.{stamp}" for path in paths}
+        """Stage the new files, then back up, arm, install, validate and sync in one run."""
+        contents = {path: (text.encode(), 0o600) for path, text in plan.files.items()}
+        if pin_cloud_init:
+            contents[CLOUD_INIT_DISABLE_PATH] = (cloud_init_disable_config().encode(), 0o644)
+        backups = {path: f"{path}.bak.{stamp}" for path in contents}
         way = WayBack(f"gda-netplan-revert-{stamp.lower()}", backups, int(self.deadline + 60))
-        r = self.cmd.run(way.script("backup-arm"), root=True)  # one run: a round trip on the console
-        if r.status == BACKUP_FAILED:
-            raise RemoteError(f"could not back up {', '.join(plan.files)}: {r.output.strip()}")
-        if not r.ok:
-            raise RemoteError(
-                f"could not arm the revert timer (systemd-run): {r.output.strip()}; nothing was changed"
+        staged: list[str] = []
+        started = False
+        try:
+            if pin_cloud_init:
+                self.cmd.run(f"mkdir -p {shlex.quote(posixpath.dirname(CLOUD_INIT_DISABLE_PATH))}", root=True)
+            for path, (data, mode) in contents.items():
+                staged.append(way.staged(path))
+                self.cmd.write_file(staged[-1], data, mode=mode)
+            started = True
+            r = self.cmd.run(way.script("arm-install"), root=True)  # one run: a round trip on the console
+        except BaseException:
+            with contextlib.suppress(Exception):  # the staged files, and whatever the run got to
+                self.cmd.run("rm -f " + " ".join(shlex.quote(p) for p in staged), root=True)
+                if started:
+                    way.restore_now(self.cmd)
+            raise
+        output = r.output.strip()
+        if r.status == UNDO_FAILED:
+            raise ChangeFailed(
+                f"the new configuration was rejected or could not be put in place, and putting the old files "
+                f"back failed too: {output}; the guest's {way.unit}.timer still restores them"
             )
+        if r.status == BACKUP_FAILED:
+            raise RemoteError(f"could not back up {', '.join(plan.files)}: {output}; nothing was changed")
+        if r.status == INVALID:
+            raise ChangeFailed(
+                f"netplan generate rejected the new configuration; the original is restored:\n{output}"
+            )
+        if r.status == INSTALL_FAILED:
+            raise ChangeFailed(f"could not put the new files in place; the original is restored: {output}")
+        if not r.ok:
+            raise RemoteError(f"could not arm the revert timer (systemd-run): {output}; nothing was changed")
         self.log(f"backed up: {', '.join(backups.values())}")
         self.log(
             f"way back armed: {way.unit}.timer restores the old config in {way.fires_in}s unless confirmed "
             f"({way.boot_unit} at boot if the guest reboots first)"
         )
-        try:
-            for path, text in plan.files.items():
-                self.cmd.write_file(path, text.encode(), mode=0o600)
-            r = self.cmd.run(render("netplan_validate"), root=True)
-            if not r.ok:
-                raise ChangeFailed(
-                    "netplan generate rejected the new configuration; the original is restored:\n"
-                    f"{r.output.strip()}"
-                )
-            if pin_cloud_init:
-                self.cmd.run(f"mkdir -p {shlex.quote(posixpath.dirname(CLOUD_INIT_DISABLE_PATH))}", root=True)
-                self.cmd.write_file(CLOUD_INIT_DISABLE_PATH, cloud_init_disable_config().encode(), mode=0o644)
-                self.log(f"wrote {CLOUD_INIT_DISABLE_PATH}: cloud-init will leave the network config alone")
-            self.cmd.run("sync", root=True)  # on disk before the apply: a power cut finds the way back too
-        except BaseException:
-            with contextlib.suppress(Exception):
-                way.restore_now(self.cmd)
-            raise
+        if pin_cloud_init:
+            self.log(f"wrote {CLOUD_INIT_DISABLE_PATH}: cloud-init will leave the network config alone")
         return way
 
     # ------------------------------------------------------------------------------------ netplan apply
@@ -185,14 +214,17 @@ class NetplanApply:
 
     # ------------------------------------------------------------------------------------ netplan try
 
-    def with_netplan_try(self, console: ConsoleCommands, way: WayBack) -> tuple[SshSession, float, str]:
-        """``netplan try`` on the console, confirmed only once the controller is back over SSH. Whatever
-        goes wrong meanwhile (an error, Ctrl-C here) interrupts it, which reverts, and puts the old files
-        back."""
+    def with_netplan_try(
+        self, console: ConsoleCommands, way: WayBack, *, meanwhile: Callable[[SshSession], T]
+    ) -> tuple[SshSession, float, str, T]:
+        """``netplan try`` on the console, confirmed only once the controller is back over SSH; while the
+        console confirms, ``meanwhile`` runs over the new SSH session (the report: the guest has two
+        things to do at once instead of one after the other). Whatever goes wrong (an error, Ctrl-C
+        here) interrupts netplan try, which reverts, and puts the old files back."""
         # exec: Ctrl-C reaches netplan try itself, and the console waits for its revert to finish
         running = console.start(f"exec netplan try --timeout {int(self.deadline + 30)}", root=True)
         try:
-            return self._confirm_try(console, running, way)
+            return self._confirm_try(console, running, way, meanwhile)
         except BaseException:
             if running.status is None:
                 with contextlib.suppress(Exception):
@@ -204,8 +236,12 @@ class NetplanApply:
             raise
 
     def _confirm_try(
-        self, console: ConsoleCommands, running: RunningCommand, way: WayBack
-    ) -> tuple[SshSession, float, str]:
+        self,
+        console: ConsoleCommands,
+        running: RunningCommand,
+        way: WayBack,
+        meanwhile: Callable[[SshSession], T],
+    ) -> tuple[SshSession, float, str, T]:
         idx = running.expect([TRY_PROMPT], timeout=120)
         if idx is None:
             if running.status == NETPLAN_TRY_NOT_SUPPORTED:
@@ -214,7 +250,11 @@ class NetplanApply:
                     "applying with the way back"
                 )
                 ssh, secs = self.with_timer(way)
-                return ssh, secs, TIMER_METHOD
+                try:
+                    return ssh, secs, TIMER_METHOD, meanwhile(ssh)
+                except BaseException:
+                    ssh.close()
+                    raise
             raise ChangeFailed(
                 f"netplan try failed (exit {running.status}); the original is restored:\n"
                 f"{running.output.strip()}"
@@ -232,6 +272,9 @@ class NetplanApply:
                 f"({opt('transcript')} FILE) shows what happened",
             ) from None
         seconds = time.monotonic() - t0
+        pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="gda-meanwhile")
+        report = pool.submit(meanwhile, ssh)
+        pool.shutdown(wait=False)
         try:
             # SSH is back (a session authenticated): accept where netplan try runs, with Enter on the
             # console, and remove the way back there too (the console is root already; SSH's sudo is not
@@ -242,6 +285,7 @@ class NetplanApply:
                 result = running.wait(ACCEPT_WAIT)
             except ConsoleTimeout:
                 how, by_enter = "SIGUSR1 over SSH", False  # confirm-try removes the way back itself
+                concurrent.futures.wait([report])  # the session is the confirmation's alone now
                 if not ssh.run(way.script("confirm-try"), root=True).ok:
                     raise ChangeFailed("netplan try took neither Enter on the console nor SIGUSR1") from None
                 result = running.wait(60)
@@ -253,7 +297,7 @@ class NetplanApply:
             if by_enter:
                 way.cancel(console)
             console.release()  # accepted and the way back removed: the console logs out meanwhile
+            return ssh, seconds, f"netplan try, confirmed with {how} once SSH was back", report.result()
         except BaseException:
-            ssh.close()
+            ssh.close()  # a report still running ends with it
             raise
-        return ssh, seconds, f"netplan try, confirmed with {how} once SSH was back"

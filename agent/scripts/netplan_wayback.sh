@@ -3,15 +3,24 @@
 # that restores them and re-applies the old configuration unless it is cancelled, and a unit run at
 # boot that does the same when the guest reboots before the change was confirmed (the transient timer
 # does not survive a reboot).
-# Prelude: N (unused), ACTION (backup | arm | backup-arm | restore | cancel | fire | confirm-try), UNIT
-# (the units' name), FIRES_IN (seconds, for arm), UNIT_DIR (/etc/systemd/system), STATE_DIR (where the job script
-# lives: it must survive a reboot); argv: pairs of PATH BACKUP. A PATH that did not exist at the backup
-# gets a marker BACKUP.absent instead: the way back removes PATH.
+# Prelude: N (unused), ACTION (backup | arm | arm-install, which is both and more | restore | cancel |
+# fire | confirm-try), UNIT (the units' name), FIRES_IN (seconds, for arm), UNIT_DIR (/etc/systemd/system),
+# STATE_DIR (where the job script lives: it must survive a reboot), ROOT (where netplan's folders are
+# validated from: empty, the guest's own; a scratch tree in the tests), the exit statuses of arm-install
+# (EXIT_BACKUP, EXIT_ARM, EXIT_INVALID, EXIT_INSTALL, EXIT_UNDO); argv: pairs of PATH BACKUP. A PATH that did not
+# exist at the backup gets a marker BACKUP.absent instead: the way back removes PATH. arm-install puts
+# the new content of each PATH in place from its staged file, .NAME.UNIT.new next to it (hidden, and
+# not *.yaml: netplan never reads it).
 # shellcheck disable=SC2154
 
 job="$STATE_DIR/$UNIT.sh"
 boot="$UNIT_DIR/$UNIT-boot.service"
 wants="$UNIT_DIR/multi-user.target.wants/$UNIT-boot.service"
+
+# write_stdin FILE: stdin into FILE with builtins only (a cat is a fork, tens of ms on a slow guest)
+write_stdin() {
+    while IFS= read -r _l; do printf '%s\n' "$_l"; done >"$1"
+}
 
 # The way back is gone only when its boot unit is: a unit left behind would undo a confirmed change at
 # the next boot.
@@ -58,8 +67,8 @@ arm() {
     # transient unit and splits it at the ";"), and systemd expands $NAME in it. It lives in STATE_DIR
     # (not /run) for the boot unit.
     umask 077
-    mkdir -p "$STATE_DIR" "${wants%/*}" || exit 1
-    cat >"$job" <<'JOB' || exit 1
+    { [ -d "$STATE_DIR" ] && [ -d "${wants%/*}" ]; } || mkdir -p "$STATE_DIR" "${wants%/*}" || return 1
+    write_stdin "$job" <<'JOB' || return 1
 # guest-disk-agent: fix-netplan's way back: put the netplan backups back and apply them, then remove
 # the way back. Run by the revert timer, or at boot when the change was never confirmed.
 # Arguments: UNIT UNIT_DIR, then pairs of PATH BACKUP (BACKUP.absent: PATH did not exist, remove it).
@@ -89,7 +98,8 @@ JOB
     for a in "$UNIT" "$UNIT_DIR" "$@"; do
         args="$args \"$a\""
     done
-    cat >"$boot" <<UNITFILE || exit 1
+    umask 022 # the unit file is 0644
+    write_stdin "$boot" <<UNITFILE || return 1
 # guest-disk-agent: fix-netplan's way back after a reboot (the change was never confirmed)
 [Unit]
 Description=guest-disk-agent: restore the netplan files of an unconfirmed fix-netplan
@@ -103,14 +113,64 @@ ExecStart=/bin/sh "$job"$args
 [Install]
 WantedBy=multi-user.target
 UNITFILE
-    chmod 644 "$boot" && ln -sf "$boot" "$wants" || exit 1
+    umask 077
+    ln -sf "$boot" "$wants" || return 1
     sync
     systemd-run --quiet --service-type=oneshot --unit="$UNIT" --on-active="${FIRES_IN}s" \
         /bin/sh "$job" "$UNIT" "$UNIT_DIR" "$@" || {
         rc=$?
         rm -f "$wants" "$boot" "$job"
-        exit "$rc"
+        return "$rc"
     }
+}
+
+# The staged new files (arm-install): put in place, or removed when the change does not go ahead.
+install_staged() {
+    while [ $# -ge 2 ]; do
+        new="${1%/*}/.${1##*/}.$UNIT.new"
+        if [ -e "$new" ]; then mv -f "$new" "$1" || return 1; fi
+        shift 2
+    done
+}
+
+drop_staged() {
+    while [ $# -ge 2 ]; do
+        rm -f "${1%/*}/.${1##*/}.$UNIT.new"
+        shift 2
+    done
+}
+
+# Validate the netplan configuration with netplan's generator in a scratch root: /etc/netplan (and
+# /run/netplan, /lib/netplan) copied into a private folder and generated there, without touching
+# /run/systemd/network: `netplan try` backs up /run's generated config and reverts to it, so
+# generating in place first would make that backup the *new* config and the revert a no-op.
+validate() {
+    t="$STATE_DIR/validate.$N" # STATE_DIR is root's alone (0700); N is this run's
+    mkdir -m 700 "$t" || return 1
+    set -- etc/netplan
+    for d in run/netplan lib/netplan; do
+        [ ! -d "$ROOT/$d" ] || set -- "$@" "$d"
+    done
+    # One cp for all three (GNU cp's --parents keeps each path under $t); else one cp each
+    if ! (cd "$ROOT/" && cp -a --parents "$@" "$t/") 2>/dev/null; then
+        for d in "$@"; do
+            if ! { mkdir -p "$t/${d%/*}" && cp -a "$ROOT/$d" "$t/${d%/*}/"; }; then
+                rm -rf "$t"
+                return 1
+            fi
+        done
+    fi
+    # `netplan generate --root-dir` only runs netplan's generator with the same arguments (netplan
+    # cli/commands/generate.py): run it directly and spare the Python CLI's start-up (seconds under
+    # emulation); where no generator binary is found, the CLI
+    gen=
+    for g in /usr/libexec/netplan/generate /lib/netplan/generate /usr/lib/netplan/generate; do
+        if [ -x "$g" ]; then gen=$g; break; fi
+    done
+    if [ -n "$gen" ]; then "$gen" --root-dir "$t"; else netplan generate --root-dir "$t"; fi
+    rc=$?
+    rm -rf "$t"
+    return "$rc"
 }
 
 case $ACTION in
@@ -120,11 +180,31 @@ backup)
 arm)
     arm "$@"
     ;;
-backup-arm)
-    # One run for both (each is a round trip on the console): a backup that fails exits 3, before
-    # anything is armed.
-    backup_files "$@" || exit 3
-    arm "$@"
+arm-install)
+    # The whole change in one run (each run is a round trip on the console): back up, arm the way back,
+    # put the staged files in place, validate them, sync. Nothing is changed unless the way back is
+    # armed; a change the generator rejects, or that cannot be put in place, is undone at once (the old
+    # files back, the way back removed; nothing was generated in place to undo).
+    backup_files "$@" || {
+        drop_staged "$@"
+        exit "$EXIT_BACKUP"
+    }
+    arm "$@" || {
+        drop_staged "$@"
+        exit "$EXIT_ARM"
+    }
+    if ! install_staged "$@"; then
+        drop_staged "$@"
+        why=$EXIT_INSTALL
+    elif ! validate; then
+        why=$EXIT_INVALID
+    else
+        sync
+        exit 0
+    fi
+    # Undone at once; when even that fails, the armed way back still restores them.
+    if restore_files "$@" && cancel; then exit "$why"; fi
+    exit "$EXIT_UNDO"
     ;;
 restore)
     # Put the old files back and regenerate (the running state is the caller's); remove the way back

@@ -125,8 +125,8 @@ class RecordingCmd:
         self.writes: list[tuple[str, str, int]] = []
 
     def run(self, script: str, **_kw: Any) -> Result:
-        action = next((a for a in ("backup-arm", "backup", "arm") if f"ACTION={a}\n" in script), None)
-        self.events.append(action or ("validate" if "netplan generate" in script else script.split()[0]))
+        action = next((a for a in ("arm-install", "backup", "arm") if f"ACTION={a}\n" in script), None)
+        self.events.append(action or script.split()[0])
         return Result(0, "")
 
     def write_file(self, path: str, data: bytes, *, mode: int = 0o600) -> None:
@@ -134,14 +134,15 @@ class RecordingCmd:
         self.writes.append((path, data.decode(), mode))
 
 
-def test_the_empty_file_goes_through_backup_way_back_write_and_validate() -> None:
+def test_the_empty_file_is_staged_then_backed_up_armed_installed_and_validated_in_one_run() -> None:
     p = plan({CLOUD: ""}, pinned_mac=MAC)
     cmd = RecordingCmd()
     apply = NetplanApply(cmd, None, 90, lambda _m: None)  # type: ignore[arg-type]
     way = apply.write(p, "20261202T160000Z", pin_cloud_init=False)
     assert way.backups == {CLOUD: f"{CLOUD}.bak.20261202T160000Z"}
-    assert cmd.writes == [(CLOUD, p.files[CLOUD], 0o600)]
-    assert cmd.events == ["backup-arm", f"write {CLOUD}", "validate", "sync"]
+    staged = way.staged(CLOUD)
+    assert cmd.writes == [(staged, p.files[CLOUD], 0o600)]
+    assert cmd.events == [f"write {staged}", "arm-install"]
 
 
 def test_the_way_back_restores_the_empty_file(tmp_path: Path) -> None:

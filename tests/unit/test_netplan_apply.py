@@ -4,13 +4,14 @@ systemd or netplan, run here with the local ``sh``."""
 from __future__ import annotations
 
 import shlex
+import stat
 import subprocess
 from pathlib import Path
 
 import pytest
 
 from agent.errors import RemoteError
-from agent.ops.netplan_apply import BACKUP_FAILED, WayBack
+from agent.ops.netplan_apply import BACKUP_FAILED, INVALID, UNDO_FAILED, WayBack
 from agent.transport.protocol import Result
 
 
@@ -82,27 +83,83 @@ def test_a_failed_restore_keeps_the_timer_and_the_boot_unit(tmp_path: Path) -> N
     assert Path(way.boot_unit).is_file(), "nor is the boot unit"
 
 
-def test_backup_arm_backs_up_then_arms_in_one_run_and_arms_nothing_when_the_backup_fails(
-    tmp_path: Path,
-) -> None:
-    env, calls = _stubs(tmp_path)
-    cfg = tmp_path / "50.yaml"
-    cfg.write_text("old\n")
-    way = _way(tmp_path, {str(cfg): f"{cfg}.bak.1"})
-    r = _sh(way, "backup-arm", env)
-    assert r.returncode == 0, r.stderr
-    assert Path(f"{cfg}.bak.1").read_text() == "old\n" and Path(way.boot_unit).is_file()
-    assert "systemd-run --quiet --service-type=oneshot --unit=gda-netplan-revert-t" in calls.read_text()
+def _netplan_stub(env: dict[str, str], tmp_path: Path, body: str) -> None:
+    """Replace the ``netplan`` stub (the generator arm-install validates with, when the guest has no
+    generator binary: the case here) by one that runs ``body``."""
+    stub = Path(env["PATH"].split(":")[0]) / "netplan"
+    stub.write_text(f'#!/bin/sh\necho "netplan $*" >> {tmp_path / "calls"}\n{body}\n')
 
-    calls.write_text("")
-    blocked = tmp_path / "ro"
-    blocked.mkdir()
-    (blocked / "sub").write_text("a file where the backup's folder would be")
-    way2 = WayBack("gda-netplan-revert-u", {str(cfg): str(blocked / "sub" / "50.yaml.bak")}, 150,
-                   unit_dir=str(tmp_path / "units"), state_dir=str(tmp_path / "state"))  # fmt: skip
-    r = _sh(way2, "backup-arm", env)
+
+def _staged_change(tmp_path: Path, unit: str = "gda-netplan-revert-t") -> tuple[WayBack, Path]:
+    """A netplan folder in a scratch root with 50.yaml (old), its new content staged next to it."""
+    netplan = tmp_path / "root" / "etc" / "netplan"
+    netplan.mkdir(parents=True, exist_ok=True)
+    cfg = netplan / "50.yaml"
+    cfg.write_text("old\n")
+    units = tmp_path / "units"
+    units.mkdir(exist_ok=True)
+    way = WayBack(unit, {str(cfg): f"{cfg}.bak.1"}, 150, unit_dir=str(units),
+                  state_dir=str(tmp_path / "state"), netplan_root=str(tmp_path / "root"))  # fmt: skip
+    Path(way.staged(str(cfg))).write_text("new\n")
+    return way, cfg
+
+
+@pytest.mark.parametrize("gnu_cp", [True, False], ids=["cp --parents", "one cp per folder"])
+def test_arm_install_backs_up_arms_installs_and_validates_in_one_run(tmp_path: Path, gnu_cp: bool) -> None:
+    env, calls = _stubs(tmp_path)
+    way, cfg = _staged_change(tmp_path)
+    (tmp_path / "root" / "lib" / "netplan").mkdir(parents=True)
+    (tmp_path / "root" / "lib" / "netplan" / "00.yaml").write_text("lib\n")
+    # the generator sees the new file and /lib's in its scratch root
+    _netplan_stub(env, tmp_path, '[ -f "$3/etc/netplan/50.yaml" ] && [ -f "$3/lib/netplan/00.yaml" ]')
+    if not gnu_cp:  # a cp without --parents (busybox's, say)
+        stub = Path(env["PATH"].split(":")[0]) / "cp"
+        stub.write_text('#!/bin/sh\ncase " $* " in *" --parents "*) exit 1;; esac\nexec /bin/cp "$@"\n')
+        stub.chmod(0o755)
+    assert way.staged(str(cfg)) == str(cfg.parent / ".50.yaml.gda-netplan-revert-t.new")
+    r = _sh(way, "arm-install", env)
+    assert r.returncode == 0, r.stderr
+    assert Path(f"{cfg}.bak.1").read_text() == "old\n" and cfg.read_text() == "new\n"
+    assert not Path(way.staged(str(cfg))).exists() and Path(way.boot_unit).is_file()
+    log = calls.read_text()
+    assert "systemd-run --quiet --service-type=oneshot --unit=gda-netplan-revert-t" in log
+    assert "netplan generate --root-dir" in log  # validated, in a scratch root of its own
+    assert "systemctl stop" not in log
+    assert stat.S_IMODE(Path(way.boot_unit).stat().st_mode) == 0o644
+    assert stat.S_IMODE((tmp_path / "state" / f"{way.unit}.sh").stat().st_mode) == 0o600
+    assert [p.name for p in (tmp_path / "state").iterdir()] == [f"{way.unit}.sh"]  # the scratch root is gone
+
+
+def test_arm_install_changes_nothing_and_arms_nothing_when_the_backup_fails(tmp_path: Path) -> None:
+    env, calls = _stubs(tmp_path)
+    way, cfg = _staged_change(tmp_path)
+    (tmp_path / "sub").write_text("a file where the backup's folder would be")
+    way = WayBack(way.unit, {str(cfg): str(tmp_path / "sub" / "50.yaml.bak")}, 150, unit_dir=way.unit_dir,
+                  state_dir=way.state_dir, netplan_root=way.netplan_root)  # fmt: skip
+    r = _sh(way, "arm-install", env)
     assert r.returncode == BACKUP_FAILED, (r.returncode, r.stderr)
-    assert "systemd-run" not in calls.read_text() and not Path(way2.boot_unit).exists()
+    assert cfg.read_text() == "old\n" and not Path(way.staged(str(cfg))).exists()
+    assert "systemd-run" not in calls.read_text() and not Path(way.boot_unit).exists()
+
+
+def test_arm_install_undoes_a_change_the_generator_rejects(tmp_path: Path) -> None:
+    env, calls = _stubs(tmp_path)
+    way, cfg = _staged_change(tmp_path)
+    _netplan_stub(env, tmp_path, 'echo "Error in network definition: bad" >&2; exit 1')
+    r = _sh(way, "arm-install", env)
+    assert r.returncode == INVALID and "Error in network definition" in r.stderr
+    assert cfg.read_text() == "old\n", "the old file is back"
+    assert "systemctl stop gda-netplan-revert-t.timer" in calls.read_text()
+    assert not Path(way.boot_unit).exists(), "and the way back is removed"
+
+
+def test_arm_install_keeps_the_way_back_when_the_undo_fails_too(tmp_path: Path) -> None:
+    env, _calls = _stubs(tmp_path)
+    way, cfg = _staged_change(tmp_path)
+    _netplan_stub(env, tmp_path, f"rm -f '{cfg}.bak.1'; exit 1")  # rejected, and the backup is gone
+    r = _sh(way, "arm-install", env)
+    assert r.returncode == UNDO_FAILED and "no backup" in r.stderr
+    assert Path(way.boot_unit).is_file(), "the timer and the boot unit still restore it"
 
 
 def test_a_restore_that_works_removes_the_way_back(tmp_path: Path) -> None:

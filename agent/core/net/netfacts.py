@@ -24,9 +24,14 @@ SCRIPT = "net_facts"
 NETPLAN_DIRS = ("/lib/netplan", "/etc/netplan", "/run/netplan")
 
 
-def render_netfacts_script(netplan_file: str | None = None, nonce: str | None = None) -> str:
-    """The script that prints every fact; ``netplan_file`` limits the files read to that one."""
-    return script_render.render(SCRIPT, {"NETPLAN_FILE": netplan_file or ""}, nonce=nonce, argv=NETPLAN_DIRS)
+def render_netfacts_script(
+    netplan_file: str | None = None, nonce: str | None = None, *, files: bool = True
+) -> str:
+    """The script that prints every fact; ``netplan_file`` limits the files read to that one, and
+    ``files=False`` reads none (the interfaces alone need no root: ``ip`` and sysfs)."""
+    argv = NETPLAN_DIRS if files else ()
+    values = {"NETPLAN_FILE": (netplan_file or "") if files else ""}
+    return script_render.render(SCRIPT, values, nonce=nonce, argv=argv)
 
 
 @dataclass(frozen=True)
