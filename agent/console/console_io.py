@@ -33,8 +33,9 @@ log = logging.getLogger("agent.console.session")
 DEFAULT_PROMPT_TIMEOUT = 10.0
 DEFAULT_COMMAND_TIMEOUT = 60.0
 #: the longest command line typed at the shell: a shell without line editing (dash) reads the terminal in
-#: canonical mode, whose line buffer holds 4095 characters; longer commands go over as a checked file.
-MAX_LINE = 2048
+#: canonical mode, whose line buffer holds 4095 characters (the markers around a command take about 90
+#: more; the rest is margin); longer commands go over as a checked file.
+MAX_LINE = 3584
 #: console lines quoted in error messages.
 ERROR_LINES = 15
 

@@ -1,11 +1,12 @@
 """fix-netplan's apply, with a way back at every step (``agent/scripts/netplan_*.sh``).
 
 * :meth:`NetplanApply.write`: stage the new files (hidden, next to theirs), then in ONE run on the guest
-  back up the files being changed, arm a transient systemd timer that restores them and re-applies the
-  old configuration (armed *before* anything is changed: if the controller dies at any point, laptop
-  asleep or console gone, the guest goes back by itself), put the staged files in place (mode 0600),
-  validate them with netplan's generator in a scratch root and sync; on any failure the old files are
-  put back.
+  validate the configuration as it will be with netplan's generator in a scratch root (in the
+  background) while it backs up the files being changed and arms a transient systemd timer that
+  restores them and re-applies the old configuration (armed *before* anything is changed: if the
+  controller dies at any point, laptop asleep or console gone, the guest goes back by itself); only then
+  put the staged files in place (mode 0600) and sync. A rejected configuration changes nothing; files
+  that cannot be put in place are undone at once.
 * :meth:`NetplanApply.with_netplan_try` (on the console): ``netplan try`` in the foreground, confirmed only
   once the controller is back over SSH (Enter on the console, SIGUSR1 over the new connection as the
   fallback), the way back then removed through the console. If SSH does not come back before the
@@ -48,9 +49,9 @@ TRY_PROMPT = r"Press ENTER before the timeout to accept|Changes will revert in"
 ACCEPT_WAIT = 15.0
 TIMER_METHOD = "netplan apply + revert timer"
 #: the way back's ``arm-install`` exit statuses: the backup failed (nothing armed, nothing changed), the
-#: way back could not be armed (nothing changed), the generator rejected the new files or they could not
-#: be put in place (in both, the old files are back and the way back removed), or one of those two and
-#: putting the old files back failed too (the armed way back still restores them)
+#: way back could not be armed (nothing changed), the generator rejected the new files (nothing changed,
+#: the way back removed), they could not be put in place (the old files are back and the way back
+#: removed), or that and putting the old files back failed too (the armed way back still restores them)
 BACKUP_FAILED, ARM_FAILED, INVALID, INSTALL_FAILED, UNDO_FAILED = 3, 4, 5, 6, 7
 ARM_INSTALL_EXITS = {"EXIT_BACKUP": BACKUP_FAILED, "EXIT_ARM": ARM_FAILED, "EXIT_INVALID": INVALID,
                      "EXIT_INSTALL": INSTALL_FAILED, "EXIT_UNDO": UNDO_FAILED}  # fmt: skip
@@ -145,27 +146,27 @@ class NetplanApply:
             started = True
             r = self.cmd.run(way.script("arm-install"), root=True)  # one run: a round trip on the console
         except BaseException:
-            with contextlib.suppress(Exception):  # the staged files, and whatever the run got to
-                self.cmd.run("rm -f " + " ".join(shlex.quote(p) for p in staged), root=True)
-                if started:
-                    way.restore_now(self.cmd)
+            self._undo(way, staged, started)
             raise
         output = r.output.strip()
         if r.status == UNDO_FAILED:
             raise ChangeFailed(
-                f"the new configuration was rejected or could not be put in place, and putting the old files "
-                f"back failed too: {output}; the guest's {way.unit}.timer still restores them"
+                f"the new configuration could not be put in place, and putting the old files back failed "
+                f"too: {output}; the guest's {way.unit}.timer still restores them"
             )
         if r.status == BACKUP_FAILED:
             raise RemoteError(f"could not back up {', '.join(plan.files)}: {output}; nothing was changed")
         if r.status == INVALID:
             raise ChangeFailed(
-                f"netplan generate rejected the new configuration; the original is restored:\n{output}"
+                f"netplan generate rejected the new configuration; nothing was changed:\n{output}"
             )
         if r.status == INSTALL_FAILED:
             raise ChangeFailed(f"could not put the new files in place; the original is restored: {output}")
-        if not r.ok:
+        if r.status == ARM_FAILED:
             raise RemoteError(f"could not arm the revert timer (systemd-run): {output}; nothing was changed")
+        if not r.ok:  # not one of the script's own statuses: whatever it got to is undone
+            self._undo(way, staged, started=True)
+            raise ChangeFailed(f"writing the new configuration failed (exit {r.status}): {output}")
         self.log(f"backed up: {', '.join(backups.values())}")
         self.log(
             f"way back armed: {way.unit}.timer restores the old config in {way.fires_in}s unless confirmed "
@@ -174,6 +175,16 @@ class NetplanApply:
         if pin_cloud_init:
             self.log(f"wrote {CLOUD_INIT_DISABLE_PATH}: cloud-init will leave the network config alone")
         return way
+
+    def _undo(self, way: WayBack, staged: list[str], started: bool) -> None:
+        """After a failure of write(): the staged files go, and once the run started, whatever it got to
+        (best effort; the armed way back still restores the old files if this fails)."""
+        if staged:
+            with contextlib.suppress(Exception):
+                self.cmd.run("rm -f " + " ".join(shlex.quote(p) for p in staged), root=True)
+        if started:
+            with contextlib.suppress(Exception):
+                way.restore_now(self.cmd)
 
     # ------------------------------------------------------------------------------------ netplan apply
 

@@ -26,9 +26,14 @@ write_stdin() {
 # the next boot.
 cancel() {
     systemctl stop "$UNIT.timer" 2>/dev/null
-    systemctl reset-failed "$UNIT.service" 2>/dev/null
-    rm -f "$wants" "$boot" "$job" || return 1
+    # (a service that ran and failed stays listed until reset; meanwhile the files go)
+    systemctl reset-failed "$UNIT.service" >/dev/null 2>&1 </dev/null &
+    rm -f "$wants" "$boot" "$job" || {
+        wait
+        return 1
+    }
     sync
+    wait
     [ ! -e "$boot" ] && [ ! -L "$wants" ]
 }
 
@@ -140,26 +145,35 @@ drop_staged() {
     done
 }
 
-# Validate the netplan configuration with netplan's generator in a scratch root: /etc/netplan (and
-# /run/netplan, /lib/netplan) copied into a private folder and generated there, without touching
-# /run/systemd/network: `netplan try` backs up /run's generated config and reverts to it, so
-# generating in place first would make that backup the *new* config and the revert a no-op.
+# validate PAIRS: the netplan configuration as it will be, checked with netplan's generator in a
+# scratch root (the folder $vdir): /etc/netplan (and /run/netplan, /lib/netplan) copied there, each
+# staged file over its PATH, and generated there, without touching /run/systemd/network: `netplan try`
+# backs up /run's generated config and reverts to it, so generating in place first would make that
+# backup the *new* config and the revert a no-op. The generator's words are kept in $vdir.out when it
+# rejects the configuration.
 validate() {
-    t="$STATE_DIR/validate.$N" # STATE_DIR is root's alone (0700); N is this run's
-    mkdir -m 700 "$t" || return 1
-    set -- etc/netplan
+    mkdir -m 700 "$vdir" || return 1
+    dirs=etc/netplan
     for d in run/netplan lib/netplan; do
-        [ ! -d "$ROOT/$d" ] || set -- "$@" "$d"
+        [ ! -d "$ROOT/$d" ] || dirs="$dirs $d"
     done
-    # One cp for all three (GNU cp's --parents keeps each path under $t); else one cp each
-    if ! (cd "$ROOT/" && cp -a --parents "$@" "$t/") 2>/dev/null; then
-        for d in "$@"; do
-            if ! { mkdir -p "$t/${d%/*}" && cp -a "$ROOT/$d" "$t/${d%/*}/"; }; then
-                rm -rf "$t"
+    # One cp for all three (GNU cp's --parents keeps each path under the folder); else one cp each
+    # shellcheck disable=SC2086 # $dirs: words on purpose, none with a space
+    if ! (cd "$ROOT/" && cp -a --parents $dirs "$vdir/") 2>/dev/null; then
+        for d in $dirs; do
+            if ! { mkdir -p "$vdir/${d%/*}" && cp -a "$ROOT/$d" "$vdir/${d%/*}/"; }; then
+                rm -rf "$vdir"
                 return 1
             fi
         done
     fi
+    while [ $# -ge 2 ]; do
+        new="${1%/*}/.${1##*/}.$UNIT.new"
+        case ${1#"$ROOT"/} in
+        etc/netplan/* | run/netplan/* | lib/netplan/*) cp -p "$new" "$vdir/${1#"$ROOT"/}" || return 1 ;;
+        esac
+        shift 2
+    done
     # `netplan generate --root-dir` only runs netplan's generator with the same arguments (netplan
     # cli/commands/generate.py): run it directly and spare the Python CLI's start-up (seconds under
     # emulation); where no generator binary is found, the CLI
@@ -167,9 +181,9 @@ validate() {
     for g in /usr/libexec/netplan/generate /lib/netplan/generate /usr/lib/netplan/generate; do
         if [ -x "$g" ]; then gen=$g; break; fi
     done
-    if [ -n "$gen" ]; then "$gen" --root-dir "$t"; else netplan generate --root-dir "$t"; fi
+    if [ -n "$gen" ]; then "$gen" --root-dir "$vdir"; else netplan generate --root-dir "$vdir"; fi >"$vdir.out" 2>&1
     rc=$?
-    rm -rf "$t"
+    if [ "$rc" -eq 0 ]; then rm -rf "$vdir" "$vdir.out"; else rm -rf "$vdir"; fi
     return "$rc"
 }
 
@@ -181,29 +195,40 @@ arm)
     arm "$@"
     ;;
 arm-install)
-    # The whole change in one run (each run is a round trip on the console): back up, arm the way back,
-    # put the staged files in place, validate them, sync. Nothing is changed unless the way back is
-    # armed; a change the generator rejects, or that cannot be put in place, is undone at once (the old
-    # files back, the way back removed; nothing was generated in place to undo).
+    # The whole change in one run (each run is a round trip on the console). The configuration as it
+    # will be is validated (in the background: the guest backs up and arms the way back meanwhile);
+    # only when all three worked are the staged files put in place, and synced. A configuration the
+    # generator rejects changes nothing (the way back is removed again); files that cannot be put in
+    # place are undone at once (the old files back, the way back removed; when even that fails, the
+    # armed way back still restores them).
+    umask 077
+    [ -d "$STATE_DIR" ] || mkdir -p "$STATE_DIR" || exit "$EXIT_ARM"
+    vdir="$STATE_DIR/validate.$N"
+    validate "$@" &
+    checking=$!
     backup_files "$@" || {
+        wait "$checking"
         drop_staged "$@"
         exit "$EXIT_BACKUP"
     }
     arm "$@" || {
+        wait "$checking"
         drop_staged "$@"
         exit "$EXIT_ARM"
     }
-    if ! install_staged "$@"; then
+    if ! wait "$checking"; then
+        [ ! -f "$vdir.out" ] || gda_cat "$vdir.out" >&2
+        rm -rf "$vdir" "$vdir.out"
         drop_staged "$@"
-        why=$EXIT_INSTALL
-    elif ! validate; then
-        why=$EXIT_INVALID
-    else
+        cancel || echo "could not remove $boot (it restores the same files)" >&2
+        exit "$EXIT_INVALID"
+    fi
+    if install_staged "$@"; then
         sync
         exit 0
     fi
-    # Undone at once; when even that fails, the armed way back still restores them.
-    if restore_files "$@" && cancel; then exit "$why"; fi
+    drop_staged "$@"
+    if restore_files "$@" && cancel; then exit "$EXIT_INSTALL"; fi
     exit "$EXIT_UNDO"
     ;;
 restore)

@@ -132,6 +132,7 @@ def test_bench_fix_netplan_against_its_floor(benchmark: Any, bench: Bench) -> No
             bench.broken()
             data = bench.tool()
             assert data.get("ok") is True and data.get("action") == "fixed", data
+            bench.times.setdefault("tool: SSH back after the apply", []).append(data["seconds_to_ssh"])
             bench.check_fixed()
 
     benchmark.pedantic(experiment, rounds=1, iterations=1)

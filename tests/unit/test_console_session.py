@@ -19,6 +19,7 @@ import pytest
 
 from agent.console.commands import ConsoleCommands
 from agent.console.console_io import ConsoleTimeout
+from agent.console.file_channel import chunk_chars
 from agent.console.login_states import ConsoleState, strip_kernel_messages
 from agent.console.session import ConsoleSession
 from agent.console.transports import CU_DETACH, ConsoleKind, ConsoleSpec, default_detach, open_console
@@ -302,8 +303,9 @@ def test_write_file_sends_a_large_payload_compressed_and_checks_what_it_decodes(
     sent = [line for line in transcript.getvalue().splitlines() if line.startswith(">>> ")]
     big = [line for line in sent if "/.big.gda-" in line]
     plain_sent = [line for line in sent if "/.plain.gda-" in line]
-    assert sum("<chunk " in line for line in big) < plain // 2048  # fewer chunks than the raw base64 takes
-    assert sum("<chunk " in line for line in plain_sent) > plain // 2048
+    per_line = chunk_chars(shlex.quote(str(short_tmp / ".plain.gda-x.b64")))
+    assert sum("<chunk " in line for line in plain_sent) >= plain // per_line  # as many as base64 takes
+    assert sum("<chunk " in line for line in big) < plain // per_line / 2  # far fewer
     assert any("| gzip -dc" in line for line in big) and not any("gzip" in line for line in plain_sent)
     assert not any("gzip" in line for line in sent if "/.small.gda-" in line)  # small: not worth it
     assert [p.name for p in short_tmp.iterdir() if p.name.startswith(".")] == []
@@ -596,10 +598,11 @@ def test_write_file_chunks_fill_a_typed_line_without_going_over() -> None:
 
     tmp = shlex.quote("/etc/netplan/.50-cloud-init.yaml.gda-0123456789abcdef.b64")
     n = chunk_chars(tmp)
-    assert n % 4 == 0 and n > 1800
+    assert n % 4 == 0 and n > MAX_LINE - 200
     for cmd in (f"(umask 077 && printf %s '{'A' * n}' > {tmp})", f"printf %s '{'A' * n}' >> {tmp}"):
         assert len(f"eval {shell_quote(cmd)}") <= MAX_LINE
-    assert chunk_chars(shlex.quote("/" + "d" * 1900)) < MIN_CHUNK_CHARS  # refused, never staged
+    too_long = shlex.quote("/" + "d" * (MAX_LINE - 150))
+    assert chunk_chars(too_long) < MIN_CHUNK_CHARS  # refused, never staged
 
 
 def test_logout_takes_the_login_shells_word_and_exits_a_nested_shell_first(

@@ -18,10 +18,17 @@ from agent.core.net.interfaces import Interface
 from agent.core.net.netfacts import NetFacts
 from agent.core.net.netplan_model import parse_file
 from agent.core.net.repair_plan import RepairPlan, plan_repair
-from agent.errors import Refused, UsageError
+from agent.errors import ChangeFailed, Refused, RemoteError, UsageError
 from agent.inventory import load_inventory
 from agent.ops.fix_netplan import FixOptions, decide
-from agent.ops.netplan_apply import NetplanApply
+from agent.ops.netplan_apply import (
+    ARM_FAILED,
+    BACKUP_FAILED,
+    INSTALL_FAILED,
+    INVALID,
+    UNDO_FAILED,
+    NetplanApply,
+)
 from agent.transport.protocol import Result
 from tests.unit.test_netplan_apply import _sh, _stubs, _way
 
@@ -156,3 +163,68 @@ def test_the_way_back_restores_the_empty_file(tmp_path: Path) -> None:
     r = _sh(way, "restore", env)
     assert r.returncode == 0, r.stderr
     assert cfg.read_bytes() == b""
+
+
+class StatusCmd(RecordingCmd):
+    """arm-install exits ``status``; a write fails when ``write_fails``."""
+
+    def __init__(self, status: int, *, write_fails: bool = False) -> None:
+        super().__init__()
+        self.status, self.write_fails = status, write_fails
+
+    def run(self, script: str, **kw: Any) -> Result:
+        super().run(script, **kw)
+        if "ACTION=restore\n" in script:
+            self.events[-1] = "restore"
+        return Result(self.status if self.events[-1] == "arm-install" else 0, "what the guest said\n")
+
+    def write_file(self, path: str, data: bytes, *, mode: int = 0o600) -> None:
+        if self.write_fails:
+            raise RemoteError(f"could not write {path} on the guest")
+        super().write_file(path, data, mode=mode)
+
+
+@pytest.mark.parametrize(
+    ("status", "error", "message", "undone_here"),
+    [
+        (BACKUP_FAILED, RemoteError, "could not back up .*nothing was changed", False),
+        (ARM_FAILED, RemoteError, "could not arm the revert timer .*nothing was changed", False),
+        (
+            INVALID,
+            ChangeFailed,
+            "netplan generate rejected the new configuration; nothing was changed",
+            False,
+        ),
+        (
+            INSTALL_FAILED,
+            ChangeFailed,
+            "could not put the new files in place; the original is restored",
+            False,
+        ),
+        (
+            UNDO_FAILED,
+            ChangeFailed,
+            "could not be put in place.*back failed too.*timer still restores them",
+            False,
+        ),
+        (9, ChangeFailed, r"writing the new configuration failed \(exit 9\)", True),
+    ],
+)
+def test_each_arm_install_status_is_said_and_only_an_unknown_one_is_undone_from_here(
+    status: int, error: type[Exception], message: str, undone_here: bool
+) -> None:
+    """The script undoes what it did for each of its own statuses; a status it never exits with means it
+    stopped somewhere unknown: the controller puts the old files back itself."""
+    cmd = StatusCmd(status)
+    apply = NetplanApply(cmd, None, 90, lambda _m: None)  # type: ignore[arg-type]
+    with pytest.raises(error, match=message):
+        apply.write(plan({CLOUD: ""}, pinned_mac=MAC), "20261203T150000Z", pin_cloud_init=False)
+    assert ("restore" in cmd.events) is undone_here, cmd.events
+
+
+def test_a_failed_staging_removes_what_was_staged_and_never_runs_the_change() -> None:
+    cmd = StatusCmd(0, write_fails=True)
+    apply = NetplanApply(cmd, None, 90, lambda _m: None)  # type: ignore[arg-type]
+    with pytest.raises(RemoteError, match="could not write"):
+        apply.write(plan({CLOUD: ""}, pinned_mac=MAC), "20261203T150000Z", pin_cloud_init=False)
+    assert cmd.events == ["rm"], cmd.events  # rm -f of the staged file; no arm-install, no restore

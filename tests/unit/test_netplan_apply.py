@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from agent.errors import RemoteError
-from agent.ops.netplan_apply import BACKUP_FAILED, INVALID, UNDO_FAILED, WayBack
+from agent.ops.netplan_apply import BACKUP_FAILED, INSTALL_FAILED, INVALID, UNDO_FAILED, WayBack
 from agent.transport.protocol import Result
 
 
@@ -142,12 +142,31 @@ def test_arm_install_changes_nothing_and_arms_nothing_when_the_backup_fails(tmp_
     assert "systemd-run" not in calls.read_text() and not Path(way.boot_unit).exists()
 
 
-def test_arm_install_undoes_a_change_the_generator_rejects(tmp_path: Path) -> None:
+def test_arm_install_changes_nothing_when_the_generator_rejects_the_configuration(tmp_path: Path) -> None:
     env, calls = _stubs(tmp_path)
     way, cfg = _staged_change(tmp_path)
     _netplan_stub(env, tmp_path, 'echo "Error in network definition: bad" >&2; exit 1')
     r = _sh(way, "arm-install", env)
     assert r.returncode == INVALID and "Error in network definition" in r.stderr
+    assert cfg.read_text() == "old\n", "the file was never changed"
+    assert not Path(way.staged(str(cfg))).exists(), "nor is anything left staged"
+    assert "systemctl stop gda-netplan-revert-t.timer" in calls.read_text()
+    assert not Path(way.boot_unit).exists(), "and the way back is removed"
+    assert [p.name for p in (tmp_path / "state").iterdir()] == [], "no scratch root, no job left"
+
+
+def _mv_stub(env: dict[str, str], body: str) -> None:
+    stub = Path(env["PATH"].split(":")[0]) / "mv"
+    stub.write_text(f"#!/bin/sh\n{body}\n")
+    stub.chmod(0o755)
+
+
+def test_arm_install_puts_the_old_file_back_when_the_new_one_cannot_be_put_in_place(tmp_path: Path) -> None:
+    env, calls = _stubs(tmp_path)
+    way, cfg = _staged_change(tmp_path)
+    _mv_stub(env, f"/bin/mv \"$@\" && echo half-written > '{cfg}'; exit 1")  # it got there, half
+    r = _sh(way, "arm-install", env)
+    assert r.returncode == INSTALL_FAILED, (r.returncode, r.stderr)
     assert cfg.read_text() == "old\n", "the old file is back"
     assert "systemctl stop gda-netplan-revert-t.timer" in calls.read_text()
     assert not Path(way.boot_unit).exists(), "and the way back is removed"
@@ -156,7 +175,7 @@ def test_arm_install_undoes_a_change_the_generator_rejects(tmp_path: Path) -> No
 def test_arm_install_keeps_the_way_back_when_the_undo_fails_too(tmp_path: Path) -> None:
     env, _calls = _stubs(tmp_path)
     way, cfg = _staged_change(tmp_path)
-    _netplan_stub(env, tmp_path, f"rm -f '{cfg}.bak.1'; exit 1")  # rejected, and the backup is gone
+    _mv_stub(env, f"rm -f '{cfg}.bak.1'; exit 1")  # not put in place, and the backup is gone
     r = _sh(way, "arm-install", env)
     assert r.returncode == UNDO_FAILED and "no backup" in r.stderr
     assert Path(way.boot_unit).is_file(), "the timer and the boot unit still restore it"
