@@ -7,7 +7,6 @@ forwarded port. A boot that does not come up in time fails with the last console
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 import re
@@ -19,7 +18,6 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Concatenate, ParamSpec, cast
 
 from agent.core.values import parse_size
 from agent.errors import AgentError, UsageError
@@ -27,6 +25,7 @@ from agent.hints import opt
 from agent.lab import nocloud
 from agent.lab.build import image_paths
 from agent.lab.defaults import DEFAULT_CONSOLE_PORT, DEFAULT_DISK1_SERIAL, DEFAULT_FLAVOUR, DEFAULT_SSH_PORT
+from agent.lab.panic import GuestPanicked, boot_panicked, booted_again_on_panic
 from agent.lab.paths import ImagePaths, StatePaths
 from agent.lab.qemu import LAB_MAC, LabMachine, NvmeDisk, expected_nic_names, qemu_argv
 from agent.lab.recipe import Recipe, recipe_for
@@ -178,41 +177,6 @@ def lab_secrets(img: ImagePaths | None = None, *, flavour: str | None = None) ->
     except OSError:
         raise AgentError("the lab image is not built", hint="invoke lab.build") from None
     return data
-
-
-class GuestPanicked(AgentError):
-    """The guest's kernel panicked while booting (seen on the console before the login prompt)."""
-
-
-KERNEL_PANIC = re.compile(rb"Kernel panic - not syncing")
-
-
-def boot_panicked(console: bytes) -> bool:
-    """True when the console shows a kernel panic (under TCG with several vCPUs, Debian 13's 6.12 kernel
-    now and then dies early in text patching: "Oops: int3" in sched_clock_cpu, then a panic)."""
-    return KERNEL_PANIC.search(console) is not None
-
-
-P = ParamSpec("P")
-
-
-def _booted_again_on_panic(
-    boot: Callable[Concatenate[StatePaths, P], LabState],
-) -> Callable[Concatenate[StatePaths, P], LabState]:
-    """``boot``, and once more with the same arguments when the guest's kernel panicked during the boot,
-    saying so (the panic is the emulator's, not the lab's)."""
-
-    @functools.wraps(boot)
-    def booted(sp: StatePaths, /, *args: P.args, **kwargs: P.kwargs) -> LabState:
-        log = cast(Log, kwargs.get("log", print))
-        try:
-            return boot(sp, *args, **kwargs)
-        except GuestPanicked as e:
-            log(f"  the guest's kernel panicked during boot; booting again ({e.message.splitlines()[0]})")
-            down(sp, log=lambda _m: None)
-            return boot(sp, *args, **kwargs)
-
-    return booted
 
 
 def check_slots(nic_slot: int | None, disks: Sequence[DiskSpec]) -> None:
@@ -407,7 +371,7 @@ def boot_once(
     return state
 
 
-up = _booted_again_on_panic(boot_once)
+up = booted_again_on_panic(boot_once, down=lambda sp: down(sp, log=lambda _m: None))
 """Boot the lab guest (:func:`boot_once`), booted once more after a kernel panic at boot."""
 
 

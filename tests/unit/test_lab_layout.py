@@ -214,24 +214,26 @@ PANIC_TAIL = b"""[    5.683014] Oops: int3: 0000 [#2] PREEMPT SMP NOPTI
 def test_a_kernel_panic_at_boot_is_seen_and_the_guest_booted_once_more(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from agent.lab import control
+    from agent.lab.panic import GuestPanicked, boot_panicked, booted_again_on_panic
     from agent.lab.paths import StatePaths
 
-    assert control.boot_panicked(PANIC_TAIL)
-    assert not control.boot_panicked(b"xdev login: \n")
+    assert boot_panicked(PANIC_TAIL)
+    assert not boot_panicked(b"xdev login: \n")
     calls: list[dict[str, object]] = []
     said: list[str] = []
+    stopped: list[StatePaths] = []
 
     def boot_once(sp: StatePaths, **kwargs: object) -> str:
         calls.append(kwargs)
         if len(calls) == 1:
-            raise control.GuestPanicked("kernel panic at boot: Kernel panic - not syncing")
+            raise GuestPanicked("kernel panic at boot: Kernel panic - not syncing")
         return "booted"
 
-    monkeypatch.setattr(control, "down", lambda sp, log: True)
-    up = control._booted_again_on_panic(boot_once)  # what control.up is made of, around a fake boot
+    up = booted_again_on_panic(
+        boot_once, down=stopped.append
+    )  # what control.up is made of, around a fake boot
     got = up(StatePaths(tmp_path), disks=[], flavour="trixie", log=said.append)
-    assert got == "booted" and len(calls) == 2 and calls[0] == calls[1]
+    assert got == "booted" and len(calls) == 2 and calls[0] == calls[1] and len(stopped) == 1
     assert said == [
         "  the guest's kernel panicked during boot; booting again "
         "(kernel panic at boot: Kernel panic - not syncing)"
