@@ -2,6 +2,7 @@
 alternated in one run (A B A B), ratio pair by pair.
 
     .venv/bin/pytest tests/bench/test_bench_netplan.py --benchmark-enable -s   # 2 x PAIRS fresh boots
+    GDA_BENCH_PAIRS=5 .venv/bin/pytest ...                                      # 5 pairs, not 3
 
 Each run starts from the same broken guest, booted fresh for it (untimed): the NVMe disk at slot 5 moved
 the NIC to slot 6 (``enp0s6``), netplan still names ``enp0s5``, SSH is down, the console shows its login
@@ -20,6 +21,7 @@ run did (the file names enp0s6, SSH works), not a time.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import socket
 import statistics
@@ -38,7 +40,7 @@ from tests.lab.fleet_lab import GDA
 
 SSH_PORT, CONSOLE_PORT = 2640, 4940
 NETPLAN = "/etc/netplan/50-cloud-init.yaml"
-PAIRS = 3
+PAIRS = int(os.environ.get("GDA_BENCH_PAIRS", "3"))  # each pair is two fresh boots
 SSH_BACK = 120.0  # seconds: a run whose SSH is not back by then failed
 
 
