@@ -66,11 +66,14 @@ class FixOutcome:
 
 def gather(cmd: CommandProtocol, guest: Guest) -> NetFacts:
     netplan_file = str(guest.network.netplan_file) if guest.network.netplan_file else None
-    r = cmd.run(render_netfacts_script(netplan_file), root=True, timeout=60)
+    return _netfacts(cmd, render_netfacts_script(netplan_file), root=True, what="network state")
+
+
+def _netfacts(cmd: CommandProtocol, script: str, *, root: bool, what: str) -> NetFacts:
+    """The facts ``script`` prints through ``cmd``; RemoteError when it printed none of them."""
+    r = cmd.run(script, root=root, timeout=60)
     if not r.ok and "@@GDA-NET" not in r.stdout:
-        raise RemoteError(
-            f"reading the guest's network state through {cmd.label} failed: {r.output.strip()[-400:]}"
-        )
+        raise RemoteError(f"reading the guest's {what} through {cmd.label} failed: {r.output.strip()[-400:]}")
     return parse_netfacts(r.stdout)
 
 
@@ -90,12 +93,7 @@ def describe_network(cmd: CommandProtocol, plan: RepairPlan) -> tuple[str | None
     connection as its login user (``ip`` and sysfs need no root: no second sudo). A pure match-MAC plan
     has no repairs, only pins: report the pinned interface; a file written from nothing, the NIC of its
     new entry."""
-    r = cmd.run(render_netfacts_script(files=False), timeout=60)
-    if not r.ok and "@@GDA-NET" not in r.stdout:
-        raise RemoteError(
-            f"reading the guest's interfaces through {cmd.label} failed: {r.output.strip()[-400:]}"
-        )
-    facts = parse_netfacts(r.stdout)
+    facts = _netfacts(cmd, render_netfacts_script(files=False), root=False, what="interfaces")
     wanted = (
         {r.final_name for r in plan.repairs}
         | {p.final_name for p in plan.pins}

@@ -130,9 +130,12 @@ UNITFILE
 }
 
 # The staged new files (arm-install): put in place, or removed when the change does not go ahead.
+# staged_of PATH: $new is PATH's staged file (agent/ops/netplan_apply.py WayBack.staged names the same)
+staged_of() { new="${1%/*}/.${1##*/}.$UNIT.new"; }
+
 install_staged() {
     while [ $# -ge 2 ]; do
-        new="${1%/*}/.${1##*/}.$UNIT.new"
+        staged_of "$1"
         if [ -e "$new" ]; then mv -f "$new" "$1" || return 1; fi
         shift 2
     done
@@ -140,7 +143,8 @@ install_staged() {
 
 drop_staged() {
     while [ $# -ge 2 ]; do
-        rm -f "${1%/*}/.${1##*/}.$UNIT.new"
+        staged_of "$1"
+        rm -f "$new"
         shift 2
     done
 }
@@ -149,8 +153,8 @@ drop_staged() {
 # scratch root (the folder $vdir): /etc/netplan (and /run/netplan, /lib/netplan) copied there, each
 # staged file over its PATH, and generated there, without touching /run/systemd/network: `netplan try`
 # backs up /run's generated config and reverts to it, so generating in place first would make that
-# backup the *new* config and the revert a no-op. The generator's words are kept in $vdir.out when it
-# rejects the configuration.
+# backup the *new* config and the revert a no-op. The folder and the generator's words ($vdir.out) are
+# removed when it accepts the configuration; else they are the caller's (checked).
 validate() {
     mkdir -m 700 "$vdir" || return 1
     dirs=etc/netplan
@@ -161,14 +165,11 @@ validate() {
     # shellcheck disable=SC2086 # $dirs: words on purpose, none with a space
     if ! (cd "$ROOT/" && cp -a --parents $dirs "$vdir/") 2>/dev/null; then
         for d in $dirs; do
-            if ! { mkdir -p "$vdir/${d%/*}" && cp -a "$ROOT/$d" "$vdir/${d%/*}/"; }; then
-                rm -rf "$vdir"
-                return 1
-            fi
+            { mkdir -p "$vdir/${d%/*}" && cp -a "$ROOT/$d" "$vdir/${d%/*}/"; } || return 1
         done
     fi
     while [ $# -ge 2 ]; do
-        new="${1%/*}/.${1##*/}.$UNIT.new"
+        staged_of "$1"
         case ${1#"$ROOT"/} in
         etc/netplan/* | run/netplan/* | lib/netplan/*) cp -p "$new" "$vdir/${1#"$ROOT"/}" || return 1 ;;
         esac
@@ -183,8 +184,17 @@ validate() {
     done
     if [ -n "$gen" ]; then "$gen" --root-dir "$vdir"; else netplan generate --root-dir "$vdir"; fi >"$vdir.out" 2>&1
     rc=$?
-    if [ "$rc" -eq 0 ]; then rm -rf "$vdir" "$vdir.out"; else rm -rf "$vdir"; fi
+    [ "$rc" -ne 0 ] || rm -rf "$vdir" "$vdir.out"
     return "$rc"
+}
+
+# checked: wait for validate (started in the background as $checking); when it failed, the generator's
+# words on stderr and its folder gone
+checked() {
+    wait "$checking" && return 0
+    [ ! -f "$vdir.out" ] || gda_cat "$vdir.out" >&2
+    rm -rf "$vdir" "$vdir.out"
+    return 1
 }
 
 case $ACTION in
@@ -207,18 +217,16 @@ arm-install)
     validate "$@" &
     checking=$!
     backup_files "$@" || {
-        wait "$checking"
+        checked 2>/dev/null
         drop_staged "$@"
         exit "$EXIT_BACKUP"
     }
     arm "$@" || {
-        wait "$checking"
+        checked 2>/dev/null
         drop_staged "$@"
         exit "$EXIT_ARM"
     }
-    if ! wait "$checking"; then
-        [ ! -f "$vdir.out" ] || gda_cat "$vdir.out" >&2
-        rm -rf "$vdir" "$vdir.out"
+    if ! checked; then
         drop_staged "$@"
         cancel || echo "could not remove $boot (it restores the same files)" >&2
         exit "$EXIT_INVALID"
