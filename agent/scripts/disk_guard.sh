@@ -13,19 +13,23 @@ export PATH LC_ALL
 unset LOCK_BLOCK_DEVICE
 umask 077
 
-# Builtins wherever they do: under TCG every fork+exec of a tool costs 20-30 ms, so the re-checks read
-# /proc and sysfs with `read`, parse with `case` and compare word sets in the shell; what is left are the
-# tools only they can ask (readlink, flock, stat, losetup, wipefs, od, mkfs, udevadm, blkid; lsblk only
-# where udev's database does not answer).
+# Builtins wherever they do: under TCG every fork+exec of a tool costs tens of ms (a fork of the shell
+# alone a few), so the re-checks read /proc and sysfs with `read`, parse with `case`, compare files with
+# `test -ef` and word sets in the shell; what is left are the tools only they can ask (flock, wipefs, od,
+# mkfs, udevadm, blkid; readlink, stat, losetup and lsblk only where the builtin answer is missing), and
+# the independent ones run at once (wipefs beside the od reads, the verification beside udev's settle).
 nl='
 '
+spid=; settling=
 # now: seconds since boot (/proc/uptime, 10 ms steps) in $up: the phase clock without a fork
 now() { up=; read -r up _ </proc/uptime 2>/dev/null; }
 now
 t_start=$up
 
-# finish CODE REASON: the verdict (RESULT line), then exit with the same code
+# finish CODE REASON: the verdict (RESULT line), then exit with the same code (once udev has settled, when
+# that was started)
 finish() {
+    [ -z "$settling" ] || settled
     now
     gda_obs t_end "$up"
     gda_result "$1" "$2"
@@ -49,17 +53,25 @@ same_dev() {
     [ "$1" = "$dev" ] && return 0
     [ -L "$1" ] && [ "$(readlink -f -- "$1" 2>/dev/null)" = "$dev" ]
 }
-# identity: what the device node, the locked descriptor and sysfs say the device is (one stat for node
-# and descriptor; serial and wwid as sysfs text), in $id; compared after locking, right before and right
-# after mkfs
+# identity: what the device node, the locked descriptor and sysfs say the device is (serial and wwid as
+# sysfs text), in $id; compared after locking, right before and right after mkfs. When the node is the
+# locked descriptor's very file and udev's /dev/block/<sysfs MAJ:MIN> link leads to it (test -ef, no
+# fork), all three are that major:minor; else one stat reads node and descriptor. The descriptor is
+# /proc/self/fd/9 (the shell's own for test, stat's inherited one for stat): $$ is not this process in a
+# subshell, and the root shell runs each script in one.
 identity() {
     _nd=; _fd=
-    _st=$(stat -L -c '%t %T' -- "$dev" "/proc/$$/fd/9" 2>/dev/null)
-    # shellcheck disable=SC2086
-    set -- $_st
-    if [ $# = 4 ]; then _nd=$(( 0x$1 )):$(( 0x$2 )); _fd=$(( 0x$3 )):$(( 0x$4 )); fi
     gda_read "$S/dev"
     _sd=$_rd
+    # shellcheck disable=SC3013  # -ef: dash, bash and busybox have it; a shell without it takes the stat
+    if [ -n "$_sd" ] && [ "$dev" -ef /proc/self/fd/9 ] && [ "/dev/block/$_sd" -ef "$dev" ]; then
+        _nd=$_sd; _fd=$_sd
+    else
+        _st=$(stat -L -c '%t %T' -- "$dev" /proc/self/fd/9 2>/dev/null)
+        # shellcheck disable=SC2086
+        set -- $_st
+        if [ $# = 4 ]; then _nd=$(( 0x$1 )):$(( 0x$2 )); _fd=$(( 0x$3 )):$(( 0x$4 )); fi
+    fi
     gda_serial_file "$S"
     gda_read "$_sf"
     _se=$_rd
@@ -111,6 +123,61 @@ serial_ok() {
     fi
     [ "$CHECK_SERIAL" != 1 ] || [ "$2" = "$EXP_SERIAL" ]
 }
+# beside CMD...: CMD (stdin closed, stderr folded in) while the job started before it runs, as
+# $(BG & beside CMD...): BG's one line, then, once both are done, "rc=STATUS" and CMD's output (read back
+# by split_beside)
+beside() {
+    _c=$("$@" 2>&1 </dev/null)
+    _cr=$?
+    wait
+    printf 'rc=%s\n%s' "$_cr" "$_c"
+}
+# split_beside OUT TAG: beside's OUT into $bl (BG's line, which must begin with TAG), $crc and $cout;
+# fails when a part is missing
+split_beside() {
+    bl=${1%%"$nl"*}
+    _p=${1#*"$nl"}
+    crc=${_p%%"$nl"*}
+    cout=
+    case $_p in *"$nl"*) cout=${_p#*"$nl"} ;; esac
+    case $bl in "$2 "*) ;; *) return 1 ;; esac
+    case $crc in rc=[0-9]*) crc=${crc#rc=} ;; *) return 1 ;; esac
+}
+# raw_before: the od reads before mkfs, as one line: "raw SERIAL_HEX HEAD_RC MBR_TAIL LBA1 LAST_RC LAST16"
+# (the serial's sysfs bytes, gda_head, gda_hex_at of the last sector; "-" for an empty value)
+raw_before() {
+    gda_serial_hex "$S"
+    _sh=$_hx
+    gda_head "$dev" "$lbs" 2>/dev/null
+    _r=$?
+    gda_hex_at "$dev" "$(( last * lbs ))" 16 2>/dev/null
+    _x=$?
+    printf 'raw %s %s %s %s %s %s\n' "${_sh:--}" "$_r" "${_mbr:--}" "${_lba1:--}" "$_x" "${_hx:--}"
+}
+# raw_after: the last sector after mkfs, as one line: "raw LAST_RC LAST16"
+raw_after() {
+    gda_hex_at "$dev" "$(( last * lbs ))" 16 2>/dev/null
+    _x=$?
+    printf 'raw %s %s\n' "$_x" "${_hx:--}"
+}
+# raw_fields WORD...: raw_before's or raw_after's words (after the tag) into $serial_hex $hrc $mbr $lba1
+# $xrc $lastraw, "-" back to empty; fails on a wrong count
+raw_fields() {
+    case $# in
+        6) serial_hex=${1#-}; hrc=$2; mbr=${3#-}; lba1=${4#-}; xrc=$5; lastraw=${6#-} ;;
+        2) xrc=$1; lastraw=${2#-} ;;
+        *) return 1 ;;
+    esac
+}
+# settled: wait for the background udev settle, print its status (or that udevadm is missing)
+settled() {
+    settling=
+    _s=missing
+    if [ -n "$spid" ]; then wait "$spid"; _s=$?; fi
+    gda_obs udev_settle "$_s"
+    now
+    gda_obs t_settled "$up"
+}
 
 gda_header GUARD "$GDA_VERSION"
 euid=
@@ -129,9 +196,25 @@ if ! command -v "$MKFS_PROG" >/dev/null 2>&1; then
     finish "$EXIT_MKFS_MISSING" mkfs-missing
 fi
 
-# --- resolve once; from here on only $dev is used
+# --- resolve once; from here on only $dev is used. What readlink -f would print, without it where a
+# builtin knows: a /dev/NAME that is no link is its own path; a link (by-id) that leads to the very file
+# of a /dev/<kname> node (test -ef) resolves to that node; anything else asks readlink
 gda_obs device_arg "$DEVICE_ARG"
-dev=$(readlink -f -- "$DEVICE_ARG" 2>/dev/null) || dev=
+dev=
+if [ ! -L /dev ]; then
+    case $DEVICE_ARG in
+        /dev/*/* | /dev/. | /dev/..) ;;
+        /dev/?*) [ -L "$DEVICE_ARG" ] || dev=$DEVICE_ARG ;;
+    esac
+    if [ -z "$dev" ] && [ -L "$DEVICE_ARG" ]; then
+        for b in /sys/class/block/*; do
+            b=/dev/${b##*/}
+            # shellcheck disable=SC3013  # as in identity: without -ef, readlink
+            if [ ! -L "$b" ] && [ "$DEVICE_ARG" -ef "$b" ]; then dev=$b; break; fi
+        done
+    fi
+fi
+if [ -z "$dev" ]; then dev=$(readlink -f -- "$DEVICE_ARG" 2>/dev/null) || dev=; fi
 gda_obs device "$dev"
 if [ -z "$dev" ] || [ ! -b "$dev" ]; then finish "$EXIT_NO_DEVICE" no-device; fi
 k=${dev##*/}
@@ -150,11 +233,27 @@ id0=$id
 gda_obs identity "$id0"
 identity_ok "$id0" || finish "$EXIT_IDENTITY" identity-changed
 
+# --- read the disk at once: wipefs in front, the od reads (serial bytes, first sectors, last sector)
+# beside it; every decision below waits for both
+gda_read "$S/dev"
+majmin=$_rd
+gda_read "$S/size"
+sectors=$_rd
+case $sectors in ''|*[!0-9]*) size= ;; *) size=$(( sectors * 512 )) ;; esac
+gda_read "$S/queue/logical_block_size"
+lbs=$_rd
+case $lbs in ''|0|*[!0-9]*) lbs=512 ;; esac
+last=$(( ${size:-0} / lbs - 1 ))
+probe=$(raw_before & beside wipefs --no-act --noheadings --output USAGE,TYPE,OFFSET,UUID -- "$dev")
+# shellcheck disable=SC2086
+{ split_beside "$probe" raw && raw_fields ${bl#raw }; } || finish "$EXIT_PROBE_FAILED" probe-failed
+wrc=$crc
+wout=$cout
+
 # --- still the chosen disk?
-gda_serial_hex "$S"
-serial_hex=$_hx
 serial=
-if [ "$CHECK_SERIAL_HEX" = 1 ]; then  # the bytes decide; the text is for the message
+# the bytes decide (or nothing is checked): the sysfs text is for the message; else lsblk's text decides
+if [ "$CHECK_SERIAL_HEX" = 1 ] || [ "$CHECK_SERIAL" != 1 ]; then
     gda_serial_file "$S"
     gda_read "$_sf"
     trim "$_rd"
@@ -169,8 +268,6 @@ gda_obs serial_hex "$serial_hex"
 serial_ok "$serial_hex" "$serial" || finish "$EXIT_SERIAL" serial-mismatch
 # the namespace's own identity (the serial is the controller's): same source order as discovery (lsblk
 # first, asked only when the WWN is checked; else sysfs, for the report)
-gda_read "$S/dev"
-majmin=$_rd
 wwn=
 if [ "$CHECK_WWN" = 1 ]; then
     if udev_wwn "$majmin"; then wwn=$uwwn; else trim "$(lsblk -d -n -o WWN -- "$dev" 2>/dev/null)"; wwn=$tv; fi
@@ -179,10 +276,7 @@ if [ -z "$wwn" ]; then gda_read "$S/wwid"; trim "$_rd"; wwn=$tv; fi
 if [ -z "$wwn" ]; then gda_read "$S/device/wwid"; trim "$_rd"; wwn=$tv; fi
 gda_obs wwn "$wwn"
 if [ "$CHECK_WWN" = 1 ] && [ "$wwn" != "$EXP_WWN" ]; then finish "$EXIT_WWN" wwn-mismatch; fi
-gda_read "$S/size"
-sectors=$_rd
-case $sectors in ''|*[!0-9]*) finish "$EXIT_NO_DEVICE" no-device ;; esac
-size=$(( sectors * 512 ))
+[ -n "$size" ] || finish "$EXIT_NO_DEVICE" no-device
 gda_obs size_bytes "$size"
 [ "$size" = "$EXP_SIZE" ] || finish "$EXIT_SIZE" size-mismatch
 gda_read "$S/ro"
@@ -221,8 +315,9 @@ for p in "$S"/*/partition; do
     gda_read "${p%/partition}/dev"
     mms="$mms$_rd "
 done
-loops=
+loops=; bound=
 for l in /sys/block/loop*/loop/backing_file; do
+    [ -e "$l" ] && bound=1
     [ -r "$l" ] || continue
     f=
     read -r f <"$l" 2>/dev/null
@@ -235,7 +330,9 @@ for l in /sys/block/loop*/loop/backing_file; do
     case $mms in *" ${r:-none} "*) loops="$loops $ln"; continue ;; esac
     same_dev "$f" && loops="$loops $ln"
 done
-if command -v losetup >/dev/null 2>&1; then
+# losetup -j too (it compares the backing file's inode), when a loop device is bound at all (each bound
+# one has its backing_file)
+if [ -n "$bound" ] && command -v losetup >/dev/null 2>&1; then
     for l in $(losetup -n -O NAME -j "$dev" 2>/dev/null); do loops="$loops ${l##*/}"; done
 fi
 uniq_words "$loops"
@@ -253,11 +350,9 @@ parts=$uw
 gda_obs partitions "$parts"
 [ -z "$parts" ] || finish "$EXIT_PARTITIONS" partitions
 
-# --- partition tables and signatures
+# --- partition tables and signatures (wipefs and the raw sectors read above)
 pt=; sigs=; keys=
-out=$(wipefs --no-act --noheadings --output USAGE,TYPE,OFFSET,UUID -- "$dev" 2>&1)
-wrc=$?
-gda_text wipefs "$wrc" "$out"
+gda_text wipefs "$wrc" "$wout"
 if [ "$wrc" = 0 ]; then
     while read -r usage type offset uuid _rest; do
         [ -n "$type" ] || continue
@@ -268,7 +363,7 @@ if [ "$wrc" = 0 ]; then
             keys="$keys $type,$offset,$uuid"
         fi
     done <<WIPEFS
-$out
+$wout
 WIPEFS
 else
     out=$(blkid -p -o export -- "$dev" 2>&1)
@@ -294,15 +389,9 @@ BLKID
         finish "$EXIT_PROBE_FAILED" probe-failed
     fi
 fi
-gda_read "$S/queue/logical_block_size"
-lbs=$_rd
-case $lbs in ''|*[!0-9]*) lbs=512 ;; esac
-last=$(( size / lbs - 1 ))
-gda_head "$dev" "$lbs" 2>/dev/null || finish "$EXIT_PROBE_FAILED" probe-failed
-mbr=$_mbr
-lba1=$_lba1
-gda_hex_at "$dev" "$(( last * lbs ))" 16 2>/dev/null || finish "$EXIT_PROBE_FAILED" probe-failed
-geom=$_hx
+[ "$hrc" = 0 ] || finish "$EXIT_PROBE_FAILED" probe-failed
+[ "$xrc" = 0 ] || finish "$EXIT_PROBE_FAILED" probe-failed
+geom=$lastraw
 lastsig=${geom%????????????????}
 gda_obs raw_mbr_tail "$mbr"
 gda_obs raw_lba1 "$lba1"
@@ -375,31 +464,36 @@ case " $EXP_SIGS" in
 esac
 exec 9<&-
 
-# --- let udev catch up (lock released): the device's own events only, bounded; then verify on disk
+# --- let udev catch up (lock released): the device's own events only, bounded, in the background while
+# the verification reads the disk itself (blkid -p and od ask no udev); finish waits for it
+settling=1
 if command -v udevadm >/dev/null 2>&1; then
-    if command -v timeout >/dev/null 2>&1 &&
-        timeout "$SETTLE_WAIT" udevadm trigger --settle --action=change -- "$dev" >/dev/null 2>&1; then
-        gda_obs udev_settle 0
-    else  # udevadm before systemd 238 has no trigger --settle: the global queue, bounded
-        udevadm trigger --action=change -- "$dev" >/dev/null 2>&1
-        udevadm settle --timeout="$SETTLE_WAIT" >/dev/null 2>&1
-        gda_obs udev_settle "$?"
-    fi
-else
-    gda_obs udev_settle missing
+    (
+        if command -v timeout >/dev/null 2>&1 &&
+            timeout "$SETTLE_WAIT" udevadm trigger --settle --action=change -- "$dev"; then
+            exit 0
+        fi
+        # udevadm before systemd 238 has no trigger --settle: the global queue, bounded
+        udevadm trigger --action=change -- "$dev"
+        udevadm settle --timeout="$SETTLE_WAIT"
+    ) >/dev/null 2>&1 &
+    spid=$!
 fi
-now
-gda_obs t_settled "$up"
-out=$(blkid -p -o export -- "$dev" 2>&1)
-brc=$?
+ver=$(raw_after & beside blkid -p -o export -- "$dev")
+# shellcheck disable=SC2086
+{ split_beside "$ver" raw && raw_fields ${bl#raw }; } || finish "$EXIT_VERIFY_FAILED" verify-failed
+brc=$crc
+out=$cout
 gda_text blkid "$brc" "$out"
 [ "$brc" = 0 ] || finish "$EXIT_VERIFY_FAILED" verify-failed
 blkid_ok "$out" || finish "$EXIT_VERIFY_FAILED" verify-failed
-gda_hex_at "$dev" "$(( last * lbs ))" 16 2>/dev/null || finish "$EXIT_VERIFY_FAILED" verify-failed
-gda_obs raw_last_after "$_hx"
-case $_hx in 47454f4d3a3a*) finish "$EXIT_VERIFY_FAILED" verify-failed ;; esac
+[ "$xrc" = 0 ] || finish "$EXIT_VERIFY_FAILED" verify-failed
+gda_obs raw_last_after "$lastraw"
+case $lastraw in 47454f4d3a3a*) finish "$EXIT_VERIFY_FAILED" verify-failed ;; esac
 if [ "$VERIFY_DUMPE2FS" = 1 ]; then
     out=$(dumpe2fs -h -- "$dev" 2>&1)
     gda_text dumpe2fs "$?" "$out"
 fi
+now
+gda_obs t_verified "$up"
 finish "$EXIT_OK" ok

@@ -10,7 +10,13 @@ from pathlib import Path
 import pytest
 
 from agent.core import script_render
-from agent.core.disk.guard import GuardSpec, interpret_guard, parse_guard_output, render_guard_script
+from agent.core.disk.guard import (
+    GuardSpec,
+    guard_phases,
+    interpret_guard,
+    parse_guard_output,
+    render_guard_script,
+)
 from agent.core.disk.guard_codes import GUARD_CODES, GuardExit
 from agent.core.disk.mkfs import build_mkfs_argv
 from agent.errors import ChangeFailed, Refused, RemoteError
@@ -143,6 +149,21 @@ def test_success_is_parsed_with_uuid_label_and_duration() -> None:
     assert res.device == "/dev/nvme0n1"
     assert (res.fs, res.uuid, res.label) == ("ext4", "3bb5bece", "hostdata")
     assert res.mkfs_seconds == pytest.approx(2.5)
+
+
+def test_phases_by_the_guards_clock_old_and_new_order() -> None:
+    stamps = {"t_start": "10.00", "t_mkfs": "10.50", "t_mkfs_end": "11.00", "t_end": "11.70"}
+    # verified while udev settled: verify up to t_verified, settle (the wait beyond it) to the end
+    new = guard_phases({**stamps, "t_verified": "11.20", "t_settled": "11.60"})
+    assert new == {"checks": 0.5, "mkfs": 0.5, "verify": 0.2, "settle": 0.5}
+    # an older guard settled first, then verified
+    assert guard_phases({**stamps, "t_settled": "11.40"}) == {
+        "checks": 0.5,
+        "mkfs": 0.5,
+        "settle": 0.4,
+        "verify": 0.3,
+    }
+    assert guard_phases({}) == {}
 
 
 def test_refusal_names_what_was_found() -> None:

@@ -4,8 +4,9 @@ of its result (pure).
 The script (POSIX sh, no pty) does, in order:
 
 1. checks it is root and that the needed tools and the mkfs program exist;
-2. resolves the stable path (``/dev/disk/by-id/...``) to the kernel node once, and from then on uses only
-   that node, so the checked device and the formatted device are the same;
+2. resolves the stable path (``/dev/disk/by-id/...``) to the kernel node once (the ``/dev/<kname>`` node
+   that is the very file the link leads to, ``test -ef``; ``readlink -f`` when none is), and from then on
+   uses only that node, so the checked device and the formatted device are the same;
 3. takes an exclusive BSD lock (``flock``) on the node — the convention udev honours, so udev does not
    probe the device while mkfs writes it;
 4. re-checks, immediately before mkfs: serial (the raw bytes of its sysfs file as hex, read as the facts
@@ -14,15 +15,18 @@ The script (POSIX sh, no pty) does, in order:
    discovery) and size in bytes (still the chosen disk),
    writable, not mounted, not swap, no holders, no partitions, no partition table (wipefs/blkid plus a
    raw look for a protective MBR and primary/backup ``EFI PART`` headers), not backing a loop device
-   (``/sys/block/loop*/loop/backing_file`` and ``losetup -j``), and signatures (wipefs/blkid plus FreeBSD
-   GEOM metadata, ``GEOM::<class>`` in the last sector) — none, or, with the force option, exactly the
-   ones discovery saw and the user confirmed: same types (``expected_signatures``) and same
-   ``type,offset,uuid`` (``expected_signature_keys``);
-   the device node, the locked descriptor and sysfs must name one major:minor, with the serial and wwid
-   unchanged, after locking, right before mkfs and right after it (a change after mkfs: ChangeFailed);
-5. runs mkfs with stdin from /dev/null and output captured, timed with ``date +%s%N``;
-6. releases the lock, asks udev to re-read the device (``udevadm trigger --action=change`` + ``settle``),
-   and verifies with ``blkid -p``: TYPE is the requested fs, a non-empty UUID, and no PTTYPE;
+   (``/sys/block/loop*/loop/backing_file``, and ``losetup -j`` when any loop device is bound), and
+   signatures (wipefs/blkid plus FreeBSD GEOM metadata, ``GEOM::<class>`` in the last sector) — none,
+   or, with the force option, exactly the ones discovery saw and the user confirmed: same types
+   (``expected_signatures``) and same ``type,offset,uuid`` (``expected_signature_keys``);
+   the device node, the locked descriptor and sysfs must name one major:minor (the node is the locked
+   file and udev's ``/dev/block/MAJ:MIN`` leads to it, by ``test -ef``; else by ``stat``), with the serial
+   and wwid unchanged, after locking, right before mkfs and right after it (a change after mkfs:
+   ChangeFailed); the reads (wipefs beside the ``od`` reads) are all collected before the first decision;
+5. runs mkfs with stdin from /dev/null and output captured, timed by ``/proc/uptime``;
+6. releases the lock, asks udev to re-read the device (``udevadm trigger --action=change`` + ``settle``)
+   in the background, and meanwhile verifies on the disk itself with ``blkid -p`` (TYPE is the requested
+   fs, a non-empty UUID, and no PTTYPE) and the last sector; it waits for udev before it reports;
 7. with ``verify_dumpe2fs`` (the FreeBSD ext4 profile), prints ``dumpe2fs -h`` of the new filesystem, so
    the caller can check its features without another round trip.
 
@@ -188,12 +192,17 @@ def _uptime(obs: Mapping[str, str], key: str) -> float | None:
 
 
 def guard_phases(obs: Mapping[str, str]) -> dict[str, float]:
-    """The guard's phases from its /proc/uptime stamps (``t_start``, ``t_mkfs``, ``t_mkfs_end``,
-    ``t_settled``, ``t_end``; pure): checks, mkfs, settle, verify. Phases whose stamps are missing are
-    left out (an older guard printed none)."""
-    t = [_uptime(obs, k) for k in ("t_start", "t_mkfs", "t_mkfs_end", "t_settled", "t_end")]
+    """The guard's phases from its /proc/uptime stamps (``t_start``, ``t_mkfs``, ``t_mkfs_end``, ...,
+    ``t_end``; pure): checks, mkfs, settle, verify. A guard that verifies while udev settles stamps
+    ``t_verified``: verify runs from mkfs's end to it, settle from it to the end (the wait for udev beyond
+    the verification); an older one settled first (settle up to ``t_settled``, verify the rest). Phases
+    whose stamps are missing are left out (an older guard still printed none)."""
+    names, keys = ("checks", "mkfs", "settle", "verify"), ("t_mkfs_end", "t_settled", "t_end")
+    if "t_verified" in obs:
+        names, keys = ("checks", "mkfs", "verify", "settle"), ("t_mkfs_end", "t_verified", "t_end")
+    t = [_uptime(obs, k) for k in ("t_start", "t_mkfs", *keys)]
     out: dict[str, float] = {}
-    for name, a, b in zip(("checks", "mkfs", "settle", "verify"), t, t[1:], strict=False):
+    for name, a, b in zip(names, t, t[1:], strict=False):
         if a is not None and b is not None and b >= a:
             out[name] = round(b - a, 3)
     return out
