@@ -91,10 +91,10 @@ def list_disks(
     session: CommandProtocol, guest: Guest, fs: str | None, log: Log
 ) -> tuple[Facts, list[Verdict], Pins]:
     """Facts and a verdict per disk. Falls back to unprivileged facts (signatures unknown) without sudo."""
-    try:
-        facts = gather_facts(session)
-    except SudoError as e:
+
+    def note(e: SudoError) -> None:
         log(f"note: {e.message}; listing without root, so signatures are not probed")
-        facts = gather_facts(session, privileged=False)
+
+    facts = gather_facts(session, without_root=note)
     pins = pins_for(guest)
     return facts, assess_all(facts, parse_fs(fs) if fs else None, pins=pins), pins

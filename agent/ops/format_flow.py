@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from agent.core import marker
 from agent.core.disk import ext4_freebsd
 from agent.core.disk.candidates import (
     AlreadyFormatted,
@@ -37,13 +38,19 @@ from agent.core.disk.guard import (
     render_guard_script,
 )
 from agent.core.disk.mkfs import build_mkfs_argv, parse_fs, require_mkfs, with_device
-from agent.core.disk.probe import FACTS_KIND, parse_facts, render_facts_script
+from agent.core.disk.probe import (
+    FACTS_KIND,
+    disks_to_probe,
+    parse_facts,
+    parse_facts_parts,
+    render_facts_script,
+)
 from agent.core.disk.rerun import RequestedFs, rerun_differences, rerun_refusal
 from agent.core.guest_text import clean
 from agent.core.marker import has_header
 from agent.errors import AgentError, ChangeFailed, Refused, RemoteError, Unreachable
 from agent.hints import opt
-from agent.transport.protocol import CommandProtocol
+from agent.transport.protocol import BeginsRoot, CommandProtocol
 from agent.transport.sudo import SudoError
 
 Log = Callable[[str], None]
@@ -121,15 +128,47 @@ def phase_timings(
     return {k: round(v, 3) for k, v in out.items()}
 
 
-def gather_facts(
-    session: CommandProtocol, *, privileged: bool = True, versions: tuple[str, ...] = ()
-) -> Facts:
-    """The one round trip that learns every disk fact (as root, so signatures are really probed);
-    ``versions``: the tools whose version the plan needs (each is one more fork on the guest)."""
-    r = session.run(render_facts_script(versions=versions), root=privileged, timeout=120)
+def _facts_run(session: CommandProtocol, script: str, *, root: bool) -> str:
+    r = session.run(script, root=root, timeout=120)
     if r.status != 0 and not has_header(r.stdout, FACTS_KIND):
         raise RemoteError(f"gathering disk facts failed ({r.status}): {r.output.strip()[-500:]}")
-    return parse_facts(r.stdout)
+    return r.stdout
+
+
+def gather_facts(
+    session: CommandProtocol,
+    *,
+    privileged: bool = True,
+    versions: tuple[str, ...] = (),
+    without_root: Callable[[SudoError], None] | None = None,
+) -> Facts:
+    """Every disk fact (as root, so signatures are really probed); ``versions``: the tools whose version
+    the plan needs (each is one more fork on the guest); ``without_root``: when sudo refuses, it is told
+    why and the facts are those read without root (signatures unknown), instead of the refusal raised.
+
+    A transport that starts its root shell in the background (:class:`BeginsRoot`: SSH) gets two
+    scripts: the part that needs no root runs as the login user while sudo authenticates, then the root
+    part probes the contents of the disks it found (not the root disk). Any other gets one."""
+    if privileged and isinstance(session, BeginsRoot):
+        session.begin_root()
+        user = _facts_run(session, render_facts_script(versions=versions, part="user"), root=False)
+        disks = disks_to_probe(marker.parse(user, FACTS_KIND, what="the disk-facts script"))
+        try:
+            root = _facts_run(session, render_facts_script(versions=(), part="root", disks=disks), root=True)
+        except SudoError as e:
+            if without_root is None:
+                raise
+            without_root(e)
+            return parse_facts(user)
+        return parse_facts_parts(user, root)
+    script = render_facts_script(versions=versions)
+    try:
+        return parse_facts(_facts_run(session, script, root=privileged))
+    except SudoError as e:
+        if without_root is None or not privileged:
+            raise
+        without_root(e)
+        return parse_facts(_facts_run(session, script, root=False))
 
 
 @dataclass(frozen=True)

@@ -2,10 +2,16 @@
 # guest-disk-agent: gather block-device facts (read-only; writes nothing to any device).
 # Prelude: N (nonce), GDA_VERSION (format version), GDA_TOOLS (tools to locate, space-separated),
 # GDA_VERSIONS (the tools whose version to ask, space-separated: only those the plan needs),
-# GDA_COLS / GDA_MINCOLS (lsblk columns, comma-separated). Parsed by agent/core/disk/probe.py.
-# Builtins wherever they do (a fork+exec costs 20-30 ms on a slow guest): /proc and sysfs are read with
-# `read`, the tools run once each where they can (one lsblk, one find for every by-id link, two od
-# reads straight from each disk).
+# GDA_COLS / GDA_MINCOLS (lsblk columns, comma-separated), GDA_PART (all | user | root) and, for the
+# root part, GDA_DISKS (the disks to probe, kernel names, space-separated). Parsed by
+# agent/core/disk/probe.py.
+# The parts: "user" is what needs no root (run as the login user while the root shell starts), "root" the
+# content probes of the disks the user part found (wipefs, dumpe2fs, the raw sectors, fdisk), "all"
+# both in one run (a transport with one shell: the console, the Ansible module).
+# Builtins wherever they do (a fork+exec costs 50-90 ms on a slow guest, a fork of the shell alone a few):
+# /proc and sysfs are read with `read`, the tools run once each where they can (one lsblk, one find for
+# every by-id link, one wipefs and two od reads straight from each disk, the od reads beside the rest),
+# and no temporary file is made (stderr is held in a variable: lib/marker.sh's gda_cmd).
 # shellcheck disable=SC2154
 
 PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
@@ -13,12 +19,6 @@ LC_ALL=C
 export PATH LC_ALL
 unset LOCK_BLOCK_DEVICE
 umask 077
-T=$(mktemp -d 2>/dev/null) || T=
-if [ -z "$T" ] || [ ! -d "$T" ]; then
-    echo "guest-disk-agent: cannot create a temporary directory" >&2
-    exit 3
-fi
-trap 'rm -rf -- "$T"' EXIT
 trap 'exit 130' HUP INT TERM
 
 gda_version() { "$@" 2>&1; }
@@ -36,8 +36,7 @@ gda_lsblk() {
     lsblk -J -b -o "$GDA_MINCOLS"
 }
 
-# gda_root: the root filesystem's source and what it sits on; the disks among them in $gda_rootdisks
-gda_rootdisks=
+# gda_root: the root filesystem's source and what it sits on (its disks: the "dep=<kname> disk" lines)
 gda_root() {
     _src=$(findmnt -n -o SOURCE /) || return 1
     printf 'source=%s\n' "$_src"
@@ -45,14 +44,22 @@ gda_root() {
     case $_dev in
         /dev/*) _deps=$(lsblk -s -n -r -o KNAME,TYPE -- "$_dev") || return 1
                 while read -r _k _t; do
-                    [ -n "$_k" ] || continue
-                    printf 'dep=%s %s\n' "$_k" "$_t"
-                    [ "$_t" = disk ] && gda_rootdisks="$gda_rootdisks $_k"
+                    [ -n "$_k" ] && printf 'dep=%s %s\n' "$_k" "$_t"
                 done <<DEPS
 $_deps
 DEPS
                 ;;
     esac
+}
+
+# gda_rootdisks_of TEXT: the disks among gda_root's lines, space-separated, in $gda_rootdisks
+gda_rootdisks_of() {
+    gda_rootdisks=
+    while read -r _l _t; do
+        case $_l in dep=?*) [ "$_t" = disk ] && gda_rootdisks="$gda_rootdisks ${_l#dep=}" ;; esac
+    done <<ROOT
+$1
+ROOT
 }
 
 gda_byid() {
@@ -137,48 +144,78 @@ gda_loops() {
     done
 }
 
+# gda_probe_sig DISK: the signatures on DISK: wipefs (blkid -p only when wipefs cannot say), dumpe2fs -h
+# of ext4 on the whole disk (a rerun compares its features with the requested profile), fdisk -l (for
+# the summary)
+gda_probe_sig() {
+    gda_capture wipefs "$1" gda_wipefs "$1"
+    _ext4=0
+    if [ "$_rc" = 0 ]; then
+        case $gda_out in *'"type": "ext4"'* | *'"type":"ext4"'*) _ext4=1 ;; esac
+    else
+        gda_capture blkid "$1" blkid -p -o export -- "/dev/$1"
+        case "
+$gda_out
+" in *"
+TYPE=ext4
+"*) _ext4=1 ;;
+        esac
+    fi
+    [ "$_ext4" = 1 ] && gda_cmd dumpe2fs "$1" dumpe2fs -h -- "/dev/$1"
+    gda_cmd fdisk "$1" fdisk -l -- "/dev/$1"
+}
+
+# gda_probe DISK...: the probes of every DISK, two at once (a guest's CPUs run them side by side): the
+# raw sectors on the way out (fd 3) while the signatures are held, then printed
+gda_probe() {
+    for _k in "$@"; do
+        [ -e "/sys/block/$_k/size" ] || continue
+        _sig=$(gda_cmd rawsig "$_k" gda_rawsig "$_k" >&3 & gda_probe_sig "$_k"; wait)
+        printf '%s\n' "$_sig"
+    done 3>&1
+}
+
 _uid=
 while read -r _k _r _e _rest; do
     if [ "$_k" = Uid: ]; then _uid=$_e; break; fi
 done </proc/self/status
-gda_header FACTS "$GDA_VERSION" "uid=$_uid"
-gda_run os - gda_cat /etc/os-release
-gda_run tools - gda_tools
+gda_header FACTS "$GDA_VERSION" "uid=$_uid" "part=$GDA_PART"
+if [ "$GDA_PART" = root ]; then
+    # shellcheck disable=SC2086  # kernel names, one word each
+    gda_probe $GDA_DISKS
+    gda_done
+    exit 0
+fi
+gda_cmd os - gda_cat /etc/os-release
+gda_cmd tools - gda_tools
 for _t in $GDA_VERSIONS; do
     case $_t in
-        util-linux) gda_run version util-linux gda_version lsblk --version ;;
-        *) gda_run version "$_t" gda_version "$_t" -V ;;
+        util-linux) gda_cmd version util-linux gda_version lsblk --version ;;
+        *) gda_cmd version "$_t" gda_version "$_t" -V ;;
     esac
 done
-gda_run lsblk - gda_lsblk
-gda_run root - gda_root
-gda_run mounts - gda_cat /proc/self/mounts
-gda_run swaps - gda_cat /proc/swaps
-gda_run byid - gda_byid
-gda_run loops - gda_loops
+gda_cmd lsblk - gda_lsblk
+gda_capture root - gda_root
+gda_rootdisks_of "$gda_out"
+gda_cmd mounts - gda_cat /proc/self/mounts
+gda_cmd swaps - gda_cat /proc/swaps
+gda_cmd byid - gda_byid
+gda_cmd loops - gda_loops
+_probe=
 for _b in /sys/block/*; do
     [ -e "$_b/size" ] || continue
     _k=${_b##*/}
     _z=
     read -r _z <"$_b/size" 2>/dev/null
     [ "$_z" = 0 ] && continue
-    gda_run sysfs "$_k" gda_sysfs "$_k"
+    gda_cmd sysfs "$_k" gda_sysfs "$_k"
     case " $gda_rootdisks " in
         *" $_k "*)  # refused whatever it carries: its contents are not probed
             gda_begin skipped "$_k"; echo root; gda_end 0
             continue ;;
     esac
-    gda_run wipefs "$_k" gda_wipefs "$_k"
-    # blkid's lines are kept: ext4 on the whole disk also gets its superblock read, so a rerun can
-    # compare the features with the requested profile
-    gda_capture blkid "$_k" blkid -p -o export -- "/dev/$_k"
-    case "
-$gda_out
-" in *"
-TYPE=ext4
-"*) gda_run dumpe2fs "$_k" dumpe2fs -h -- "/dev/$_k" ;;
-    esac
-    gda_run rawsig "$_k" gda_rawsig "$_k"
-    gda_run fdisk "$_k" fdisk -l -- "/dev/$_k"
+    _probe="$_probe $_k"
 done
+# shellcheck disable=SC2086  # kernel names, one word each
+[ "$GDA_PART" = all ] && gda_probe $_probe
 gda_done

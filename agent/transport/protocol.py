@@ -62,3 +62,13 @@ class CommandProtocol(Protocol):
     def read_file(self, path: str) -> bytes:
         """The content of ``path``, read as root."""
         ...
+
+
+@runtime_checkable
+class BeginsRoot(Protocol):
+    """A transport whose root shell can start in the background (SSH: sudo's PAM takes most of a second on
+    a slow guest): ``begin_root`` sends sudo its password and returns; the first ``run(root=True)``
+    waits for the shell (and raises sudo's refusal). Meanwhile ``run`` without root runs on its own
+    channel, so what needs no root is read while sudo authenticates."""
+
+    def begin_root(self) -> None: ...

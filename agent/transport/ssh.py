@@ -343,10 +343,39 @@ class SshSession:
                 raise failure
         return result
 
+    def begin_root(self) -> None:
+        """Start the task's root shell (its one sudo) without waiting for it: sudo's PAM runs while the
+        task reads what needs no root on another channel. The first root script waits for it (and
+        raises sudo's refusal). A no-op when the shell is already running or starting."""
+        shell = self._root_shell
+        if shell is not None and (shell.started or shell.alive):
+            return
+        self._root_shell = self._new_root_shell()
+        self.sudo_sessions += 1
+        self._root_shell.start()
+
     def _shell(self) -> SshRootShell:
-        """The task's root shell, started (one sudo) on the first root script without input."""
-        if self._root_shell is not None and self._root_shell.alive:
-            return self._root_shell
+        """The task's root shell, started (one sudo) on the first root script without input, or the one
+        :meth:`begin_root` started, once it is ready."""
+        shell = self._root_shell
+        if shell is not None and shell.started:
+            try:
+                shell.wait_ready()
+            except BaseException:
+                self._root_shell = None
+                raise
+            self.sudo_seconds += shell.open_seconds
+            return shell
+        if shell is not None and shell.alive:
+            return shell
+        shell = self._new_root_shell()
+        self.sudo_sessions += 1
+        shell.open()
+        self.sudo_seconds += shell.open_seconds
+        self._root_shell = shell
+        return shell
+
+    def _new_root_shell(self) -> SshRootShell:
         transport = self.client.get_transport()
         if transport is None or not transport.is_active():
             raise SshUnreachable(f"the SSH connection to {self.address} is not open")
@@ -357,7 +386,7 @@ class SshSession:
         def timed_out(message: str, out: bytes) -> RemoteError:
             return _with_partial(SshTimeout(message), out)
 
-        shell = SshRootShell(
+        return SshRootShell(
             transport,
             remote_user_is_root=self.user == "root",
             password=self._sudo_password,
@@ -368,11 +397,6 @@ class SshSession:
             timed_out=timed_out,
             open_timeout=self.target.connect_timeout,
         )
-        self.sudo_sessions += 1
-        shell.open()
-        self.sudo_seconds += shell.open_seconds
-        self._root_shell = shell
-        return shell
 
     def _run_in_root_shell(self, script: str, timeout: float | None, t0: float) -> Result:
         reply = self._shell().run(script, timeout)

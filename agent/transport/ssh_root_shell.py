@@ -54,6 +54,8 @@ class SshRootShell:
         self._channel: paramiko.Channel | None = None
         self._out = bytearray()
         self._err = bytearray()
+        self._ready_nonce: str | None = None  # set between start and wait_ready
+        self._t0 = 0.0
         #: seconds the start took (sudo's PAM included): ``--timings`` shows it as "sudo"
         self.open_seconds = 0.0
 
@@ -63,7 +65,18 @@ class SshRootShell:
         return ch is not None and not ch.closed and not ch.exit_status_ready()
 
     def open(self) -> None:
-        t0 = time.monotonic()
+        self.start()
+        self.wait_ready()
+
+    @property
+    def started(self) -> bool:
+        """The shell's command and the password have been sent; :meth:`wait_ready` has not returned."""
+        return self._ready_nonce is not None
+
+    def start(self) -> None:
+        """Send the shell's command (and the password): sudo authenticates while the caller goes on
+        (another channel's unprivileged reads); :meth:`wait_ready` waits for the shell."""
+        self._t0 = time.monotonic()
         nonce = root_shell.new_id()
         w = wrap(
             root_shell.shell_program(nonce),
@@ -80,6 +93,14 @@ class SshRootShell:
             why = e or type(e).__name__
             raise self._lost(f"SSH connection lost while starting the root shell: {why}", b"") from None
         self._channel = channel
+        self._ready_nonce = nonce
+
+    def wait_ready(self) -> None:
+        """Wait for the READY line of the shell :meth:`start` began; sudo's refusal raises here."""
+        channel, nonce, t0 = self._channel, self._ready_nonce, self._t0
+        if channel is None or nonce is None:
+            raise self._lost(f"the root shell on {self._label} was not started", b"")
+        self._ready_nonce = None
         ready = root_shell.ready_line(nonce)
         deadline = time.monotonic() + self._open_timeout + 60  # sudo's PAM may be slow
         while ready not in self._out:

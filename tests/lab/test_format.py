@@ -19,6 +19,7 @@ import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -182,11 +183,11 @@ def test_dry_run_prints_the_plan_and_changes_nothing(one: Guest) -> None:
     assert "plan (dry run, nothing changed): ext4 on /dev/nvme0n1" in r.stdout
     assert f"serial {SERIAL}" in r.stdout
     assert f"mkfs.ext4 -L data {BY_ID}" in r.stdout
-    assert "blkid -p" in r.stdout and "1 remote commands" in r.stdout
+    assert "blkid -p" in r.stdout and "2 remote commands" in r.stdout
 
     data = result_json(one.cli("format", "--fs", "xfs", "--dry-run", "--json"))
     assert data["action"] == "dry-run"
-    assert data["remote_commands"] == 1
+    assert data["remote_commands"] == 2
     assert data["mkfs_command"] == ["mkfs.xfs", BY_ID]
     assert data["uuid"] is None and data["serial"] == SERIAL
     assert one.probe() == {} and one.fingerprint() == before
@@ -201,6 +202,35 @@ def test_wrong_sudo_password_is_a_clear_error_before_any_change(one: Guest) -> N
     assert "password" in r.stderr.lower()
     assert r.stdout == ""
     assert one.probe() == {} and one.fingerprint() == before
+
+
+def test_disks_with_a_wrong_sudo_password_lists_them_without_root(one: Guest) -> None:
+    """The user part read while sudo was refused is the listing: no content probes, said so; what udev's
+    database knows (lsblk) still shows, without the offset only wipefs reads."""
+    one.ensure_blank()
+    wrong = {**one.lab.env(), "XDEV_SUDO_PASSWORD": "wrong"}
+
+    def nvme(r: subprocess.CompletedProcess[str]) -> dict[str, Any]:
+        data = result_json(r)
+        assert data["sudo_sessions"] == 1
+        disks = data["disks"]
+        assert isinstance(disks, list)
+        found: dict[str, Any] = next(d for d in disks if d["name"] == "nvme0n1")
+        return found
+
+    r = one.cli("disks", "--json", env=wrong)
+    assert "listing without root, so signatures are not probed" in r.stderr, r.stderr
+    assert "signatures not probed (no root); the guard re-checks under sudo" in nvme(r)["notes"]
+    one.root(f"mkfs.ext4 -q -F {shlex.quote(one.devs[1])} && udevadm settle")
+    try:
+        seen = nvme(one.cli("disks", "--json", env=wrong))
+        assert seen["state"] == "excluded" and "carries signature ext4" in seen["reasons"][0], seen
+        assert "offset" not in seen["reasons"][0]
+        probed = nvme(one.cli("disks", "--json"))
+        assert probed["state"] == "excluded" and "at offset 0x438" in probed["reasons"][0], probed
+    finally:
+        one.root(f"wipefs -a -q {shlex.quote(one.devs[1])} && sync")
+    assert one.probe() == {}
 
 
 def test_unknown_host_key_is_refused_then_accepted_with_the_flag(one: Guest, tmp_path: Path) -> None:
@@ -267,14 +297,14 @@ def test_format_ext4_then_rerun_is_a_no_op(one: Guest) -> None:
         BY_ID,
     ]
     assert isinstance(data["mkfs_seconds"], float) and 0 < data["mkfs_seconds"] < 60
-    assert data["remote_commands"] == 2
+    assert data["remote_commands"] == 3
     assert data["overwrites"] == []
     fp = one.fingerprint()
 
     r = one.cli("format", "--fs", "ext4", "--label", "data")
     assert r.returncode == 0, r.stderr
     assert "nothing to do:" in r.stdout and host["UUID"] in r.stdout and "label data" in r.stdout
-    assert "1 remote commands" in r.stdout
+    assert "2 remote commands" in r.stdout
     assert one.probe() == host and one.fingerprint() == fp
 
 
@@ -326,7 +356,7 @@ def test_other_filesystem_needs_force_and_yes(one: Guest) -> None:
     assert host["TYPE"] == "xfs" and host["LABEL"] == "fresh" and "PTTYPE" not in host
     assert f"formatted: /dev/nvme0n1 ({BY_ID}) as xfs, UUID {host['UUID']}" in r.stdout
     assert "mkfs.xfs -f -L fresh /dev/disk/by-id/" in r.stdout
-    assert "2 remote commands" in r.stdout
+    assert "3 remote commands" in r.stdout
 
 
 def test_guard_refuses_when_the_disk_changed_after_discovery(one: Guest) -> None:
@@ -377,12 +407,12 @@ def test_guard_refuses_another_namespace_identity(one: Guest) -> None:
     assert one.probe() == {} and one.fingerprint() == fp
 
 
-def test_freebsd_profile_is_two_remote_commands(one: Guest) -> None:
-    """The dumpe2fs -h check of the FreeBSD profile rides in the guard script: no third round trip."""
+def test_freebsd_profile_is_three_remote_commands(one: Guest) -> None:
+    """The dumpe2fs -h check of the FreeBSD profile rides in the guard script: no fourth round trip."""
     one.ensure_blank()
     data = result_json(one.cli("format", "--fs", "ext4", "--host-compat", "freebsd", "--json"))
     assert data["action"] == "formatted" and data["host_compat"] == "freebsd"
-    assert data["remote_commands"] == 2
+    assert data["remote_commands"] == 3
     assert set(data["features_disabled"]) == {"orphan_file", "metadata_csum_seed"}
     host = one.probe()
     assert host["TYPE"] == "ext4" and host["UUID"] == data["uuid"] and "PTTYPE" not in host

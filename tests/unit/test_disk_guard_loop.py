@@ -17,12 +17,13 @@ from pathlib import Path
 
 import pytest
 
+from agent.core import marker
 from agent.core.disk import guard as g
 from agent.core.disk.devices import ProbeState
 from agent.core.disk.ext4_freebsd import check_freebsd_compat, freebsd_ext4_profile
 from agent.core.disk.guard_codes import GuardExit
 from agent.core.disk.mkfs import FsType, build_mkfs_argv
-from agent.core.disk.probe import parse_facts, render_facts_script
+from agent.core.disk.probe import disks_to_probe, parse_facts, parse_facts_parts, render_facts_script
 from agent.core.disk.signatures import parse_wipefs_json
 from agent.errors import Refused, RemoteError
 from tests.unit.disk_fixtures import disk
@@ -290,6 +291,47 @@ def test_facts_script_sees_the_loop_devices(tmp_path: Path) -> None:
         assert b.signatures.state is ProbeState.NONE and b.size_bytes == SIZE
         assert x.signatures.state is ProbeState.FOUND
         assert [(s.type, s.label) for s in x.signatures.signatures] == [("xfs", "factsxfs")]
+
+
+def test_the_two_parts_find_what_the_one_run_finds(tmp_path: Path) -> None:
+    """As over SSH: the user part as an unprivileged user (nobody), the root part as root on the disks
+    it listed. The content probes agree with the one run's, disk by disk."""
+    if shutil.which("setpriv") is None:
+        pytest.skip("needs setpriv")
+    with (
+        loop(tmp_path, "a.img") as (blank, _),
+        loop(tmp_path, "b.img") as (xfs, _),
+        loop(tmp_path, "c.img") as (ext4, _),
+    ):
+        sh("mkfs.xfs", "-q", "-f", "-L", "partsxfs", xfs)
+        sh("mkfs.ext4", "-q", "-F", "-L", "partsext4", ext4)
+        nobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+        user = subprocess.run(
+            [*nobody, "sh", "-s"], input=render_facts_script(part="user"), capture_output=True, text=True,
+            check=True, timeout=60, cwd="/",
+        ).stdout  # fmt: skip
+        raw = marker.parse(user, "FACTS")
+        assert raw.attrs["uid"] == "65534" and raw.complete
+        disks = disks_to_probe(raw)
+        names = {d.removeprefix("/dev/") for d in (blank, xfs, ext4)}
+        assert names <= set(disks)
+        root = subprocess.run(
+            ["sh", "-s"], input=render_facts_script(versions=(), part="root", disks=disks),
+            capture_output=True, text=True, check=True, timeout=60,
+        ).stdout  # fmt: skip
+        two, one = parse_facts_parts(user, root), parse_facts(_facts())
+        assert two.uid == 0 and two.complete
+        for dev in (blank, xfs, ext4):
+            a, b = disk(two, dev), disk(one, dev)
+            assert (a.signatures, a.size_bytes, a.fdisk, a.dumpe2fs) == (
+                b.signatures,
+                b.size_bytes,
+                b.fdisk,
+                b.dumpe2fs,
+            )
+        assert disk(two, blank).signatures.state is ProbeState.NONE
+        assert [(s.type, s.label) for s in disk(two, xfs).signatures.signatures] == [("xfs", "partsxfs")]
+        assert disk(two, ext4).dumpe2fs is not None and "partsext4" in disk(two, ext4).dumpe2fs
 
 
 def _facts() -> str:

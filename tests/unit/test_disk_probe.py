@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,13 @@ import pytest
 from agent.core import marker, script_render
 from agent.core.disk.devices import Disk, ProbeState, format_size
 from agent.core.disk.facts_sections import as_bool, as_int, parse_by_id
-from agent.core.disk.probe import parse_facts, render_facts_script, uid_of
+from agent.core.disk.probe import (
+    disks_to_probe,
+    parse_facts,
+    parse_facts_parts,
+    render_facts_script,
+    uid_of,
+)
 from agent.errors import RemoteError
 from tests.unit.disk_fixtures import disk, fixture_text, load_facts
 
@@ -312,3 +319,90 @@ def test_versions_are_asked_only_for_the_tools_named() -> None:
     facts = parse_facts(proc.stdout)
     assert facts.complete and (facts.versions.util_linux, facts.versions.e2fsprogs) == (None, None)
     assert "mkfs.ext4" in facts.versions.paths or shutil.which("mkfs.ext4") is None
+
+
+# ------------------------------------------------------------------------ the two parts (SSH: user, root)
+
+PROBES = ("wipefs", "blkid", "dumpe2fs", "rawsig", "fdisk")
+
+
+def _framed_text(kind: str, nonce: str, attrs: dict[str, str], sections: list[marker.Section]) -> str:
+    """The text a script prints for ``sections`` (the framing of :mod:`agent.core.marker`)."""
+    out = [marker.header_line(kind, "1", nonce, **attrs)]
+    for s in sections:
+        out.append(f"@@GDA-{nonce} BEGIN {s.name} {s.arg}@@")
+        out += s.stdout.splitlines()
+        out.append(f"@@GDA-{nonce} STDERR@@")
+        out += s.stderr.splitlines()
+        out.append(f"@@GDA-{nonce} END rc={s.rc}@@")
+    out.append(f"@@GDA-{nonce} DONE@@")
+    return "\n".join(out) + "\n"
+
+
+@pytest.mark.parametrize("name", ["lab_blank_nvme", "lab_ext4_nvme", "bhyve_two_nvme", "bhyve_nvme_swap"])
+def test_the_user_and_root_parts_parse_as_the_one_run(name: str) -> None:
+    """A captured one-run output cut where the parts cut it: the user part's sections (as the login
+    user: uid 1000), then the content probes under another nonce with uid 0, give the same facts."""
+    one = split_sections(fixture_text(name))
+    user = [s for s in one.sections if s.name not in PROBES]
+    root = [s for s in one.sections if s.name in PROBES]
+    assert root and user
+    user_text = _framed_text("FACTS", "a1b2c3d4e5f60708", {"uid": "1000", "part": "user"}, user)
+    root_text = _framed_text("FACTS", "0f1e2d3c4b5a6978", {"uid": "0", "part": "root"}, root)
+    assert parse_facts_parts(user_text, root_text) == parse_facts(fixture_text(name))
+    # cut short: the root part without its DONE line is incomplete, and so are the facts
+    assert not parse_facts_parts(user_text, root_text.replace("@@GDA-0f1e2d3c4b5a6978 DONE@@\n", "")).complete
+
+
+def test_the_root_part_probes_every_listed_disk_but_the_root_disk() -> None:
+    raw = split_sections(fixture_text("lab_lean_script_blank_nvme"))
+    user = replace(raw, sections=tuple(s for s in raw.sections if s.name not in PROBES))
+    listed = [s.arg for s in raw.all("sysfs")]
+    skipped = {s.arg for s in raw.all("skipped")}
+    assert skipped and set(listed) > skipped
+    assert disks_to_probe(user) == tuple(n for n in listed if n not in skipped)
+    # a name that is not a kernel name is never put into the root part's prelude
+    odd = replace(user, sections=(*user.sections, marker.Section("sysfs", "x y;rm", "", "", 0)))
+    assert disks_to_probe(odd) == disks_to_probe(user)
+
+
+def test_the_parts_are_rendered_with_what_they_need_only() -> None:
+    user = render_facts_script("0123456789abcdef", part="user")
+    root = render_facts_script("0123456789abcdef", versions=(), part="root", disks=("nvme0n1", "sdb"))
+    assert "GDA_PART=user\n" in user and "GDA_DISKS=''\n" in user
+    assert "GDA_PART=root\n" in root and "GDA_DISKS='nvme0n1 sdb'\n" in root
+    assert "GDA_PART=all\n" in render_facts_script("0123456789abcdef")
+    for bad in (
+        {"part": "both"},
+        {"part": "root", "disks": ("sda; reboot",)},
+        {"part": "user", "disks": ("sda",)},
+    ):
+        with pytest.raises(ValueError):
+            render_facts_script(**bad)  # type: ignore[arg-type]
+
+
+def test_the_parts_run_here_as_they_run_on_a_guest() -> None:
+    """The user part, then the root part with the disks it listed (both as this user: the probes that
+    need root say so in their sections, as in the one run)."""
+
+    def run(script: str) -> str:
+        proc = subprocess.run(
+            ["sh", "-s"], input=script, capture_output=True, text=True, timeout=60, check=False
+        )
+        assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+        return proc.stdout
+
+    user = run(render_facts_script(part="user"))
+    raw = split_sections(user)
+    assert raw.attrs["part"] == "user" and raw.complete
+    assert not [s for s in raw.sections if s.name in PROBES]
+    disks = disks_to_probe(raw)
+    root = run(render_facts_script(versions=(), part="root", disks=disks))
+    probed = split_sections(root)
+    assert probed.attrs["part"] == "root" and probed.complete
+    assert {s.name for s in probed.sections} <= set(PROBES)
+    assert {s.arg for s in probed.all("wipefs")} == set(disks)
+    assert {s.arg for s in probed.all("rawsig")} == set(disks)
+    two, one = parse_facts_parts(user, root), parse_facts(_run_script("sh"))
+    assert [d.kname for d in two.disks] == [d.kname for d in one.disks]
+    assert [d.signatures for d in two.disks] == [d.signatures for d in one.disks]

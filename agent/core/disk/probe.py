@@ -1,26 +1,31 @@
-"""Discovery: the one read-only facts script (``agent/scripts/disk_facts.sh``) and its parser (pure).
+"""Discovery: the read-only facts script (``agent/scripts/disk_facts.sh``) and its parser (pure).
 
 The script is POSIX ``sh`` (dash on Debian/Ubuntu, or bash), needs no root and never calls ``sudo``:
-run as a normal user, the probes that open a device (``wipefs``, ``blkid -p``, ``dd`` of the first/last
-sectors, ``fdisk -l``) fail with "Permission denied" and the parser records their result as *unknown*,
-not *none*. Run as root the same script sees everything. It never writes to any device.
+run as a normal user, the probes that open a device (``wipefs``, ``blkid -p``, the ``od`` reads of the
+first/last sectors, ``fdisk -l``) fail with "Permission denied" and the parser records their result as
+*unknown*, not *none*. Run as root the same script sees everything. It never writes to any device.
 
-Output: the common framing (:mod:`agent.core.marker`), kind ``FACTS``, header attribute ``uid=``.
-Sections (``SECTION_*`` in :mod:`agent.core.disk.facts_sections`): ``os`` (/etc/os-release), ``tools``
-(``name=path`` of each tool, empty when missing), ``version`` per tool (arg = tool; stderr folded in),
-``lsblk`` (JSON, with a MOUNTPOINTS → MOUNTPOINT → minimal-columns fallback), ``root`` (``source=`` and
-``dep=<kname> <type>`` lines from ``lsblk -s``), ``mounts`` (/proc/self/mounts), ``swaps`` (/proc/swaps),
-``byid`` (``<link name><TAB><resolved target>``), ``loops`` (``<loop><TAB><maj:min of the backing
-block device, or -><TAB><offset><TAB><backing file>``: a disk backing a loop is in use, the kernel lists
-no holder), and for every non-empty /sys/block entry: ``sysfs``
-(``key=value``: size in 512-byte units, ro, removable, dev, block sizes, serial/model/wwid, holders,
-partitions and their holders, ``serial_hex``: the serial's sysfs bytes as hex, as the guard reads
-them), ``wipefs`` (JSON), ``blkid`` (``blkid -p -o export``), ``rawsig`` (hex of
-the MBR partition entries + boot signature, the first 8 bytes of LBA 1 and of the last LBA, where a
+It runs whole (part ``all``: one round trip, the console's and the Ansible module's way) or in two parts
+(:data:`PARTS`), SSH's way: ``user``, everything but the content probes, as the login user on its own
+channel while sudo authenticates on the root shell's, then ``root``, the content probes of the disks the
+user part listed (:func:`disks_to_probe`), parsed together by :func:`parse_facts_parts`.
+
+Output: the common framing (:mod:`agent.core.marker`), kind ``FACTS``, header attributes ``uid=`` and
+``part=``. Sections (``SECTION_*`` in :mod:`agent.core.disk.facts_sections`): ``os`` (/etc/os-release),
+``tools`` (``name=path`` of each tool, empty when missing), ``version`` per tool (arg = tool; stderr
+folded in), ``lsblk`` (JSON, with a MOUNTPOINTS → MOUNTPOINT → minimal-columns fallback), ``root``
+(``source=`` and ``dep=<kname> <type>`` lines from ``lsblk -s``), ``mounts`` (/proc/self/mounts),
+``swaps`` (/proc/swaps), ``byid`` (``<link name><TAB><resolved target>``), ``loops`` (``<loop><TAB><maj:min
+of the backing block device, or -><TAB><offset><TAB><backing file>``: a disk backing a loop is in use,
+the kernel lists no holder), and for every non-empty /sys/block entry: ``sysfs`` (``key=value``: size in
+512-byte units, ro, removable, dev, block sizes, serial/model/wwid, holders, partitions and their
+holders, ``serial_hex``: the serial's sysfs bytes as hex, as the guard reads them); then the content
+probes: ``wipefs`` (JSON), ``blkid`` (``blkid -p -o export``, only when wipefs failed), ``rawsig`` (hex
+of the MBR partition entries + boot signature, the first 8 bytes of LBA 1 and of the last LBA, where a
 primary/backup GPT header starts with ``EFI PART``; libblkid ignores a backup GPT whose primary header
 and protective MBR are gone; ``geom=``: the first 16 bytes of the last LBA, where FreeBSD GEOM classes
 keep ``GEOM::<class>``, which libblkid does not know), ``fdisk`` (``fdisk -l``, for the human summary)
-and, for a disk whose ``blkid -p`` says ext4, ``dumpe2fs`` (``dumpe2fs -h``: a rerun compares its
+and, for a disk wipefs (or blkid) finds ext4 on, ``dumpe2fs`` (``dumpe2fs -h``: a rerun compares its
 features with the request). The root disk (the ``root`` section's disks) gets ``sysfs`` and, instead of
 the content probes, ``skipped`` (stdout ``root``): it is refused whatever it carries.
 """
@@ -29,7 +34,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from agent.core import marker, script_render
@@ -132,13 +137,32 @@ LSBLK_MINIMAL_COLUMNS: tuple[str, ...] = (
 VERSION_TOOLS: tuple[str, ...] = ("util-linux", "mke2fs", "mkfs.xfs")
 
 
-def render_facts_script(nonce: str | None = None, versions: tuple[str, ...] = VERSION_TOOLS) -> str:
+#: The parts of the facts script: ``all`` (one run), ``user`` (what needs no root), ``root`` (the content
+#: probes of the disks the user part found, :func:`disks_to_probe`).
+PARTS: tuple[str, ...] = ("all", "user", "root")
+_KNAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:!+-]*$")
+
+
+def render_facts_script(
+    nonce: str | None = None,
+    versions: tuple[str, ...] = VERSION_TOOLS,
+    *,
+    part: str = "all",
+    disks: tuple[str, ...] = (),
+) -> str:
     """The facts-gathering script (POSIX sh). ``nonce`` fixes the marker nonce (tests); by default a
     fresh random one is used. The parser reads it back from the header line. ``versions``: the tools
-    (of :data:`VERSION_TOOLS`) whose version to ask, each a fork: only those the plan needs."""
+    (of :data:`VERSION_TOOLS`) whose version to ask, each a fork: only those the plan needs. ``part``
+    (:data:`PARTS`): ``user`` and ``root`` split the one run in two, so the first can run without root
+    while sudo authenticates; ``disks``: the kernel names the root part probes."""
     unknown = set(versions) - set(VERSION_TOOLS)
     if unknown:
         raise ValueError(f"no version probe for {sorted(unknown)}")
+    if part not in PARTS:
+        raise ValueError(f"no facts part {part!r}")
+    bad = [d for d in disks if not _KNAME_RE.match(d)]
+    if bad or (disks and part != "root"):
+        raise ValueError(f"bad disks for the {part} part: {bad or list(disks)}")
     return script_render.render(
         "disk_facts",
         {
@@ -147,10 +171,19 @@ def render_facts_script(nonce: str | None = None, versions: tuple[str, ...] = VE
             "GDA_VERSIONS": " ".join(versions),
             "GDA_COLS": ",".join(LSBLK_COLUMNS),
             "GDA_MINCOLS": ",".join(LSBLK_MINIMAL_COLUMNS),
+            "GDA_PART": part,
+            "GDA_DISKS": " ".join(disks),
         },
         nonce=nonce,
         libs=("sysfs",),
     )
+
+
+def disks_to_probe(user: marker.Framed) -> tuple[str, ...]:
+    """The disks the root part probes, from the user part's output: every disk it listed (a ``sysfs``
+    section) but the root disk (``skipped``), in the order listed. Pure."""
+    names = [s.arg for s in user.all(SECTION_SYSFS) if user.get(SECTION_SKIPPED, s.arg) is None]
+    return tuple(n for n in dict.fromkeys(names) if _KNAME_RE.match(n))
 
 
 def uid_of(framed: marker.Framed) -> int | None:
@@ -252,12 +285,26 @@ class _Context:
 
 
 def parse_facts(text: str) -> Facts:
-    """Parse the facts script's stdout into :class:`Facts`.
+    """Parse the facts script's stdout (the ``all`` part) into :class:`Facts`.
 
     Raises RemoteError if the output has no header or lsblk's JSON is missing/unreadable (without it
     nothing can be decided safely).
     """
-    raw = marker.parse(text, FACTS_KIND, what="the disk-facts script")
+    return parse_framed(marker.parse(text, FACTS_KIND, what="the disk-facts script"))
+
+
+def parse_facts_parts(user: str, root: str) -> Facts:
+    """Parse the two parts' outputs (``user``, then ``root``) as one: the user part's sections and the
+    root part's, whose header tells the uid the probes ran as; complete when both are."""
+    u = marker.parse(user, FACTS_KIND, what="the disk-facts script")
+    r = marker.parse(root, FACTS_KIND, what="the disk-facts script (root part)")
+    return parse_framed(
+        replace(u, attrs=r.attrs, sections=u.sections + r.sections, complete=u.complete and r.complete)
+    )
+
+
+def parse_framed(raw: marker.Framed) -> Facts:
+    """:func:`parse_facts` on the framed output."""
     uid = uid_of(raw)
     warnings: list[str] = []
     if not raw.complete:

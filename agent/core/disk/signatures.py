@@ -135,9 +135,13 @@ def interpret_rawsig(section: Section | None) -> tuple[RawSectors | None, str | 
 
 def combine_probes(wipefs: Section | None, blkid: Section | None, rawsig: Section | None) -> SignatureProbe:
     """Merge the three probes: any finding → FOUND; wipefs (which also sees a lone backup GPT) or
-    blkid plus a raw read saying nothing → NONE; otherwise UNKNOWN."""
+    blkid plus a raw read saying nothing → NONE; otherwise UNKNOWN. The facts script asks blkid only
+    when wipefs could not say (both are libblkid; wipefs lists every signature): no blkid section
+    beside a wipefs answer is no error."""
     w_state, w_sigs, w_err = interpret_wipefs(wipefs)
     b_state, b_sigs, b_err = interpret_blkid(blkid)
+    if blkid is None and w_state is not ProbeState.UNKNOWN:
+        b_err = None
     raw, r_err = interpret_rawsig(rawsig)
     sigs = w_sigs if w_state is not ProbeState.UNKNOWN else b_sigs
     if w_state is not ProbeState.UNKNOWN and b_state is ProbeState.FOUND:

@@ -1,6 +1,7 @@
 # shellcheck shell=sh
 # guest-disk-agent: the framing every remote script prints (parsed by agent/core/marker.py).
-# Needs N (the per-run nonce, from the prelude). gda_run needs T (a private temporary directory).
+# Needs N (the per-run nonce, from the prelude). gda_run needs T (a private temporary directory);
+# gda_cmd and gda_capture need none.
 # Every function here is builtins only (forks cost tens of ms on a slow guest).
 
 # gda_header KIND VERSION [key=value ...]
@@ -43,16 +44,34 @@ gda_run() {
     gda_end "$_rc"
 }
 
-# gda_capture SECTION ARG COMMAND...: gda_run's section, COMMAND's stdout also kept in $gda_out (for a
-# script that decides on it; trailing newlines dropped)
+# gda_cmd SECTION ARG COMMAND...: gda_run without a file: COMMAND runs in a subshell (what it sets is
+# not kept), its stdout straight out, its stderr held in a variable (a fork of the shell, no exec)
+gda_cmd() {
+    _s=$1; _a=$2; shift 2
+    gda_begin "$_s" "$_a"
+    { _ge=$("$@" 2>&1 1>&4 4>&- </dev/null); } 4>&1
+    _rc=$?
+    gda_stderr
+    [ -n "$_ge" ] && printf '%s\n' "$_ge"
+    gda_end "$_rc"
+}
+
+# gda_capture SECTION ARG COMMAND...: gda_cmd's section, COMMAND's stdout also kept in $gda_out (for a
+# script that decides on it; trailing newlines dropped) and its status in $_rc. No file: one capture
+# holds the stderr, then a mark only this run can print (the nonce) with the status, then the stdout.
 gda_capture() {
     _s=$1; _a=$2; shift 2
-    gda_out=$("$@" 2>"$T/err" </dev/null)
-    _rc=$?
+    _gx=$( { _go=$("$@" 2>&3 3>&- </dev/null); _gr=$?; printf '@@GDA-%s OUT %s@@%s' "$N" "$_gr" "$_go"; } 3>&1 )
+    _ge=${_gx%%"@@GDA-$N OUT "*}
+    _gx=${_gx#"$_ge@@GDA-$N OUT "}
+    _rc=${_gx%%@@*}
+    gda_out=${_gx#"$_rc@@"}
+    _ge=${_ge%"
+"}
     gda_begin "$_s" "$_a"
     [ -n "$gda_out" ] && printf '%s\n' "$gda_out"
     gda_stderr
-    [ -s "$T/err" ] && gda_cat "$T/err"
+    [ -n "$_ge" ] && printf '%s\n' "$_ge"
     gda_end "$_rc"
 }
 
