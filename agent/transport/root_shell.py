@@ -11,9 +11,11 @@ line), and feeds it each script as a request on stdin::
     ...script lines...
     END <id>
 
-The shell reads the request with ``read`` (a builtin: no process), runs it with ``sh -c`` (a fresh shell,
-as a plain exec channel would, with stdin from /dev/null), and prints after its output, on stdout and on
-stderr, a line no script can forge (the id is unknown to the script's data)::
+The shell reads the request with ``read`` (a builtin: no process), runs it in a subshell with ``eval``
+(stdin from /dev/null, no positional parameters: what a script sets, its traps, its directory and its
+descriptors end with it, as in a fresh shell; a fork, where an exec of a new ``sh`` costs 60-80 ms on a
+TCG guest), and prints after its output, on stdout and on stderr, a line no script can forge (the id is
+unknown to the script's data)::
 
     @@GDA-SHELL <id> rc=<status>@@      (stdout)
     @@GDA-SHELL <id>@@                  (stderr)
@@ -21,7 +23,8 @@ stderr, a line no script can forge (the id is unknown to the script's data)::
 Before the first request it prints ``@@GDA-SHELL <nonce> READY@@``: sudo has accepted the password and
 the shell runs as root. If sudo refuses, the channel ends without it and sudo's message says why
 (:func:`agent.transport.sudo.sudo_failure`); no script line is ever read as a password, because none is
-sent before READY.
+sent before READY. In the subshell ``$$`` is the root shell's process id (POSIX): a script names its own
+process ``/proc/self`` (the guard's lock descriptor is ``/proc/self/fd/9``).
 
 This module holds the pure parts: the shell program, the request, and the reading of replies. The SSH
 transport (:mod:`agent.transport.ssh`) drives it on a paramiko channel.
@@ -48,7 +51,7 @@ while IFS= read -r _gda_h; do
 "
     done
     [ "$_gda_end" = 1 ] || exit 0
-    sh -c "$_gda_s" sh </dev/null
+    (set --; eval "$_gda_s") </dev/null
     _gda_rc=$?
     printf '@@GDA-SHELL %s rc=%s@@\n' "$_gda_id" "$_gda_rc"
     printf '@@GDA-SHELL %s@@\n' "$_gda_id" >&2

@@ -115,10 +115,16 @@ def test_script_lines_that_look_like_requests_or_end_lines_are_only_data(shell: 
     assert shell.run("echo still here").stdout == b"still here\n"
 
 
-def test_a_script_with_traps_and_pid_sees_its_own_process(shell: LocalShell) -> None:
-    # the guard uses /proc/$$/fd/9: $$ must be the script's own shell, not the root shell's
-    r = shell.run('exec 9</dev/null; [ -e "/proc/$$/fd/9" ] && echo own; trap "echo bye" EXIT')
-    assert r.stdout == b"own\nbye\n"
+def test_a_script_with_traps_and_descriptors_has_them_to_itself(shell: LocalShell) -> None:
+    # the guard locks fd 9 and names it /proc/self/fd/9: the script's own process (a subshell of the root
+    # shell; its $$ is the root shell's), whose descriptors and traps end with it
+    r = shell.run(
+        'exec 9</dev/null; [ /dev/null -ef /proc/self/fd/9 ] && echo own; trap "echo bye" EXIT; exit 4'
+    )
+    assert (r.status, r.stdout) == (4, b"own\nbye\n")
+    r = shell.run('[ -e /proc/self/fd/9 ] && echo leaked; echo "args=$#"; trap')
+    assert (r.status, r.stdout) == (0, b"args=0\n")
+    assert shell.run("echo next").stdout == b"next\n"  # the exit ended the script, not the shell
 
 
 def test_end_of_requests_ends_the_shell(shell: LocalShell) -> None:
