@@ -79,8 +79,38 @@ program = GdaProgram(
 
 
 def main() -> None:
-    """The console script ``gda``."""
-    program.run()
+    """The console script ``gda``: the program, then a quick exit (:func:`exit_now`)."""
+    try:
+        program.run()
+    except SystemExit as e:
+        exit_now(e.code)
+    exit_now(0)
+
+
+def exit_now(code: object) -> None:
+    """End the process with ``code`` (``sys.exit``'s meaning: None is 0, an int itself, anything else
+    printed on stderr and 1), without the interpreter's teardown of every module (30-45 ms measured
+    here, for nothing: every file the program opened is closed by then) when nothing else is running;
+    with another thread still at work (an SSH probe being discarded), the ordinary exit, which waits."""
+    import os
+    import threading
+
+    if code is None:
+        status = 0
+    elif isinstance(code, int):
+        status = code
+    else:
+        print(code, file=sys.stderr)
+        status = 1
+    others = [t for t in threading.enumerate() if t is not threading.main_thread() and not t.daemon]
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except OSError:  # the reader went away (``gda ... | head``): nothing more can be told
+        pass
+    if others:
+        sys.exit(status)
+    os._exit(status)
 
 
 if __name__ == "__main__":
