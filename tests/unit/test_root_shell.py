@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -20,7 +21,14 @@ from agent.transport.sudo import wrap
 class LocalShell:
     """The root shell program as a local process (no sudo: the login user "is root")."""
 
-    def __init__(self, shell: str = "sh", *, password: str | None = None, sudo_reads: bool = True) -> None:
+    def __init__(
+        self,
+        shell: str = "sh",
+        *,
+        password: str | None = None,
+        sudo_reads: bool = True,
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.nonce = root_shell.new_id()
         program = root_shell.shell_program(self.nonce)
         w = wrap(program, remote_user_is_root=password is None, password=password, stdin=b"")
@@ -29,7 +37,8 @@ class LocalShell:
             command = command.split(" -- ", 1)[1]
             first = first.split(b"\n", 1)[1] if sudo_reads else first
         self.proc = subprocess.Popen(
-            [shell, "-c", command],
+            [shutil.which(shell) or shell, "-c", command],
+            env=env,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -139,18 +148,51 @@ def test_a_bad_request_line_stops_the_shell() -> None:
     assert s.proc.wait(timeout=10) == 2
 
 
-def test_a_request_cut_short_runs_nothing() -> None:
+@pytest.mark.parametrize(
+    "cut",
+    [
+        b"RUN 0123456789abcdef0123 100\necho ran > /dev/stderr\n",  # fewer bytes than it says
+        b"RUN 0123456789abcdef0123 24\necho ran > /dev/stderr\n",  # all of them, no END line
+        b"RUN 0123456789abcdef0123 24\necho ran > /dev/stderr\nEND 0123456789abcdef0124\n",  # another id
+    ],
+)
+def test_a_request_cut_short_runs_nothing(cut: bytes) -> None:
     s = LocalShell()
     assert s.proc.stdin is not None
-    s.proc.stdin.write(b"RUN 0123456789abcdef0123\necho ran > /dev/stderr\n")
+    s.proc.stdin.write(cut)
     s.proc.stdin.close()
     assert s.proc.wait(timeout=10) == 0
     assert s.proc.stderr is not None and s.proc.stderr.read() == b""
 
 
+def test_a_request_without_its_length_stops_the_shell() -> None:
+    s = LocalShell()
+    assert s.proc.stdin is not None
+    s.proc.stdin.write(b"RUN 0123456789abcdef0123\necho ran > /dev/stderr\nEND 0123456789abcdef0123\n")
+    s.proc.stdin.close()
+    assert s.proc.wait(timeout=10) == 2
+    assert s.proc.stderr is not None and b"ran" not in s.proc.stderr.read()
+
+
+@pytest.mark.parametrize("head", [True, False], ids=["head", "without-head"])
+def test_scripts_of_any_size_and_bytes_arrive_whole(head: bool, tmp_path: Path) -> None:
+    # one head -c of the declared length; without head on PATH, the lines up to the END line
+    (tmp_path / "sh").symlink_to(shutil.which("sh") or "/bin/sh")  # a PATH with sh and nothing else
+    s = LocalShell(env=None if head else {**os.environ, "PATH": str(tmp_path)})
+    big = (
+        "".join(f"x{i}='line {i} é \\ $ ` \" ends'\n" for i in range(2000)) + 'printf "%s|%s" "$x0" "$x1999"'
+    )
+    assert len(big.encode()) > 60000
+    r = s.run(big)
+    assert (r.status, r.stdout) == (0, 'line 0 é \\ $ ` " ends|line 1999 é \\ $ ` " ends'.encode())
+    assert s.run("printf 'no newline at the end'").stdout == b"no newline at the end"
+    assert s.run("").status == 0
+
+
 def test_request_and_reply_helpers() -> None:
     rid = "0123456789abcdef0123"
-    assert root_shell.request(rid, "true") == f"RUN {rid}\ntrue\nEND {rid}\n".encode()
+    assert root_shell.request(rid, "true") == f"RUN {rid} 5\ntrue\nEND {rid}\n".encode()
+    assert root_shell.request(rid, "echo é\n") == f"RUN {rid} 8\necho é\nEND {rid}\n".encode()
     with pytest.raises(ValueError):
         root_shell.request("x y", "true")
     with pytest.raises(ValueError):
