@@ -12,6 +12,7 @@ from agent.core.disk.candidates import Pins, Verdict, assess_all, make_pins
 from agent.core.disk.devices import Facts
 from agent.core.disk.mkfs import parse_fs
 from agent.inventory import Guest
+from agent.ops.facts_gather import gather_facts
 from agent.ops.format_flow import (
     DiskTarget,
     FormatOptions,
@@ -19,13 +20,10 @@ from agent.ops.format_flow import (
     Log,
     confirm_overwrite,
     format_target,
-    freebsd_problems,
-    gather_facts,
     host_hint,
-    lost_after_result,
     plan_mkfs,
-    run_guard,
 )
+from agent.ops.format_guard import freebsd_problems, lost_after_result, run_guard
 from agent.transport.protocol import CommandProtocol
 from agent.transport.sudo import SudoError
 

@@ -77,3 +77,32 @@ def test_rerun_compares_label_and_freebsd_features(guest: Guest) -> None:
         guest.cli("format", "--fs", "ext4", "--label", "data", "--host-compat", "freebsd", "--json")
     )
     assert data["action"] == "nothing-to-do"
+
+
+def test_a_filesystem_udev_has_not_seen_is_found_by_the_guard_then_decided_on(guest: Guest) -> None:
+    """With udev's queue held, an ext4 written behind its back is not in its database: lsblk (the part of
+    the facts that needs no root) shows a blank disk, so the format goes straight to the guard, which
+    finds the ext4 under the lock and writes nothing; the content probes then find it made as asked,
+    and the task is the rerun's no-op. Another label is the rerun's refusal, naming both."""
+    dev = shlex.quote(guest.devs[1])
+    guest.root(f"wipefs -a -q {dev} && udevadm settle")
+    try:
+        guest.root(f"udevadm control --stop-exec-queue && mkfs.ext4 -q -F -L held {dev} && sync")
+        seen = guest.root(f"lsblk -n -d -o FSTYPE {dev}").strip()
+        assert seen == "", f"udev's database knows the new ext4 already ({seen!r}): the test cannot tell"
+        uuid = guest.probe()["UUID"]
+        before = guest.fingerprint()
+
+        r = guest.cli("format", "--fs", "ext4", "--label", "held", "--json")
+        data = result_json(r)
+        assert data["action"] == "nothing-to-do" and data["uuid"] == uuid, data
+        assert data["remote_commands"] == 3, data  # the user part, the guard's refusal, the root part
+        assert "is not empty (nothing was written): reading what it carries" in r.stderr, r.stderr
+
+        r = guest.cli("format", "--fs", "ext4", "--label", "other")
+        assert r.returncode == 1, (r.stdout, r.stderr)
+        assert "'held'" in r.stderr and "'other'" in r.stderr, r.stderr
+        assert guest.fingerprint() == before and guest.probe()["UUID"] == uuid
+    finally:
+        guest.root(f"udevadm control --start-exec-queue; udevadm settle; wipefs -a -q {dev} && sync")
+    assert guest.probe() == {}

@@ -20,7 +20,7 @@ from agent.core.disk.probe import (
     uid_of,
 )
 from agent.errors import RemoteError
-from tests.unit.disk_fixtures import disk, fixture_text, load_facts
+from tests.unit.disk_fixtures import PROBE_SECTIONS, disk, fixture_text, load_facts, split_fixture
 
 NONCE = "b4f1e0c2d9a87765"
 
@@ -323,32 +323,14 @@ def test_versions_are_asked_only_for_the_tools_named() -> None:
 
 # ------------------------------------------------------------------------ the two parts (SSH: user, root)
 
-PROBES = ("wipefs", "blkid", "dumpe2fs", "rawsig", "fdisk")
-
-
-def _framed_text(kind: str, nonce: str, attrs: dict[str, str], sections: list[marker.Section]) -> str:
-    """The text a script prints for ``sections`` (the framing of :mod:`agent.core.marker`)."""
-    out = [marker.header_line(kind, "1", nonce, **attrs)]
-    for s in sections:
-        out.append(f"@@GDA-{nonce} BEGIN {s.name} {s.arg}@@")
-        out += s.stdout.splitlines()
-        out.append(f"@@GDA-{nonce} STDERR@@")
-        out += s.stderr.splitlines()
-        out.append(f"@@GDA-{nonce} END rc={s.rc}@@")
-    out.append(f"@@GDA-{nonce} DONE@@")
-    return "\n".join(out) + "\n"
+PROBES = PROBE_SECTIONS
 
 
 @pytest.mark.parametrize("name", ["lab_blank_nvme", "lab_ext4_nvme", "bhyve_two_nvme", "bhyve_nvme_swap"])
 def test_the_user_and_root_parts_parse_as_the_one_run(name: str) -> None:
     """A captured one-run output cut where the parts cut it: the user part's sections (as the login
     user: uid 1000), then the content probes under another nonce with uid 0, give the same facts."""
-    one = split_sections(fixture_text(name))
-    user = [s for s in one.sections if s.name not in PROBES]
-    root = [s for s in one.sections if s.name in PROBES]
-    assert root and user
-    user_text = _framed_text("FACTS", "a1b2c3d4e5f60708", {"uid": "1000", "part": "user"}, user)
-    root_text = _framed_text("FACTS", "0f1e2d3c4b5a6978", {"uid": "0", "part": "root"}, root)
+    user_text, root_text = split_fixture(name)
     assert parse_facts_parts(user_text, root_text) == parse_facts(fixture_text(name))
     # cut short: the root part without its DONE line is incomplete, and so are the facts
     assert not parse_facts_parts(user_text, root_text.replace("@@GDA-0f1e2d3c4b5a6978 DONE@@\n", "")).complete

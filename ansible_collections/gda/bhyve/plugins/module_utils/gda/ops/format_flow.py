@@ -1,10 +1,15 @@
 # GENERATED from agent/ops/format_flow.py by `python -m agent.collection_build`: do not edit.
-"""The format flow: gather facts in one round trip, decide (pure), act once. Guest-free and stdlib-only.
+"""The format flow: gather facts, decide (pure), act once. Guest-free and stdlib-only.
 
-Remote commands: 1 for the facts (under sudo, so signatures are probed) and 1 for the guard+mkfs script
-(re-checks under an exclusive lock right before mkfs, verifies with ``blkid -p`` and, for the FreeBSD
-profile, prints ``dumpe2fs -h`` of the new filesystem, checked here) — 2 in all. The guest is reached
-only through :class:`agent.transport.protocol.CommandProtocol` (SSH, the console, or, in the Ansible
+Remote commands: the facts (under sudo, so signatures are probed: one script, or over SSH two parts,
+:mod:`agent.ops.facts_gather`) and the guard+mkfs script (re-checks under an exclusive lock right before
+mkfs, verifies with ``blkid -p`` and, for the FreeBSD profile, prints ``dumpe2fs -h`` of the new
+filesystem, checked here). Over SSH a format that needs no confirmation goes straight from the part of
+the facts that needs no root to the guard when that part shows a plan on a disk whose contents it could
+not probe and udev's database knows nothing on: the guard probes them under the lock anyway, and a
+disk it finds a signature or a partition table on is then probed and decided on as always (the rerun's
+no-op, the refusal that names what is there) — nothing is written before. The guest is reached only
+through :class:`agent.transport.protocol.CommandProtocol` (SSH, the console, or, in the Ansible
 collection's ``guest_disk`` module, the module's own ``run_command``).
 
 What the flow knows of the guest is a :class:`DiskTarget` (pins, host OS, host path): the CLI builds it
@@ -20,7 +25,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ansible_collections.gda.bhyve.plugins.module_utils.gda.core import marker
 from ansible_collections.gda.bhyve.plugins.module_utils.gda.core.disk import ext4_freebsd
 from ansible_collections.gda.bhyve.plugins.module_utils.gda.core.disk.candidates import (
     AlreadyFormatted,
@@ -28,31 +32,18 @@ from ansible_collections.gda.bhyve.plugins.module_utils.gda.core.disk.candidates
     Pins,
     select_disk,
 )
-from ansible_collections.gda.bhyve.plugins.module_utils.gda.core.disk.devices import Facts
+from ansible_collections.gda.bhyve.plugins.module_utils.gda.core.disk.devices import Facts, ProbeState, format_size
 from ansible_collections.gda.bhyve.plugins.module_utils.gda.core.disk.guard import (
-    GUARD_KIND,
-    INSPECT_HINT,
-    GuardResult,
     GuardSpec,
-    interpret_guard,
-    parse_guard_output,
-    render_guard_script,
 )
-from ansible_collections.gda.bhyve.plugins.module_utils.gda.core.disk.mkfs import build_mkfs_argv, parse_fs, require_mkfs, with_device
-from ansible_collections.gda.bhyve.plugins.module_utils.gda.core.disk.probe import (
-    FACTS_KIND,
-    disks_to_probe,
-    parse_facts,
-    parse_facts_parts,
-    render_facts_script,
-)
+from ansible_collections.gda.bhyve.plugins.module_utils.gda.core.disk.mkfs import FsType, build_mkfs_argv, parse_fs, require_mkfs, with_device
 from ansible_collections.gda.bhyve.plugins.module_utils.gda.core.disk.rerun import RequestedFs, rerun_differences, rerun_refusal
 from ansible_collections.gda.bhyve.plugins.module_utils.gda.core.guest_text import clean
-from ansible_collections.gda.bhyve.plugins.module_utils.gda.core.marker import has_header
-from ansible_collections.gda.bhyve.plugins.module_utils.gda.errors import AgentError, ChangeFailed, Refused, RemoteError, Unreachable
+from ansible_collections.gda.bhyve.plugins.module_utils.gda.errors import ChangeFailed, Refused
 from ansible_collections.gda.bhyve.plugins.module_utils.gda.hints import opt
-from ansible_collections.gda.bhyve.plugins.module_utils.gda.transport.protocol import BeginsRoot, CommandProtocol
-from ansible_collections.gda.bhyve.plugins.module_utils.gda.transport.sudo import SudoError
+from ansible_collections.gda.bhyve.plugins.module_utils.gda.ops.facts_gather import FactsReader
+from ansible_collections.gda.bhyve.plugins.module_utils.gda.ops.format_guard import ContentsFound, freebsd_problems, run_guard
+from ansible_collections.gda.bhyve.plugins.module_utils.gda.transport.protocol import CommandProtocol
 
 Log = Callable[[str], None]
 
@@ -127,49 +118,6 @@ def phase_timings(
         verify = guest.get("settle", 0.0) + guest.get("verify", 0.0)
         out.update(guard=max(0.0, guard_run - mkfs - verify), mkfs=mkfs, verify=verify)
     return {k: round(v, 3) for k, v in out.items()}
-
-
-def _facts_run(session: CommandProtocol, script: str, *, root: bool) -> str:
-    r = session.run(script, root=root, timeout=120)
-    if r.status != 0 and not has_header(r.stdout, FACTS_KIND):
-        raise RemoteError(f"gathering disk facts failed ({r.status}): {r.output.strip()[-500:]}")
-    return r.stdout
-
-
-def gather_facts(
-    session: CommandProtocol,
-    *,
-    privileged: bool = True,
-    versions: tuple[str, ...] = (),
-    without_root: Callable[[SudoError], None] | None = None,
-) -> Facts:
-    """Every disk fact (as root, so signatures are really probed); ``versions``: the tools whose version
-    the plan needs (each is one more fork on the guest); ``without_root``: when sudo refuses, it is told
-    why and the facts are those read without root (signatures unknown), instead of the refusal raised.
-
-    A transport that starts its root shell in the background (:class:`BeginsRoot`: SSH) gets two
-    scripts: the part that needs no root runs as the login user while sudo authenticates, then the root
-    part probes the contents of the disks it found (not the root disk). Any other gets one."""
-    if privileged and isinstance(session, BeginsRoot):
-        session.begin_root()
-        user = _facts_run(session, render_facts_script(versions=versions, part="user"), root=False)
-        disks = disks_to_probe(marker.parse(user, FACTS_KIND, what="the disk-facts script"))
-        try:
-            root = _facts_run(session, render_facts_script(versions=(), part="root", disks=disks), root=True)
-        except SudoError as e:
-            if without_root is None:
-                raise
-            without_root(e)
-            return parse_facts(user)
-        return parse_facts_parts(user, root)
-    script = render_facts_script(versions=versions)
-    try:
-        return parse_facts(_facts_run(session, script, root=privileged))
-    except SudoError as e:
-        if without_root is None or not privileged:
-            raise
-        without_root(e)
-        return parse_facts(_facts_run(session, script, root=False))
 
 
 @dataclass(frozen=True)
@@ -260,60 +208,48 @@ def confirm_overwrite(plan: FormatPlan, yes: bool, ask: Callable[[str], str] | N
         raise Refused("not confirmed; nothing was changed")
 
 
-def freebsd_problems(result: GuardResult) -> list[str]:
-    """Problems a FreeBSD host would have with the new filesystem, from the guard's ``dumpe2fs -h``."""
-    if result.dumpe2fs is None:
-        raise RemoteError(f"the guard printed no dumpe2fs -h output for {result.device}")
-    return [f"{p.severity}: {p.message}" for p in ext4_freebsd.check_freebsd_compat(result.dumpe2fs)]
+@dataclass
+class _Clock:
+    """When the phases of one format ended (``time.monotonic``), for :func:`phase_timings`: the root
+    shell starts at ``t0`` (``sudo``: the seconds until it was ready, overlapping the facts that need
+    no root)."""
 
+    t0: float
+    sudo0: float
+    facts: float = 0.0
+    decided: float = 0.0
 
-def lost_after_result(error: RemoteError, spec: GuardSpec) -> AgentError | None:
-    """The error to report when the connection was lost after the guard printed its RESULT line (the
-    transport keeps the stdout it had received in ``partial_stdout``): on success, that mkfs finished and
-    was verified and that a rerun is a no-op; on a refusal, the refusal (nothing was changed). None when
-    the output stops before the RESULT line."""
-    partial = getattr(error, "partial_stdout", "")
-    if not isinstance(partial, str) or not has_header(partial, GUARD_KIND):
-        return None
-    framed = parse_guard_output(partial)
-    if framed.result is None:
-        return None
-    try:
-        result = interpret_guard(partial, framed.result[0], spec)
-    except AgentError as verdict:
-        return verdict
-    problems = freebsd_problems(result) if spec.verify_dumpe2fs else []
-    if problems:
-        return ChangeFailed(
-            f"{error.message} after the guard's result line; the new filesystem on {result.device} has "
-            "features FreeBSD cannot mount read-write:\n  " + "\n  ".join(problems)
+    def timings(
+        self,
+        session: CommandProtocol,
+        guard: tuple[float, float] | None = None,
+        guest: dict[str, float] | None = None,
+    ) -> dict[str, float]:
+        sudo = sudo_seconds(session) - self.sudo0
+        ready = self.t0 + sudo
+        run = (
+            None if guard is None else guard[1] - max(guard[0], ready)
+        )  # the wait for sudo is not the guard's
+        return phase_timings(
+            facts_run=self.facts - self.t0,
+            sudo=sudo,
+            decide=self.decided - self.facts,
+            guard_run=run,
+            guest=guest,
         )
-    lost = type(error) if isinstance(error, Unreachable) else RemoteError
-    return lost(
-        f"{error.message}, but only after the guard's result line: mkfs finished on {result.device} and "
-        f"was verified ({result.fs}, UUID {result.uuid or '?'}); a rerun with the same options is a no-op "
-        "(it reports nothing to do)",
-        hint=f"reconnect and rerun the same command to confirm; `sudo blkid -p {result.device}` on the guest "
-        "shows the new filesystem",
-    )
 
 
-def run_guard(session: CommandProtocol, spec: GuardSpec) -> GuardResult:
-    """Run the guard+mkfs script once; a lost connection or timeout says how far the guard got."""
+def _unprobed_plan(facts: Facts, fs: FsType, target: DiskTarget) -> FormatPlan | None:
+    """The plan the facts without the content probes show, when it can go to the guard as it is: a disk
+    chosen whose contents are unknown (udev's database knows none either) and nothing to overwrite;
+    else None (the probes decide: a refusal, a rerun's no-op, a confirmation)."""
     try:
-        r = session.run(render_guard_script(spec), root=True, timeout=3600)
-    except SudoError:
-        raise  # sudo refused: the script did not run
-    except RemoteError as e:
-        known = lost_after_result(e, spec)
-        if known is not None:
-            raise known from e
-        path = spec.device_path
-        raise RemoteError(
-            f"{e.message}; the guard may already have started mkfs on {path}",
-            hint=INSPECT_HINT.format(path=path) + (f"; {e.hint}" if e.hint else ""),
-        ) from e
-    return interpret_guard(r.stdout, r.status, spec)
+        selection = select_disk(facts, fs, pins=target.pins, force=False, host_path=target.host_path)
+    except Refused:
+        return None
+    if isinstance(selection, AlreadyFormatted) or selection.overwrites:
+        return None
+    return selection if selection.disk.signatures.state is ProbeState.UNKNOWN else None
 
 
 def format_target(
@@ -330,13 +266,24 @@ def format_target(
     already in ``target`` (see :func:`agent.ops.format_disk.disk_target`)."""
     fs = parse_fs(opts.fs)
     compat = target.host_os
-    sudo0, t0 = sudo_seconds(session), time.monotonic()
-    facts = gather_facts(session, versions=("mke2fs",) if freebsd_ext4_profile_applies(fs, compat) else ())
-    t_facts, sudo = time.monotonic(), sudo_seconds(session) - sudo0
+    clock = _Clock(time.monotonic(), sudo_seconds(session))
+    reader = FactsReader(session, versions=("mke2fs",) if freebsd_ext4_profile_applies(fs, compat) else ())
+    if reader.split and not (opts.dry_run or opts.force):
+        early = reader.user_facts()
+        clock.facts = time.monotonic()
+        plan = _unprobed_plan(early, fs, target)
+        if plan is not None:
+            try:
+                return _act(
+                    session, guest_name, target, opts, plan, early, clock, log=log, ask=ask, unprobed=True
+                )
+            except ContentsFound:
+                log(f"  {plan.disk.path} is not empty (nothing was written): reading what it carries")
+    facts = reader.facts()
+    clock.facts = time.monotonic()
     pins = target.pins
     host_path = target.host_path
     selection = select_disk(facts, fs, pins=pins, force=opts.force, host_path=host_path)
-    hint = host_hint(host_path, fs, compat, guest_name)
     if isinstance(selection, AlreadyFormatted):
         differences = rerun_differences(selection, RequestedFs(fs, opts.label, compat))
         if differences and not opts.force:
@@ -347,7 +294,7 @@ def format_target(
             selection = select_disk(facts, fs, pins=pins, force=True, host_path=host_path, reuse=False)
     if isinstance(selection, AlreadyFormatted):
         d = selection.disk
-        decided = time.monotonic() - t_facts
+        clock.decided = time.monotonic()
         return FormatOutcome(
             "nothing-to-do",
             guest_name,
@@ -356,17 +303,32 @@ def format_target(
             fs,
             uuid=selection.uuid,
             label=selection.label,
-            host_hint=hint,
+            host_hint=host_hint(host_path, fs, compat, guest_name),
             serial=d.serial,
             size_bytes=d.size_bytes,
             remote_commands=session.commands_run,
-            timings=phase_timings(
-                facts_run=t_facts - t0, sudo=sudo, decide=decided, guard_run=None, guest={}
-            ),
+            timings=clock.timings(session),
         )
-    plan = selection
+    return _act(session, guest_name, target, opts, selection, facts, clock, log=log, ask=ask)
+
+
+def _act(
+    session: CommandProtocol,
+    guest_name: str,
+    target: DiskTarget,
+    opts: FormatOptions,
+    plan: FormatPlan,
+    facts: Facts,
+    clock: _Clock,
+    *,
+    log: Log,
+    ask: Callable[[str], str] | None,
+    unprobed: bool = False,
+) -> FormatOutcome:
+    """The plan's dry run, or the format through the guard (``unprobed``: :func:`run_guard`'s)."""
+    fs, compat = plan.fs, target.host_os
     spec, disabled, warnings = plan_mkfs(plan, facts, opts, compat, log)
-    decided = time.monotonic() - t_facts
+    clock.decided = time.monotonic()
     outcome = FormatOutcome(
         "dry-run" if opts.dry_run else "formatted",
         guest_name,
@@ -377,34 +339,30 @@ def format_target(
         mkfs_command=list(with_device(spec.mkfs_argv, plan.device_path)),
         host_compat=compat,
         features_disabled=disabled,
-        host_hint=hint,
+        host_hint=host_hint(target.host_path, fs, compat, guest_name),
         warnings=warnings,
         serial=plan.expected_serial,
         size_bytes=plan.expected_size_bytes,
         overwrites=[s.describe() for s in plan.overwrites],
         fdisk=plan.disk.fdisk,
     )
-    outcome.timings = phase_timings(
-        facts_run=t_facts - t0, sudo=sudo, decide=decided, guard_run=None, guest={}
-    )
+    outcome.timings = clock.timings(session)
     if opts.dry_run:
         outcome.remote_commands = session.commands_run
         return outcome
     if plan.overwrites:
         confirm_overwrite(plan, opts.yes, ask)
-    log(f"formatting {plan.disk.path} ({plan.device_path}) as {fs}:")
-    if plan.disk.fdisk:
-        log("  " + plan.disk.fdisk.strip().replace("\n", "\n  "))
+    first = " (what it carries is probed under the lock first)" if unprobed else ""
+    log(f"formatting {plan.disk.path} ({plan.device_path}) as {fs}{first}:")
+    d = plan.disk
+    if d.fdisk:
+        log("  " + d.fdisk.strip().replace("\n", "\n  "))
+    else:  # planned without the content probes (fdisk -l is one): what lsblk and sysfs say
+        size = f"{format_size(d.size_bytes)} ({d.size_bytes} bytes)"
+        log(f"  {d.model or 'disk'}, {size}, serial {d.serial or '?'}")
     t_guard = time.monotonic()
-    result = run_guard(session, spec)
-    guard_run = time.monotonic() - t_guard
-    outcome.timings = phase_timings(
-        facts_run=t_facts - t0,
-        sudo=sudo,
-        decide=decided,
-        guard_run=guard_run,
-        guest=dict(result.phases),
-    )
+    result = run_guard(session, spec, unprobed=unprobed)
+    outcome.timings = clock.timings(session, (t_guard, time.monotonic()), dict(result.phases))
     outcome.uuid, outcome.label, outcome.mkfs_seconds = result.uuid, result.label, result.mkfs_seconds
     if spec.verify_dumpe2fs:
         problems = freebsd_problems(result)
