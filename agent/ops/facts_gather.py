@@ -38,10 +38,12 @@ def _facts_run(session: CommandProtocol, script: str, *, root: bool) -> str:
 @dataclass
 class FactsReader:
     """The facts of one guest, read once. ``versions``: the tools whose version the plan needs (each is
-    one more fork on the guest)."""
+    one more fork on the guest); ``report``: also what only a format reads (``fdisk -l``, ``dumpe2fs
+    -h``), not for the listing."""
 
     session: CommandProtocol
     versions: tuple[str, ...] = ()
+    report: bool = True
     _user: str | None = None
 
     @property
@@ -65,7 +67,7 @@ class FactsReader:
         is told why and the facts are those read without root (signatures unknown), instead of the
         refusal raised."""
         if not self.split:
-            script = render_facts_script(versions=self.versions)
+            script = render_facts_script(versions=self.versions, report=self.report)
             try:
                 return parse_facts(_facts_run(self.session, script, root=True))
             except SudoError as e:
@@ -78,7 +80,9 @@ class FactsReader:
         disks = disks_to_probe(marker.parse(self._user, FACTS_KIND, what="the disk-facts script"))
         try:
             root = _facts_run(
-                self.session, render_facts_script(versions=(), part="root", disks=disks), root=True
+                self.session,
+                render_facts_script(versions=(), part="root", disks=disks, report=self.report),
+                root=True,
             )
         except SudoError as e:
             if without_root is None:
@@ -93,10 +97,12 @@ def gather_facts(
     *,
     privileged: bool = True,
     versions: tuple[str, ...] = (),
+    report: bool = True,
     without_root: Callable[[SudoError], None] | None = None,
 ) -> Facts:
     """Every disk fact (:meth:`FactsReader.facts`); ``privileged=False``: the one script as the login
     user (signatures unknown)."""
     if not privileged:
-        return parse_facts(_facts_run(session, render_facts_script(versions=versions), root=False))
-    return FactsReader(session, versions).facts(without_root)
+        script = render_facts_script(versions=versions, report=report)
+        return parse_facts(_facts_run(session, script, root=False))
+    return FactsReader(session, versions, report).facts(without_root)

@@ -93,6 +93,6 @@ def list_disks(
     def note(e: SudoError) -> None:
         log(f"note: {e.message}; listing without root, so signatures are not probed")
 
-    facts = gather_facts(session, without_root=note)
+    facts = gather_facts(session, report=False, without_root=note)  # the table shows no fdisk -l
     pins = pins_for(guest)
     return facts, assess_all(facts, parse_fs(fs) if fs else None, pins=pins), pins

@@ -2,9 +2,10 @@
 # guest-disk-agent: gather block-device facts (read-only; writes nothing to any device).
 # Prelude: N (nonce), GDA_VERSION (format version), GDA_TOOLS (tools to locate, space-separated),
 # GDA_VERSIONS (the tools whose version to ask, space-separated: only those the plan needs),
-# GDA_COLS / GDA_MINCOLS (lsblk columns, comma-separated), GDA_PART (all | user | root) and, for the
-# root part, GDA_DISKS (the disks to probe, kernel names, space-separated). Parsed by
-# agent/core/disk/probe.py.
+# GDA_COLS / GDA_MINCOLS (lsblk columns, comma-separated), GDA_PART (all | user | root), for the root
+# part GDA_DISKS (the disks to probe, kernel names, space-separated), and GDA_REPORT (1: also the probes
+# only a format reads, fdisk -l for its report and dumpe2fs -h for a rerun; 0: not, for the listing).
+# Parsed by agent/core/disk/probe.py.
 # The parts: "user" is what needs no root (run as the login user while the root shell starts), "root" the
 # content probes of the disks the user part found (wipefs, dumpe2fs, the raw sectors, fdisk), "all"
 # both in one run (a transport with one shell: the console, the Ansible module).
@@ -144,9 +145,9 @@ gda_loops() {
     done
 }
 
-# gda_probe_sig DISK: the signatures on DISK: wipefs (blkid -p only when wipefs cannot say), dumpe2fs -h
-# of ext4 on the whole disk (a rerun compares its features with the requested profile), fdisk -l (for
-# the summary)
+# gda_probe_sig DISK: the signatures on DISK: wipefs (blkid -p only when wipefs cannot say); with
+# GDA_REPORT, dumpe2fs -h of ext4 on the whole disk (a rerun compares its features with the requested
+# profile) and fdisk -l (for the summary)
 gda_probe_sig() {
     gda_capture wipefs "$1" gda_wipefs "$1"
     _ext4=0
@@ -161,6 +162,7 @@ TYPE=ext4
 "*) _ext4=1 ;;
         esac
     fi
+    [ "$GDA_REPORT" = 1 ] || return 0
     [ "$_ext4" = 1 ] && gda_cmd dumpe2fs "$1" dumpe2fs -h -- "/dev/$1"
     gda_cmd fdisk "$1" fdisk -l -- "/dev/$1"
 }

@@ -332,6 +332,16 @@ def test_the_two_parts_find_what_the_one_run_finds(tmp_path: Path) -> None:
         assert disk(two, blank).signatures.state is ProbeState.NONE
         assert [(s.type, s.label) for s in disk(two, xfs).signatures.signatures] == [("xfs", "partsxfs")]
         assert disk(two, ext4).dumpe2fs is not None and "partsext4" in disk(two, ext4).dumpe2fs
+        # the listing's root part: the same signatures, without what only a format reads
+        listing = subprocess.run(
+            ["sh", "-s"], input=render_facts_script(versions=(), part="root", disks=disks, report=False),
+            capture_output=True, text=True, check=True, timeout=60,
+        ).stdout  # fmt: skip
+        assert {s.name for s in marker.parse(listing, "FACTS").sections} == {"wipefs", "rawsig"}
+        lean = parse_facts_parts(user, listing)
+        for dev in (blank, xfs, ext4):
+            assert disk(lean, dev).signatures == disk(two, dev).signatures
+            assert (disk(lean, dev).fdisk, disk(lean, dev).dumpe2fs) == (None, None)
 
 
 def _facts() -> str:

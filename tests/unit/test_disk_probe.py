@@ -354,6 +354,7 @@ def test_the_parts_are_rendered_with_what_they_need_only() -> None:
     assert "GDA_PART=user\n" in user and "GDA_DISKS=''\n" in user
     assert "GDA_PART=root\n" in root and "GDA_DISKS='nvme0n1 sdb'\n" in root
     assert "GDA_PART=all\n" in render_facts_script("0123456789abcdef")
+    assert "GDA_REPORT=1\n" in root and "GDA_REPORT=0\n" in render_facts_script(part="root", report=False)
     for bad in (
         {"part": "both"},
         {"part": "root", "disks": ("sda; reboot",)},

@@ -150,12 +150,15 @@ def render_facts_script(
     *,
     part: str = "all",
     disks: tuple[str, ...] = (),
+    report: bool = True,
 ) -> str:
     """The facts-gathering script (POSIX sh). ``nonce`` fixes the marker nonce (tests); by default a
     fresh random one is used. The parser reads it back from the header line. ``versions``: the tools
     (of :data:`VERSION_TOOLS`) whose version to ask, each a fork: only those the plan needs. ``part``
     (:data:`PARTS`): ``user`` and ``root`` split the one run in two, so the first can run without root
-    while sudo authenticates; ``disks``: the kernel names the root part probes."""
+    while sudo authenticates; ``disks``: the kernel names the root part probes; ``report``: also the
+    probes only a format reads (``fdisk -l`` for its report, ``dumpe2fs -h`` for a rerun), not for the
+    listing."""
     unknown = set(versions) - set(VERSION_TOOLS)
     if unknown:
         raise ValueError(f"no version probe for {sorted(unknown)}")
@@ -174,6 +177,7 @@ def render_facts_script(
             "GDA_MINCOLS": ",".join(LSBLK_MINIMAL_COLUMNS),
             "GDA_PART": part,
             "GDA_DISKS": " ".join(disks),
+            "GDA_REPORT": report,
         },
         nonce=nonce,
         libs=("sysfs",),
