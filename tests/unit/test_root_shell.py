@@ -174,11 +174,28 @@ def test_a_request_without_its_length_stops_the_shell() -> None:
     assert s.proc.stderr is not None and b"ran" not in s.proc.stderr.read()
 
 
-@pytest.mark.parametrize("head", [True, False], ids=["head", "without-head"])
-def test_scripts_of_any_size_and_bytes_arrive_whole(head: bool, tmp_path: Path) -> None:
-    # one head -c of the declared length; without head on PATH, the lines up to the END line
-    (tmp_path / "sh").symlink_to(shutil.which("sh") or "/bin/sh")  # a PATH with sh and nothing else
-    s = LocalShell(env=None if head else {**os.environ, "PATH": str(tmp_path)})
+#: a head that reads through a buffer, as FreeBSD's, busybox's and uutils' do: it takes more of the pipe
+#: than the bytes it prints
+GREEDY_HEAD = """#!/usr/bin/env python3
+import os, sys
+n = int(sys.argv[2])
+data = os.read(0, 65536)
+sys.stdout.buffer.write(data[:n])
+"""
+
+
+@pytest.mark.parametrize("head", ["gnu", "none", "greedy"])
+def test_scripts_of_any_size_and_bytes_arrive_whole(head: str, tmp_path: Path) -> None:
+    # one head -c of the declared length where head reads only that; else the lines up to the END line
+    env = None
+    if head != "gnu":  # a PATH with sh (and env, python3) and, for "greedy", a head that over-reads
+        for tool in ("sh", "env", "python3"):
+            (tmp_path / tool).symlink_to(shutil.which(tool) or f"/usr/bin/{tool}")
+        if head == "greedy":
+            (tmp_path / "head").write_text(GREEDY_HEAD)
+            (tmp_path / "head").chmod(0o755)
+        env = {**os.environ, "PATH": str(tmp_path)}
+    s = LocalShell(env=env)
     big = (
         "".join(f"x{i}='line {i} é \\ $ ` \" ends'\n" for i in range(2000)) + 'printf "%s|%s" "$x0" "$x1999"'
     )
