@@ -92,6 +92,7 @@ def exit_now(code: object) -> None:
     printed on stderr and 1), without the interpreter's teardown of every module (30-45 ms measured
     here, for nothing: every file the program opened is closed by then) when nothing else is running;
     with another thread still at work (an SSH probe being discarded), the ordinary exit, which waits."""
+    import contextlib
     import os
     import threading
 
@@ -103,11 +104,9 @@ def exit_now(code: object) -> None:
         print(code, file=sys.stderr)
         status = 1
     others = [t for t in threading.enumerate() if t is not threading.main_thread() and not t.daemon]
-    try:
-        sys.stdout.flush()
-        sys.stderr.flush()
-    except OSError:  # the reader went away (``gda ... | head``): nothing more can be told
-        pass
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError):  # its reader went away (``gda ... | head``): nothing to tell
+            stream.flush()
     if others:
         sys.exit(status)
     os._exit(status)

@@ -17,7 +17,7 @@ from agent.core.disk.guard import (
 )
 from agent.core.disk.guard_codes import GuardExit
 from agent.core.marker import has_header
-from agent.errors import AgentError, ChangeFailed, RemoteError, Unreachable
+from agent.errors import AgentError, ChangeFailed, Refused, RemoteError, Unreachable
 from agent.transport.protocol import CommandProtocol
 from agent.transport.sudo import SudoError
 
@@ -68,6 +68,15 @@ class ContentsFound(Exception):
     """The guard refused for what the disk carries (:data:`PROBED_REFUSALS`); nothing was written."""
 
 
+def _refused_for_contents(error: RemoteError) -> bool:
+    """The output the lost connection left ends in a refusal for what the disk carries."""
+    partial = getattr(error, "partial_stdout", "")
+    if not isinstance(partial, str) or not has_header(partial, GUARD_KIND):
+        return False
+    result = parse_guard_output(partial).result
+    return result is not None and result[0] in PROBED_REFUSALS
+
+
 def run_guard(session: CommandProtocol, spec: GuardSpec, *, unprobed: bool = False) -> GuardResult:
     """Run the guard+mkfs script once; a lost connection or timeout says how far the guard got.
     ``unprobed``: the plan was made without the content probes; a refusal for what the disk carries
@@ -78,6 +87,14 @@ def run_guard(session: CommandProtocol, spec: GuardSpec, *, unprobed: bool = Fal
         raise  # sudo refused: the script did not run
     except RemoteError as e:
         known = lost_after_result(e, spec)
+        if unprobed and isinstance(known, Refused) and _refused_for_contents(e):
+            # the contents were to be probed next: the refusal alone would hide a rerun's no-op
+            lost = type(e) if isinstance(e, Unreachable) else RemoteError
+            raise lost(
+                f"{e.message}, after the guard found {spec.device_path} not empty; nothing was written",
+                hint="rerun the same command: it reads what the disk carries and decides (a rerun's no-op, "
+                "or the refusal naming it)",
+            ) from e
         if known is not None:
             raise known from e
         path = spec.device_path

@@ -115,7 +115,7 @@ gda_rawsig() {
     _dev=/dev/$1
     _lbs=
     read -r _lbs <"/sys/block/$1/queue/logical_block_size" 2>/dev/null
-    case $_lbs in ''|*[!0-9]*) _lbs=512 ;; esac
+    case $_lbs in ''|0|*[!0-9]*) _lbs=512 ;; esac
     read -r _sz <"/sys/block/$1/size" || return 1
     _last=$(( _sz * 512 / _lbs - 1 ))
     printf 'lbs=%s\nlast_lba=%s\n' "$_lbs" "$_last"

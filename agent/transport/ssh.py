@@ -362,6 +362,7 @@ class SshSession:
             try:
                 shell.wait_ready()
             except BaseException:
+                shell.close()  # sudo's refusal closed it already; an interrupt leaves it to close here
                 self._root_shell = None
                 raise
             self.sudo_seconds += shell.open_seconds

@@ -3,6 +3,7 @@ it, everything written still arrives, and a thread still at work is waited for."
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -34,3 +35,20 @@ def test_a_thread_still_at_work_is_waited_for() -> None:
         "exit_now(4)"
     )
     assert (r.returncode, r.stdout) == (4, "thread done\n")
+
+
+def test_with_its_reader_gone_stderr_still_arrives() -> None:
+    # stdout's reader has closed its end (``gda ... | head``): the flush of stdout fails, stderr is still
+    # written, and the status is the one given
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        r = subprocess.run(
+            [sys.executable, "-c", "from agent.cli.program import exit_now\nimport sys\n"
+             "sys.stdout.write('x' * 100); sys.stderr.write('the error'); exit_now(3)"],
+            stdout=write_end, stderr=subprocess.PIPE, timeout=60, check=False,
+            env={**os.environ, "PYTHONUNBUFFERED": ""},  # stdout buffered, as gda's is in a pipe
+        )  # fmt: skip
+    finally:
+        os.close(write_end)
+    assert (r.returncode, r.stderr) == (3, b"the error")

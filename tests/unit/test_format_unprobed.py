@@ -6,17 +6,21 @@ the root part and the guard from captured outputs (tests/fixtures/disks) and rec
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from collections.abc import Callable
 
 import pytest
 
+from agent.core import marker
 from agent.core.disk.guard_codes import GuardExit
 from agent.errors import Refused
 from agent.inventory import Guest
 from agent.ops import format_disk as fmt
 from agent.transport.protocol import BeginsRoot, CommandProtocol, Result
+from agent.transport.ssh import SshUnreachable, _with_partial
 from agent.transport.sudo import SudoError
-from tests.unit.disk_fixtures import split_fixture
+from tests.unit.disk_fixtures import framed_text, split_fixture
 from tests.unit.test_format_disk_op import N, guard_ok
 
 Guard = Callable[[str], Result]
@@ -169,3 +173,45 @@ def test_a_sudo_refusal_at_the_guard_is_sudo_s() -> None:
     with pytest.raises(SudoError):
         format_on(s)
     assert s.asked == ["begin", "user", "guard"]
+
+
+def _with_lsblk_fstype(user: str, kname: str, fstype: str) -> str:
+    """The user part's output with lsblk (udev's database) showing ``fstype`` on ``kname``."""
+    raw = marker.parse(user, "FACTS")
+    sections = []
+    for sec in raw.sections:
+        if sec.name == "lsblk":
+            data = json.loads(sec.stdout)
+            for node in data["blockdevices"]:
+                if node.get("kname", node.get("name")) == kname:
+                    node["fstype"] = fstype
+            sec = dataclasses.replace(sec, stdout=json.dumps(data) + "\n")
+        sections.append(sec)
+    return framed_text("FACTS", raw.nonce, dict(raw.attrs), sections)
+
+
+def test_a_second_disk_udev_shows_a_filesystem_on_is_left_to_the_probes() -> None:
+    # two NVMe disks, no pin: udev's database (maybe stale) says the second carries xfs; the choice of the
+    # first rests on it, so the probes decide, and they find both blank: refusing to guess
+    user, root = split_fixture("bhyve_two_nvme")
+    s = SplitSession(_with_lsblk_fstype(user, "nvme1n1", "xfs"), root, formats)
+    with pytest.raises(Refused) as e:
+        format_on(s)
+    assert s.asked == ["begin", "user", "root"]
+    assert "refusing to guess" in e.value.message
+
+
+def test_a_connection_lost_after_a_refusal_for_contents_says_nothing_was_written() -> None:
+    user, root = split_fixture("lab_blank_nvme")
+    refusal = guard_refused(GuardExit.SIGNATURE, "signature", signatures="ext4")("").stdout
+
+    def lost(_s: str) -> Result:
+        raise _with_partial(SshUnreachable("SSH connection to lab lost"), refusal.encode())
+
+    s = SplitSession(user, root, lost)
+    with pytest.raises(SshUnreachable) as e:
+        format_on(s)
+    assert s.asked == ["begin", "user", "guard"]
+    assert "not empty; nothing was written" in e.value.message and "rerun the same command" in str(
+        e.value.hint
+    )

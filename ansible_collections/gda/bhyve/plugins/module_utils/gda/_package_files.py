@@ -122,7 +122,7 @@ FILES = {
         '    _dev=/dev/$1\n'
         '    _lbs=\n'
         '    read -r _lbs <"/sys/block/$1/queue/logical_block_size" 2>/dev/null\n'
-        "    case $_lbs in ''|*[!0-9]*) _lbs=512 ;; esac\n"
+        "    case $_lbs in ''|0|*[!0-9]*) _lbs=512 ;; esac\n"
         '    read -r _sz <"/sys/block/$1/size" || return 1\n'
         '    _last=$(( _sz * 512 / _lbs - 1 ))\n'
         '    printf \'lbs=%s\\nlast_lba=%s\\n\' "$_lbs" "$_last"\n'

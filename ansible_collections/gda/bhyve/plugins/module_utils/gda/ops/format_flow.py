@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ansible_collections.gda.bhyve.plugins.module_utils.gda.core.disk import ext4_freebsd
@@ -32,7 +32,7 @@ from ansible_collections.gda.bhyve.plugins.module_utils.gda.core.disk.candidates
     Pins,
     select_disk,
 )
-from ansible_collections.gda.bhyve.plugins.module_utils.gda.core.disk.devices import Facts, ProbeState, format_size
+from ansible_collections.gda.bhyve.plugins.module_utils.gda.core.disk.devices import Disk, Facts, ProbeState, format_size
 from ansible_collections.gda.bhyve.plugins.module_utils.gda.core.disk.guard import (
     GuardSpec,
 )
@@ -81,7 +81,9 @@ class FormatOutcome:
     serial: str | None = None
     size_bytes: int | None = None
     overwrites: list[str] = field(default_factory=list)
-    fdisk: str | None = None  # ``fdisk -l`` of the chosen disk, as the guest sees it
+    #: ``fdisk -l`` of the chosen disk, as the guest sees it; None for a disk formatted without the content
+    #: probes (a blank one over SSH: the report shows lsblk's model, size and serial instead)
+    fdisk: str | None = None
     remote_commands: int = 0
     #: sudo sessions the task started on the guest (the transport's count; 1 with the root shell)
     sudo_sessions: int | None = None
@@ -239,17 +241,33 @@ class _Clock:
         )
 
 
+def _udev_unsure(disk: Disk) -> Disk:
+    """``disk`` with what only udev's database said of its contents (lsblk's FSTYPE, PTTYPE) made
+    unknown: the database can be stale. What a probe found stays."""
+    sigs = disk.signatures.signatures
+    if any(s.source != "lsblk" for s in sigs) or not (sigs or disk.pttype):
+        return disk
+    unknown = replace(disk.signatures, state=ProbeState.UNKNOWN, signatures=())
+    return replace(disk, pttype=None, signatures=unknown)
+
+
 def _unprobed_plan(facts: Facts, fs: FsType, target: DiskTarget) -> FormatPlan | None:
     """The plan the facts without the content probes show, when it can go to the guard as it is: a disk
-    chosen whose contents are unknown (udev's database knows none either) and nothing to overwrite;
-    else None (the probes decide: a refusal, a rerun's no-op, a confirmation)."""
+    chosen whose contents are unknown (udev's database knows none either), nothing to overwrite, and the
+    same choice if what udev's database says of the other disks were wrong too (a disk it shows a
+    filesystem on may be a second candidate: refusing to guess is the probes' to decide); else None."""
+    pins, host_path = target.pins, target.host_path
     try:
-        selection = select_disk(facts, fs, pins=target.pins, force=False, host_path=target.host_path)
+        plan = select_disk(facts, fs, pins=pins, force=False, host_path=host_path)
+        if isinstance(plan, AlreadyFormatted) or plan.overwrites:
+            return None
+        if plan.disk.signatures.state is not ProbeState.UNKNOWN:
+            return None
+        doubt = replace(facts, disks=tuple(_udev_unsure(d) for d in facts.disks))
+        again = select_disk(doubt, fs, pins=pins, force=False, host_path=host_path)
     except Refused:
         return None
-    if isinstance(selection, AlreadyFormatted) or selection.overwrites:
-        return None
-    return selection if selection.disk.signatures.state is ProbeState.UNKNOWN else None
+    return plan if isinstance(again, FormatPlan) and again.disk.path == plan.disk.path else None
 
 
 def format_target(

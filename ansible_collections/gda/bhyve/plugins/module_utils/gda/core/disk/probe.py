@@ -25,10 +25,11 @@ probes: ``wipefs`` (JSON), ``blkid`` (``blkid -p -o export``, only when wipefs f
 of the MBR partition entries + boot signature, the first 8 bytes of LBA 1 and of the last LBA, where a
 primary/backup GPT header starts with ``EFI PART``; libblkid ignores a backup GPT whose primary header
 and protective MBR are gone; ``geom=``: the first 16 bytes of the last LBA, where FreeBSD GEOM classes
-keep ``GEOM::<class>``, which libblkid does not know), ``fdisk`` (``fdisk -l``, for the human summary)
-and, for a disk wipefs (or blkid) finds ext4 on, ``dumpe2fs`` (``dumpe2fs -h``: a rerun compares its
-features with the request). The root disk (the ``root`` section's disks) gets ``sysfs`` and, instead of
-the content probes, ``skipped`` (stdout ``root``): it is refused whatever it carries.
+keep ``GEOM::<class>``, which libblkid does not know), and, unless the listing asks without them
+(``report=False``), ``fdisk`` (``fdisk -l``, for the human summary) and, for a disk wipefs (or blkid)
+finds ext4 on, ``dumpe2fs`` (``dumpe2fs -h``: a rerun compares its features with the request). The
+root disk (the ``root`` section's disks) gets ``sysfs`` and, instead of the content probes, ``skipped``
+(stdout ``root``): it is refused whatever it carries.
 """
 
 from __future__ import annotations
