@@ -131,9 +131,13 @@ class Record:
             return {}
 
     def update(self, **changes: Any) -> None:
+        """Written whole, by a rename: the booter it spawns reads the record while ``boot`` writes its
+        pid (a write in place was read empty once, and that boot never started)."""
         raw = self.read()
         raw.update(changes)
-        self.path.write_text(json.dumps(raw, indent=2))
+        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}")
+        tmp.write_text(json.dumps(raw, indent=2))
+        os.replace(tmp, self.path)
 
     def say(self, text: str) -> None:
         with self.log.open("a") as f:
