@@ -54,42 +54,36 @@ class FactsReader:
     def user_facts(self) -> Facts:
         """What needs no root, the root shell started meanwhile (a split transport only): every disk
         fact but the content probes, whose state is unknown (what udev's database says, lsblk shows)."""
+        return parse_facts(self._user_part())
+
+    def _user_part(self) -> str:
+        """The user part's output, read once (the root shell begun first)."""
         if not isinstance(self.session, BeginsRoot):
             raise TypeError(f"{self.session.label} does not read in two parts")
         if self._user is None:
             self.session.begin_root()
             script = render_facts_script(versions=self.versions, part="user")
             self._user = _facts_run(self.session, script, root=False)
-        return parse_facts(self._user)
+        return self._user
 
     def facts(self, without_root: Callable[[SudoError], None] | None = None) -> Facts:
         """Every disk fact, as root (signatures really probed); ``without_root``: when sudo refuses, it
         is told why and the facts are those read without root (signatures unknown), instead of the
         refusal raised."""
-        if not self.split:
+        user = self._user_part() if self.split else None
+        if user is None:
             script = render_facts_script(versions=self.versions, report=self.report)
-            try:
-                return parse_facts(_facts_run(self.session, script, root=True))
-            except SudoError as e:
-                if without_root is None:
-                    raise
-                without_root(e)
-                return parse_facts(_facts_run(self.session, script, root=False))
-        self.user_facts()
-        assert self._user is not None
-        disks = disks_to_probe(marker.parse(self._user, FACTS_KIND, what="the disk-facts script"))
+        else:
+            disks = disks_to_probe(marker.parse(user, FACTS_KIND, what="the disk-facts script"))
+            script = render_facts_script(versions=(), part="root", disks=disks, report=self.report)
         try:
-            root = _facts_run(
-                self.session,
-                render_facts_script(versions=(), part="root", disks=disks, report=self.report),
-                root=True,
-            )
+            root = _facts_run(self.session, script, root=True)
         except SudoError as e:
             if without_root is None:
                 raise
             without_root(e)
-            return parse_facts(self._user)
-        return parse_facts_parts(self._user, root)
+            return parse_facts(user if user is not None else _facts_run(self.session, script, root=False))
+        return parse_facts(root) if user is None else parse_facts_parts(user, root)
 
 
 def gather_facts(

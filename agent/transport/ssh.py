@@ -355,10 +355,14 @@ class SshSession:
         self._root_shell.start()
 
     def _shell(self) -> SshRootShell:
-        """The task's root shell, started (one sudo) on the first root script without input, or the one
-        :meth:`begin_root` started, once it is ready."""
+        """The task's root shell, ready: the one :meth:`begin_root` started, else one started now (one
+        sudo) for the first root script without input."""
         shell = self._root_shell
-        if shell is not None and shell.started:
+        if shell is None or not (shell.started or shell.alive):
+            self.begin_root()
+            shell = self._root_shell
+            assert shell is not None
+        if shell.started:
             try:
                 shell.wait_ready()
             except BaseException:
@@ -366,14 +370,6 @@ class SshSession:
                 self._root_shell = None
                 raise
             self.sudo_seconds += shell.open_seconds
-            return shell
-        if shell is not None and shell.alive:
-            return shell
-        shell = self._new_root_shell()
-        self.sudo_sessions += 1
-        shell.open()
-        self.sudo_seconds += shell.open_seconds
-        self._root_shell = shell
         return shell
 
     def _new_root_shell(self) -> SshRootShell:

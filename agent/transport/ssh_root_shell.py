@@ -27,7 +27,8 @@ LostError = Callable[[str, bytes], RemoteError]
 
 
 class SshRootShell:
-    """One running root shell. ``open`` waits for its READY line; ``run`` sends one request."""
+    """One running root shell. ``start`` sends sudo its command, ``wait_ready`` waits for its READY line;
+    ``run`` sends one request."""
 
     def __init__(
         self,
@@ -63,10 +64,6 @@ class SshRootShell:
     def alive(self) -> bool:
         ch = self._channel
         return ch is not None and not ch.closed and not ch.exit_status_ready()
-
-    def open(self) -> None:
-        self.start()
-        self.wait_ready()
 
     @property
     def started(self) -> bool:

@@ -323,8 +323,6 @@ def test_versions_are_asked_only_for_the_tools_named() -> None:
 
 # ------------------------------------------------------------------------ the two parts (SSH: user, root)
 
-PROBES = PROBE_SECTIONS
-
 
 @pytest.mark.parametrize("name", ["lab_blank_nvme", "lab_ext4_nvme", "bhyve_two_nvme", "bhyve_nvme_swap"])
 def test_the_user_and_root_parts_parse_as_the_one_run(name: str) -> None:
@@ -338,7 +336,7 @@ def test_the_user_and_root_parts_parse_as_the_one_run(name: str) -> None:
 
 def test_the_root_part_probes_every_listed_disk_but_the_root_disk() -> None:
     raw = split_sections(fixture_text("lab_lean_script_blank_nvme"))
-    user = replace(raw, sections=tuple(s for s in raw.sections if s.name not in PROBES))
+    user = replace(raw, sections=tuple(s for s in raw.sections if s.name not in PROBE_SECTIONS))
     listed = [s.arg for s in raw.all("sysfs")]
     skipped = {s.arg for s in raw.all("skipped")}
     assert skipped and set(listed) > skipped
@@ -378,12 +376,12 @@ def test_the_parts_run_here_as_they_run_on_a_guest() -> None:
     user = run(render_facts_script(part="user"))
     raw = split_sections(user)
     assert raw.attrs["part"] == "user" and raw.complete
-    assert not [s for s in raw.sections if s.name in PROBES]
+    assert not [s for s in raw.sections if s.name in PROBE_SECTIONS]
     disks = disks_to_probe(raw)
     root = run(render_facts_script(versions=(), part="root", disks=disks))
     probed = split_sections(root)
     assert probed.attrs["part"] == "root" and probed.complete
-    assert {s.name for s in probed.sections} <= set(PROBES)
+    assert {s.name for s in probed.sections} <= set(PROBE_SECTIONS)
     assert {s.arg for s in probed.all("wipefs")} == set(disks)
     assert {s.arg for s in probed.all("rawsig")} == set(disks)
     two, one = parse_facts_parts(user, root), parse_facts(_run_script("sh"))

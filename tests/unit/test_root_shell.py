@@ -140,12 +140,20 @@ def test_end_of_requests_ends_the_shell(shell: LocalShell) -> None:
     assert shell.close() == 0
 
 
-def test_a_bad_request_line_stops_the_shell() -> None:
+@pytest.mark.parametrize(
+    "bad",
+    [
+        b"rm -rf /nonexistent-gda\n",  # no request line at all
+        b"RUN 0123456789abcdef0123\necho ran > /dev/stderr\nEND 0123456789abcdef0123\n",  # no length
+    ],
+)
+def test_a_bad_request_line_stops_the_shell(bad: bytes) -> None:
     s = LocalShell()
     assert s.proc.stdin is not None
-    s.proc.stdin.write(b"rm -rf /nonexistent-gda\n")
+    s.proc.stdin.write(bad)
     s.proc.stdin.close()
     assert s.proc.wait(timeout=10) == 2
+    assert s.proc.stderr is not None and b"ran" not in s.proc.stderr.read()
 
 
 @pytest.mark.parametrize(
@@ -163,15 +171,6 @@ def test_a_request_cut_short_runs_nothing(cut: bytes) -> None:
     s.proc.stdin.close()
     assert s.proc.wait(timeout=10) == 0
     assert s.proc.stderr is not None and s.proc.stderr.read() == b""
-
-
-def test_a_request_without_its_length_stops_the_shell() -> None:
-    s = LocalShell()
-    assert s.proc.stdin is not None
-    s.proc.stdin.write(b"RUN 0123456789abcdef0123\necho ran > /dev/stderr\nEND 0123456789abcdef0123\n")
-    s.proc.stdin.close()
-    assert s.proc.wait(timeout=10) == 2
-    assert s.proc.stderr is not None and b"ran" not in s.proc.stderr.read()
 
 
 #: a head that reads through a buffer, as FreeBSD's, busybox's and uutils' do: it takes more of the pipe

@@ -69,13 +69,13 @@ class ContentsFound(Exception):
     """The guard refused for what the disk carries (:data:`PROBED_REFUSALS`); nothing was written."""
 
 
-def _refused_for_contents(error: RemoteError) -> bool:
-    """The output the lost connection left ends in a refusal for what the disk carries."""
-    partial = getattr(error, "partial_stdout", "")
-    if not isinstance(partial, str) or not has_header(partial, GUARD_KIND):
+def _refused_for_contents(stdout: object, status: int | None = None) -> bool:
+    """The guard's output ends in its refusal for what the disk carries (with ``status``: the one it
+    exited with): nothing was written."""
+    if not isinstance(stdout, str) or not has_header(stdout, GUARD_KIND):
         return False
-    result = parse_guard_output(partial).result
-    return result is not None and result[0] in PROBED_REFUSALS
+    result = parse_guard_output(stdout).result
+    return result is not None and result[0] in PROBED_REFUSALS and status in (None, result[0])
 
 
 def run_guard(session: CommandProtocol, spec: GuardSpec, *, unprobed: bool = False) -> GuardResult:
@@ -88,7 +88,11 @@ def run_guard(session: CommandProtocol, spec: GuardSpec, *, unprobed: bool = Fal
         raise  # sudo refused: the script did not run
     except RemoteError as e:
         known = lost_after_result(e, spec)
-        if unprobed and isinstance(known, Refused) and _refused_for_contents(e):
+        if (
+            unprobed
+            and isinstance(known, Refused)
+            and _refused_for_contents(getattr(e, "partial_stdout", ""))
+        ):
             # the contents were to be probed next: the refusal alone would hide a rerun's no-op
             lost = type(e) if isinstance(e, Unreachable) else RemoteError
             raise lost(
@@ -103,8 +107,6 @@ def run_guard(session: CommandProtocol, spec: GuardSpec, *, unprobed: bool = Fal
             f"{e.message}; the guard may already have started mkfs on {path}",
             hint=INSPECT_HINT.format(path=path) + (f"; {e.hint}" if e.hint else ""),
         ) from e
-    if unprobed and r.status in PROBED_REFUSALS and has_header(r.stdout, GUARD_KIND):
-        result = parse_guard_output(r.stdout).result
-        if result is not None and result[0] == r.status:  # the guard's own verdict: nothing written
-            raise ContentsFound(r.status)
+    if unprobed and _refused_for_contents(r.stdout, r.status):
+        raise ContentsFound(r.status)
     return interpret_guard(r.stdout, r.status, spec)
