@@ -6,7 +6,6 @@ keeps a size as written beside its bytes. The models are in :mod:`agent.inventor
 
 from __future__ import annotations
 
-import os
 import re
 import shlex
 from collections.abc import Mapping
@@ -23,7 +22,7 @@ from pydantic import (
     ValidationInfo,
 )
 
-from agent.core.values import parse_size
+from agent.core.values import local_path, parse_size
 
 
 @dataclass(frozen=True)
@@ -156,11 +155,8 @@ def _local_path(value: object, info: ValidationInfo) -> Path:
     """Expand ``~``; resolve a relative path against the inventory's directory (context ``base_dir``)."""
     if not isinstance(value, (str, Path)) or not str(value).strip():
         raise ValueError("expected a path")
-    path = Path(os.path.expanduser(str(value)))
-    if not path.is_absolute():
-        base = info.context.get("base_dir") if isinstance(info.context, Mapping) else None
-        path = Path(base if base is not None else Path.cwd()) / path
-    return Path(os.path.normpath(path))
+    base = info.context.get("base_dir") if isinstance(info.context, Mapping) else None
+    return local_path(str(value), base)
 
 
 StrictStr = Annotated[str, Field(strict=True)]

@@ -25,6 +25,7 @@ from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_expo
 
 from agent.errors import UsageError
 from agent.inventory import DEFAULT_INVENTORY, ConsoleSettings, Guest, load_inventory, resolve_secret
+from agent.transport import early_open
 from agent.transport.ssh import SshSession, SshTarget, SshUnreachable
 
 if TYPE_CHECKING:  # the console modules (pexpect) load only for a task that opens a console
@@ -170,9 +171,16 @@ class Connector:
     # ------------------------------------------------------------------------------------ SSH
 
     def ssh(self, *, connect_timeout: float = 10.0) -> SshSession:
-        """An unopened session (use ``with``): one SSH connection for the whole task."""
+        """An unopened session (use ``with``): one SSH connection for the whole task. The first may be the
+        one the program began while it loaded, when it is for this very target
+        (:mod:`agent.transport.early_open`): opening it waits for its outcome."""
+        target = ssh_target(self.guest, connect_timeout=connect_timeout)
+        early = early_open.claim(target, accept_new_host_key=self.accept_new_host_key)
+        if early is not None:
+            early.use_sudo_password(self._sudo_password, self.guest.sudo_password_env)
+            return early
         return SshSession(
-            ssh_target(self.guest, connect_timeout=connect_timeout),
+            target,
             accept_new_host_key=self.accept_new_host_key,
             sudo_password=self._sudo_password,
             sudo_password_env=self.guest.sudo_password_env,

@@ -11,19 +11,18 @@ callers act on: unreachable (retriable, exit 4), authentication and host key (ne
 from __future__ import annotations
 
 import logging
-import select
 import socket
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 import paramiko
 from fabric import Connection
 
-from agent.errors import RemoteError, Unreachable
+from agent.errors import RemoteError
 from agent.transport.file_transfer import decode_read, read_script, write_script
 from agent.transport.hostkeys import (
     AcceptNewHost,
@@ -35,59 +34,20 @@ from agent.transport.hostkeys import (
 )
 from agent.transport.known_hosts import KnownHosts, load_known_hosts
 from agent.transport.protocol import Result
+from agent.transport.ssh_exec import exec_channel
 from agent.transport.ssh_root_shell import SshRootShell
+from agent.transport.ssh_types import SshAuthError, SshTarget, SshTimeout, SshUnreachable, with_partial
 from agent.transport.sudo import SUDO_PROMPT, shell_command, sudo_failure, wrap
+
+if TYPE_CHECKING:
+    from agent.transport.early_open import PreSocket
+
+__all__ = ["SshAuthError", "SshSession", "SshTarget", "SshTimeout", "SshUnreachable"]
 
 # paramiko logs connection failures with tracebacks from its transport thread; the caller reports
 # them as one clear line instead.
 logging.getLogger("paramiko").addHandler(logging.NullHandler())
 logging.getLogger("paramiko").propagate = False
-
-_CHUNK = 65536
-
-
-class SshUnreachable(Unreachable):
-    """Connection refused, timed out, lost, or no SSH banner: worth retrying while a guest comes up."""
-
-    #: what the command had printed on stdout before the connection was lost (a command that did start)
-    partial_stdout: str = ""
-
-
-class SshTimeout(RemoteError):
-    """A remote command did not finish in time (the connection may be stalled)."""
-
-    #: what the command had printed on stdout before the time ran out
-    partial_stdout: str = ""
-
-
-def _with_partial(error: SshUnreachable | SshTimeout, out: bytes | bytearray) -> SshUnreachable | SshTimeout:
-    """``error`` carrying the stdout received so far (the caller may read how far the command got)."""
-    error.partial_stdout = bytes(out).decode("utf-8", "replace")
-    return error
-
-
-class SshAuthError(RemoteError):
-    """The server refused our credentials. Never retried."""
-
-
-@dataclass(frozen=True)
-class SshTarget:
-    """Where and as whom to connect. Unset fields come from ~/.ssh/config, then defaults."""
-
-    host: str
-    port: int | None = None
-    user: str | None = None
-    identity_file: Path | None = None
-    known_hosts: Path | None = None
-    connect_timeout: float = 10.0
-
-
-def _send_stdin(channel: paramiko.Channel, data: bytes) -> None:
-    try:
-        channel.sendall(data)
-        channel.shutdown_write()
-    except (OSError, EOFError, paramiko.SSHException):
-        pass  # the command exited without reading it all; its status says what happened
 
 
 def _install_keys(client: paramiko.SSHClient, known: KnownHosts) -> None:
@@ -136,6 +96,13 @@ class SshSession:
         )
         self.known_hosts = self._known_hosts_file()
         self.label = f"SSH {self.address}"
+        # an open begun in the background (begin_open): its thread, its failure, whether it is over and
+        # whether the session was closed meanwhile (the thread then closes what it opened)
+        self._opening: threading.Thread | None = None
+        self._open_error: BaseException | None = None
+        self._opening_lock = threading.Lock()
+        self._opening_over = True
+        self._abandoned = False
 
     @property
     def address(self) -> str:
@@ -163,12 +130,48 @@ class SshSession:
 
     def open(self, *, on_banner: Callable[[], None] | None = None) -> SshSession:
         """Connect and authenticate. ``on_banner`` is called as soon as the server's banner has arrived,
-        before the key exchange and authentication (a direct connection only: not through a gateway)."""
+        before the key exchange and authentication (a direct connection only: not through a gateway).
+
+        After :meth:`begin_open`: wait for that open and return or raise its outcome; ``connect_seconds``
+        is then the time waited."""
         t0 = time.monotonic()
+        opening, self._opening = self._opening, None
         try:
+            if opening is not None:
+                opening.join()
+                if self._open_error is not None:
+                    raise self._open_error
+                return self
             return self._open(on_banner)
         finally:
             self.connect_seconds = time.monotonic() - t0
+
+    def begin_open(self, presocket: PreSocket) -> None:
+        """Connect and authenticate on a thread of its own (:mod:`agent.transport.early_open`), on
+        ``presocket``'s TCP connection when it goes where this session connects (directly: no gateway,
+        the host and port ``~/.ssh/config`` gives); :meth:`open` waits for it."""
+
+        def run() -> None:
+            try:
+                self._open(None, presocket)
+            except BaseException as e:  # open() raises it in the task's thread
+                self._open_error = e
+            finally:
+                presocket.close()  # unless the connection took it
+            with self._opening_lock:
+                self._opening_over = True
+                abandoned = self._abandoned
+            if abandoned:
+                self._close_now()
+
+        self._opening_over = False
+        self._opening = threading.Thread(target=run, name="gda-early-ssh", daemon=True)
+        self._opening.start()
+
+    def use_sudo_password(self, password: str | None, env_name: str | None) -> None:
+        """The sudo password (and the variable it came from) for a session built before it was known."""
+        self._sudo_password = password
+        self._sudo_password_env = env_name
 
     def _unreachable(self, reason: str) -> SshUnreachable:
         return SshUnreachable(
@@ -195,7 +198,9 @@ class SshSession:
             raise self._unreachable("the connection was closed before the SSH banner")
         return sock
 
-    def _open(self, on_banner: Callable[[], None] | None = None) -> SshSession:
+    def _open(
+        self, on_banner: Callable[[], None] | None = None, presocket: PreSocket | None = None
+    ) -> SshSession:
         client = self.client
         # Read known_hosts ourselves: paramiko's loader fails on @cert-authority/@revoked lines and
         # does not enforce @revoked (agent.transport.known_hosts).
@@ -215,9 +220,18 @@ class SshSession:
             _install_keys(gateway.client, known)
             gateway.client.set_missing_host_key_policy(RejectUnknownHost(self.known_hosts, known.revoked))
             gateway = gateway.gateway
-        where = f"{self.conn.host}:{self.conn.port}"
+        where_host, where_port = str(self.conn.host), int(self.conn.port)
+        where = f"{where_host}:{where_port}"
         sock = None
-        if on_banner is not None and self.conn.gateway is None:
+        direct = self.conn.gateway is None
+        if presocket is not None and direct and (presocket.host, presocket.port) == (where_host, where_port):
+            try:
+                sock = self.conn.connect_kwargs["sock"] = presocket.result()
+            except OSError as e:
+                raise self._unreachable(str(e.strerror or e)) from None
+        elif presocket is not None:
+            presocket.close()  # it went elsewhere than ~/.ssh/config says: connect as always
+        if on_banner is not None and direct and sock is None:
             sock = self.conn.connect_kwargs["sock"] = self._socket_with_banner()
             on_banner()
         try:
@@ -259,6 +273,14 @@ class SshSession:
             raise self._unreachable(reason) from None
 
     def close(self) -> None:
+        """Close the connection; one still opening in the background is closed by its thread."""
+        with self._opening_lock:
+            if not self._opening_over:
+                self._abandoned = True
+                return
+        self._close_now()
+
+    def _close_now(self) -> None:
         if self._root_shell is not None:
             self._root_shell.close()
             self._root_shell = None
@@ -275,41 +297,18 @@ class SshSession:
     # ------------------------------------------------------------------------------------ commands
 
     def _exec(self, command: str, stdin: bytes | None, timeout: float | None) -> tuple[int, bytes, bytes]:
-        """Run one command line on an exec channel (no pty); ``stdin`` is sent, then end-of-file."""
         transport = self.client.get_transport()
         if transport is None or not transport.is_active():
             raise SshUnreachable(f"the SSH connection to {self.address} is not open")
-        deadline = None if timeout is None else time.monotonic() + timeout
-        out, err = bytearray(), bytearray()
-        try:
-            channel = transport.open_session(timeout=self.target.connect_timeout)
-        except (OSError, EOFError, paramiko.SSHException) as e:
-            raise SshUnreachable(f"SSH connection to {self.address} lost: {e or type(e).__name__}") from None
-        try:
-            channel.exec_command(command)
-            if stdin:
-                threading.Thread(target=_send_stdin, args=(channel, stdin), daemon=True).start()
-            else:
-                channel.shutdown_write()
-            while True:
-                while channel.recv_ready():
-                    out += channel.recv(_CHUNK)
-                while channel.recv_stderr_ready():
-                    err += channel.recv_stderr(_CHUNK)
-                if channel.exit_status_ready() and not (channel.recv_ready() or channel.recv_stderr_ready()):
-                    return channel.recv_exit_status(), bytes(out), bytes(err)
-                if not transport.is_active() or (channel.closed and not channel.exit_status_ready()):
-                    raise _with_partial(SshUnreachable(f"SSH connection to {self.address} lost"), out)
-                if deadline is not None and time.monotonic() > deadline:
-                    raise _with_partial(
-                        SshTimeout(f"remote command timed out after {timeout:g}s on {self.label}"), out
-                    )
-                select.select([channel], [], [], 0.05)
-        except (OSError, EOFError, paramiko.SSHException) as e:
-            lost = SshUnreachable(f"SSH connection to {self.address} lost: {e or type(e).__name__}")
-            raise _with_partial(lost, out) from None
-        finally:
-            channel.close()
+        return exec_channel(
+            transport,
+            command,
+            stdin,
+            timeout,
+            address=self.address,
+            label=self.label,
+            open_timeout=self.target.connect_timeout,
+        )
 
     def run(
         self,
@@ -378,10 +377,10 @@ class SshSession:
             raise SshUnreachable(f"the SSH connection to {self.address} is not open")
 
         def lost(message: str, out: bytes) -> RemoteError:
-            return _with_partial(SshUnreachable(message), out)
+            return with_partial(SshUnreachable(message), out)
 
         def timed_out(message: str, out: bytes) -> RemoteError:
-            return _with_partial(SshTimeout(message), out)
+            return with_partial(SshTimeout(message), out)
 
         return SshRootShell(
             transport,

@@ -1,4 +1,4 @@
-"""Run the CLI as a user does: ``gda`` (the Program, via ``python -m agent.cli.program``) or the
+"""Run the CLI as a user does: ``gda`` (the Program, via ``python -m agent.cli.main``) or the
 repository's ``invoke``, in a subprocess."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ REPO = Path(__file__).resolve().parents[2]
 def gda(
     *args: str, cwd: Path | None = None, env: dict[str, str] | None = None, timeout: float = 60
 ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "agent.cli.program", *args], cwd=cwd or REPO, env=env,
+    return subprocess.run([sys.executable, "-m", "agent.cli.main", *args], cwd=cwd or REPO, env=env,
                           capture_output=True, text=True, timeout=timeout, check=False)  # fmt: skip
 
 

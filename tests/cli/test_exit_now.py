@@ -1,4 +1,4 @@
-"""The console script's quick exit (``agent.cli.program.exit_now``): the status as ``sys.exit`` gives
+"""The console script's quick exit (``agent.cli.main.exit_now``): the status as ``sys.exit`` gives
 it, everything written still arrives, and a thread still at work is waited for."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import pytest
 
 def run(code: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-c", f"from agent.cli.program import exit_now\n{code}"],
+        [sys.executable, "-c", f"from agent.cli.main import exit_now\n{code}"],
         capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
 
@@ -44,7 +44,7 @@ def test_with_its_reader_gone_stderr_still_arrives() -> None:
     os.close(read_end)
     try:
         r = subprocess.run(
-            [sys.executable, "-c", "from agent.cli.program import exit_now\nimport sys\n"
+            [sys.executable, "-c", "from agent.cli.main import exit_now\nimport sys\n"
              "sys.stdout.write('x' * 100); sys.stderr.write('the error'); exit_now(3)"],
             stdout=write_end, stderr=subprocess.PIPE, timeout=60, check=False,
             env={**os.environ, "PYTHONUNBUFFERED": ""},  # stdout buffered, as gda's is in a pipe

@@ -62,7 +62,7 @@ def test_the_wheel_carries_scripts_and_data(built: tuple[Path, Path]) -> None:
     # gda demo's stand-in FreeBSD host runs from the installed package: its seed scenario and stubs
     assert {"agent/lab/standin/scenarios/seed.json", "agent/lab/standin/stubs/vm_lab.py"} <= names
     entry_points = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))
-    assert "gda = agent.cli.program:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
+    assert "gda = agent.cli.main:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
 
 
 def test_gda_runs_from_another_folder(built: tuple[Path, Path], tmp_path: Path) -> None:

@@ -18,7 +18,8 @@ from agent.errors import Refused
 from agent.inventory import Guest
 from agent.ops import format_disk as fmt
 from agent.transport.protocol import BeginsRoot, CommandProtocol, Result
-from agent.transport.ssh import SshUnreachable, _with_partial
+from agent.transport.ssh import SshUnreachable
+from agent.transport.ssh_types import with_partial
 from agent.transport.sudo import SudoError
 from tests.unit.disk_fixtures import framed_text, split_fixture
 from tests.unit.test_format_disk_op import N, guard_ok
@@ -206,7 +207,7 @@ def test_a_connection_lost_after_a_refusal_for_contents_says_nothing_was_written
     refusal = guard_refused(GuardExit.SIGNATURE, "signature", signatures="ext4")("").stdout
 
     def lost(_s: str) -> Result:
-        raise _with_partial(SshUnreachable("SSH connection to lab lost"), refusal.encode())
+        raise with_partial(SshUnreachable("SSH connection to lab lost"), refusal.encode())
 
     s = SplitSession(user, root, lost)
     with pytest.raises(SshUnreachable) as e:

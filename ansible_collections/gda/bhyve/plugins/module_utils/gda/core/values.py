@@ -12,9 +12,11 @@ is a whole number of bytes (``1.5TiB``); ``256Gi`` is refused with a hint (write
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
 
 _SIZE_RE = re.compile(r"^(?P<num>\d+(?:\.\d+)?)\s*(?:(?P<unit>[KMGTPE])(?P<i>I)?)?(?P<b>B)?$", re.IGNORECASE)
 _SIZE_EXPONENT = {"K": 1, "M": 2, "G": 3, "T": 4, "P": 5, "E": 6}
@@ -111,3 +113,12 @@ def mac_or_none(value: object) -> str | None:
         return parse_mac(value)
     except ValueError:
         return None
+
+
+def local_path(value: str, base_dir: str | os.PathLike[str] | None) -> Path:
+    """``value`` as a path on this machine: ``~`` expanded, a relative path taken from ``base_dir`` (else
+    the working directory), normalised. The inventory's rule for ``identity_file`` and ``known_hosts``."""
+    path = Path(os.path.expanduser(value))
+    if not path.is_absolute():
+        path = Path(base_dir if base_dir is not None else Path.cwd()) / path
+    return Path(os.path.normpath(path))
