@@ -147,7 +147,7 @@ gda_loops() {
 
 # gda_probe_sig DISK: the signatures on DISK: wipefs (blkid -p only when wipefs cannot say); with
 # GDA_REPORT, dumpe2fs -h of ext4 on the whole disk (a rerun compares its features with the requested
-# profile) and fdisk -l (for the summary)
+# profile)
 gda_probe_sig() {
     gda_capture wipefs "$1" gda_wipefs "$1"
     _ext4=0
@@ -162,17 +162,24 @@ TYPE=ext4
 "*) _ext4=1 ;;
         esac
     fi
+    [ "$GDA_REPORT" = 1 ] && [ "$_ext4" = 1 ] && gda_cmd dumpe2fs "$1" dumpe2fs -h -- "/dev/$1"
+    return 0
+}
+
+# gda_probe_raw DISK: the raw sectors; with GDA_REPORT, fdisk -l (for the summary)
+gda_probe_raw() {
+    gda_cmd rawsig "$1" gda_rawsig "$1"
     [ "$GDA_REPORT" = 1 ] || return 0
-    [ "$_ext4" = 1 ] && gda_cmd dumpe2fs "$1" dumpe2fs -h -- "/dev/$1"
     gda_cmd fdisk "$1" fdisk -l -- "/dev/$1"
 }
 
-# gda_probe DISK...: the probes of every DISK, two at once (a guest's CPUs run them side by side): the
-# raw sectors on the way out (fd 3) while the signatures are held, then printed
+# gda_probe DISK...: the probes of every DISK in two lanes at once (a guest's CPUs run them side by
+# side), about even: the raw sectors and fdisk on the way out (fd 3) while the signatures are held, then
+# printed
 gda_probe() {
     for _k in "$@"; do
         [ -e "/sys/block/$_k/size" ] || continue
-        _sig=$(gda_cmd rawsig "$_k" gda_rawsig "$_k" >&3 & gda_probe_sig "$_k"; wait)
+        _sig=$(gda_probe_raw "$_k" >&3 & gda_probe_sig "$_k"; wait)
         printf '%s\n' "$_sig"
     done 3>&1
 }

@@ -469,10 +469,22 @@ exec 9<&-
 settling=1
 if command -v udevadm >/dev/null 2>&1; then
     (
-        if command -v timeout >/dev/null 2>&1 &&
-            timeout "$SETTLE_WAIT" udevadm trigger --settle --action=change -- "$dev"; then
-            exit 0
-        fi
+        # bounded by a watchdog beside it (its sleep off the way, where timeout(1) would be one more
+        # exec in front of udevadm); the watchdog's sleep ends with it
+        udevadm trigger --settle --action=change -- "$dev" &
+        tp=$!
+        (
+            sp=
+            trap '[ -z "$sp" ] || kill "$sp"; exit 0' TERM
+            sleep "$SETTLE_WAIT" &
+            sp=$!
+            wait "$sp" && kill "$tp"
+        ) &
+        wp=$!
+        wait "$tp"
+        trc=$?
+        kill "$wp"
+        [ "$trc" = 0 ] && exit 0
         # udevadm before systemd 238 has no trigger --settle: the global queue, bounded
         udevadm trigger --action=change -- "$dev"
         udevadm settle --timeout="$SETTLE_WAIT"

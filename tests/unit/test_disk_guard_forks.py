@@ -13,6 +13,7 @@ import os
 import re
 import shutil
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -35,11 +36,13 @@ TOOLS = (
     "od",
     "blkid",
     "dd",
-    "timeout",
+    "sleep",
     "mkfs.ext4",
 )
 
 pytestmark = [pytest.mark.timeout(300)]
+
+SLEEP = shutil.which("sleep") or "/bin/sleep"  # the stand-ins' own delays, not the logged sleep
 
 
 def shell_function(name: str) -> str:
@@ -48,22 +51,31 @@ def shell_function(name: str) -> str:
     return m[0]
 
 
-def stand_ins(bindir: Path, log: Path, slow: str = "", udev_rc: tuple[int, int, int] = (0, 0, 0)) -> None:
+def stand_ins(
+    bindir: Path, log: Path, slow: str = "", udev_rc: tuple[int, int, int] = (0, 0, 0), hang: str = ""
+) -> None:
     """A logging stand-in for each of TOOLS (``slow``: one that takes 0.5 s more) and a udevadm that
-    sleeps 0.5 s per call and exits ``udev_rc`` (trigger --settle, trigger, settle)."""
+    sleeps 0.5 s per call and exits ``udev_rc`` (trigger --settle, trigger, settle); one whose first two
+    arguments are ``hang`` never ends (it becomes ``sleep 3600``)."""
     bindir.mkdir()
     for tool in TOOLS:
         real = shutil.which(tool)
         if real is None:
             continue
-        delay = "sleep 0.5\n" if tool == slow else ""
+        delay = f"{SLEEP} 0.5\n" if tool == slow else ""
+        if tool == "sleep":  # the watchdog's: its pid must be the sleep itself (it is killed)
+            (bindir / tool).write_text(
+                f'#!/bin/sh\necho "sleep start $(date +%s.%N) $*" >>{log}\nexec "{real}" "$@"\n'
+            )
+            continue
         (bindir / tool).write_text(
             f'#!/bin/sh\necho "{tool} start $(date +%s.%N) $*" >>{log}\n{delay}"{real}" "$@"\nrc=$?\n'
             f'echo "{tool} end $(date +%s.%N)" >>{log}\nexit $rc\n'
         )
     settle, trigger, queue = udev_rc
     (bindir / "udevadm").write_text(
-        f'#!/bin/sh\necho "udevadm start $(date +%s.%N) $*" >>{log}\nsleep 0.5\n'
+        f'#!/bin/sh\necho "udevadm start $(date +%s.%N) $*" >>{log}\n'
+        f'[ "$1 $2" = "{hang}" ] && exec {SLEEP} 3600\n{SLEEP} 0.5\n'
         f'case "$1 $2" in "trigger --settle") rc={settle} ;; trigger*) rc={trigger} ;; *) rc={queue} ;;'
         " esac\n"
         f'echo "udevadm end $(date +%s.%N)" >>{log}\nexit $rc\n'
@@ -156,7 +168,7 @@ def test_the_success_path_runs_only_the_tools_no_builtin_can_replace(tmp_path: P
     started = sorted(t for t, what, _, args in execs(log) if what == "start" and "/proc/" not in args)
     started = [t for t in started if t != "stat"]
     assert started == sorted(
-        ["flock", "wipefs", "od", "od", "losetup", "mkfs.ext4", "od", "blkid", "timeout", "udevadm"]
+        ["flock", "wipefs", "od", "od", "losetup", "mkfs.ext4", "od", "blkid", "sleep", "udevadm"]
     ), started
     assert not [a for t, what, _, a in execs(log) if t == "stat" and "/proc/" in a and what == "start"]
 
@@ -213,6 +225,37 @@ def test_the_settle_status_is_the_real_one_and_does_not_decide(tmp_path: Path) -
         "settle --timeout=30",
     ]
     assert [what for what, _ in udev] == ["start", "end"] * 3
+
+
+@ROOT
+def test_a_settle_that_never_ends_is_ended_after_its_wait(tmp_path: Path) -> None:
+    log = tmp_path / "execs.log"
+    stand_ins(tmp_path / "bin", log, hang="trigger --settle")
+    with loop(tmp_path) as (dev, _):
+        spec = g.GuardSpec(
+            device_path=dev,
+            fs="ext4",
+            mkfs_argv=build_mkfs_argv("ext4", label="gda-forks", no_discard=True, force=True),
+            expected_size_bytes=SIZE,
+            expected_serial=None,
+            settle_timeout_s=2,
+        )
+        env = {**os.environ, "PATH": f"{tmp_path / 'bin'}:{os.environ['PATH']}"}
+        t0 = time.monotonic()
+        proc = subprocess.run(
+            ["sh", "-s"], input=g.render_guard_script(spec), capture_output=True, text=True, env=env,
+            check=False, timeout=200,
+        )  # fmt: skip
+        waited = time.monotonic() - t0
+        g.interpret_guard(proc.stdout, proc.returncode, spec)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert waited < 20  # bounded by the wait (2 s) and the fallback, not the hung trigger
+    udev = [args for t, what, _, args in execs(log) if t == "udevadm" and what == "start"]
+    assert udev == [f"trigger --settle --action=change -- {dev}", f"trigger --action=change -- {dev}",
+                    "settle --timeout=2"]  # fmt: skip
+    assert obs(proc.stdout)["udev_settle"] == "0"  # the fallback's status
+    left = subprocess.run(["pgrep", "-f", "sleep (3600|2)$"], capture_output=True, text=True, check=False)
+    assert left.stdout == "", "the hung trigger and the watchdog's sleep are gone"
 
 
 @ROOT
