@@ -3,7 +3,8 @@
 :func:`start` runs first in ``gda`` (:mod:`agent.cli.main`), before invoke, pydantic or the task's modules
 load. It looks at the command line and the inventory file just enough to know where the task will
 connect: :func:`request` (which task, which inventory, which guest) and :func:`endpoint` (that guest's
-host, port, user and key files, read from the YAML as the inventory's loader would read them). When
+:class:`~agent.transport.ssh.SshTarget`: host, port, user and key files, read from the YAML as the
+inventory's loader would read them). When
 both say (one of :data:`EARLY_TASKS`, one guest, no fleet option, no ``--accept-new-host-key``, no
 ``-h``, no ``groups:`` whose vars could change the guest), the TCP connection starts at once and the
 SSH session opens on it in the background while the program loads.
@@ -23,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from agent.core.values import local_path
+from agent.transport.ssh_types import SshTarget
 
 #: the tasks whose first step is the guest's SSH session (``target.ssh()``)
 EARLY_TASKS = frozenset({"format", "disks"})
@@ -78,20 +80,10 @@ def request(argv: Sequence[str], environ: Mapping[str, str]) -> Request | None:
     return Request(inventory, guests[0] if guests else None, given)
 
 
-@dataclass(frozen=True)
-class Endpoint:
-    """The guest's SSH settings as the inventory's loader validates them (``SSHEndpoint``)."""
-
-    host: str
-    port: int | None
-    user: str | None
-    identity_file: Path | None
-    known_hosts: Path | None
-
-
-def endpoint(root: object, inventory: Path, guest: str | None) -> Endpoint | None:
-    """The SSH settings of ``guest`` (None: the only guest) in the parsed inventory ``root``, when they
-    are the guest's own entry, plain values the loader would keep as they are; else None."""
+def endpoint(root: object, inventory: Path, guest: str | None) -> SshTarget | None:
+    """The target of ``guest`` (None: the only guest) in the parsed inventory ``root`` as the task's
+    ``ssh_target`` would build it from the validated guest, when its SSH settings are the guest's own
+    entry, plain values the loader keeps as they are; else None."""
     if not isinstance(root, Mapping) or root.get("groups"):
         return None  # a group's vars may set the guest's host, port, user or keys
     guests = root.get("guests")
@@ -101,9 +93,8 @@ def endpoint(root: object, inventory: Path, guest: str | None) -> Endpoint | Non
     if not isinstance(entry, Mapping):
         return None
     host, port, user = entry.get("host"), entry.get("port"), entry.get("user")
-    if not isinstance(host, str) or not host.strip() or host.strip().startswith("-"):
-        return None
-    if any(ch.isspace() for ch in host.strip()):
+    host = host.strip() if isinstance(host, str) else ""
+    if not host or host.startswith("-") or any(ch.isspace() for ch in host):
         return None
     if port is not None and (isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536):
         return None
@@ -116,7 +107,7 @@ def endpoint(root: object, inventory: Path, guest: str | None) -> Endpoint | Non
         if value is not None and (not isinstance(value, str) or not value.strip()):
             return None
         paths.append(None if value is None else local_path(value, base))
-    return Endpoint(host.strip(), port, user, paths[0], paths[1])
+    return SshTarget(host, port, user, paths[0], paths[1], connect_timeout=CONNECT_TIMEOUT)
 
 
 def _config_file_exists() -> bool:
@@ -145,23 +136,15 @@ def _start(argv: Sequence[str], environ: Mapping[str, str]) -> None:
         return
     from ruamel.yaml import YAML
 
-    ep = endpoint(YAML(typ="safe", pure=True).load(text), path, req.guest)
-    if ep is None:
+    target = endpoint(YAML(typ="safe", pure=True).load(text), path, req.guest)
+    if target is None:
         return
     from agent.transport.early_open import PreSocket, offer
 
-    pre = PreSocket(ep.host, ep.port or 22, timeout=CONNECT_TIMEOUT)
+    pre = PreSocket(target.host, target.port or 22, timeout=CONNECT_TIMEOUT)
     try:
-        from agent.transport.ssh import SshSession, SshTarget
+        from agent.transport.ssh import SshSession
 
-        target = SshTarget(
-            host=ep.host,
-            port=ep.port,
-            user=ep.user,
-            identity_file=ep.identity_file,
-            known_hosts=ep.known_hosts,
-            connect_timeout=CONNECT_TIMEOUT,
-        )
         session = SshSession(target)
     except BaseException:
         pre.close()

@@ -18,7 +18,6 @@ from agent.cli import early
 from agent.errors import UsageError
 from agent.inventory import load_inventory
 from agent.ops.connect import ssh_target
-from agent.transport.ssh import SshTarget
 from tests.property.conftest import examples
 
 
@@ -78,6 +77,4 @@ def test_the_early_endpoint_is_the_loaders_target(case: tuple[dict[str, Any], st
             assert ep is None or name is not None or len(root["guests"]) == 1
             return  # the task stops before connecting; an early session is closed unused
     assert ep is not None, root
-    assert ssh_target(guest) == SshTarget(
-        ep.host, ep.port, ep.user, ep.identity_file, ep.known_hosts, early.CONNECT_TIMEOUT
-    )
+    assert ssh_target(guest) == ep

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from agent.cli import early
-from agent.cli.early import Endpoint, Request, endpoint, request
+from agent.cli.early import Request, endpoint, request
 from agent.inventory import load_inventory
 from agent.ops.connect import Connector, ssh_target
 from agent.transport import early_open
@@ -79,9 +79,10 @@ def test_the_endpoint_is_the_guests_own_entry_with_its_paths_resolved(tmp_path: 
     inv = tmp_path / "inventory.yaml"
     root = {"guests": {"xdev": {"host": " 10.0.0.5 ", "port": 2222, "user": "admin",
                                 "identity_file": "keys/id", "known_hosts": "~/kh"}}}  # fmt: skip
-    assert endpoint(root, inv, None) == Endpoint(
-        "10.0.0.5", 2222, "admin", tmp_path / "keys" / "id", Path(os.path.expanduser("~/kh"))
-    )
+    assert endpoint(root, inv, None) == SshTarget(
+        "10.0.0.5", 2222, "admin", tmp_path / "keys" / "id", Path(os.path.expanduser("~/kh")),
+        early.CONNECT_TIMEOUT,
+    )  # fmt: skip
     assert endpoint(root, inv, "xdev") == endpoint(root, inv, None)
     assert endpoint(root, inv, "other") is None
 
@@ -134,9 +135,7 @@ def test_every_endpoint_found_is_the_target_the_loader_gives(tmp_path: Path) -> 
                 continue
             found += 1
             guest = inv.choose(name)[1]
-            assert ssh_target(guest) == SshTarget(
-                ep.host, ep.port, ep.user, ep.identity_file, ep.known_hosts, early.CONNECT_TIMEOUT
-            ), text
+            assert ssh_target(guest) == ep, text
     assert found >= 3
 
 
