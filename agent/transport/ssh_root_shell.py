@@ -56,6 +56,7 @@ class SshRootShell:
         self._out = bytearray()
         self._err = bytearray()
         self._ready_nonce: str | None = None  # set between start and wait_ready
+        self._mode = root_shell.FRAMED  # how the shell reads requests: its READY line says
         self._t0 = 0.0
         #: seconds the start took (sudo's PAM included): ``--timings`` shows it as "sudo"
         self.open_seconds = 0.0
@@ -98,9 +99,8 @@ class SshRootShell:
         if channel is None or nonce is None:
             raise self._lost(f"the root shell on {self._label} was not started", b"")
         self._ready_nonce = None
-        ready = root_shell.ready_line(nonce)
         deadline = time.monotonic() + self._open_timeout + 60  # sudo's PAM may be slow
-        while ready not in self._out:
+        while (ready := root_shell.ready(self._out, nonce)) is None:
             self._pump()
             if channel.exit_status_ready() and not channel.recv_ready():
                 status = channel.recv_exit_status()
@@ -120,7 +120,8 @@ class SshRootShell:
                 self.close()
                 raise self._timed_out(f"sudo did not start a root shell within {deadline - t0:.0f}s", b"")
             self._wait(0.05)
-        del self._out[: self._out.index(ready) + len(ready)]
+        self._mode, end = ready
+        del self._out[:end]
         self._err.clear()  # sudo's prompt
         self.open_seconds = time.monotonic() - t0
 
@@ -131,7 +132,7 @@ class SshRootShell:
         rid = root_shell.new_id()
         deadline = None if timeout is None else time.monotonic() + timeout
         try:
-            channel.sendall(root_shell.request(rid, script))
+            channel.sendall(root_shell.request(rid, script, self._mode))
             while True:
                 self._pump()
                 done = root_shell.reply(self._out, self._err, rid)

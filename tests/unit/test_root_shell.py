@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import select
+import shlex
 import shutil
 import subprocess
 import time
@@ -36,8 +37,10 @@ class LocalShell:
         if password is not None:  # as sudo runs it: sudo is not here; it reads the password line or not
             command = command.split(" -- ", 1)[1]
             first = first.split(b"\n", 1)[1] if sudo_reads else first
+        sh, dash_c, script = shlex.split(command)  # the wrapper's "sh -c SCRIPT", run by this shell
+        assert (sh, dash_c) == ("sh", "-c")
         self.proc = subprocess.Popen(
-            [shutil.which(shell) or shell, "-c", command],
+            [shutil.which(shell) or shell, "-c", script],
             env=env,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
@@ -48,10 +51,11 @@ class LocalShell:
         self.proc.stdin.flush()
         self.out = bytearray()
         self.err = bytearray()
-        self._until(lambda: root_shell.ready_line(self.nonce) in self.out)
-        del self.out[
-            : self.out.index(root_shell.ready_line(self.nonce)) + len(root_shell.ready_line(self.nonce))
-        ]
+        self._until(lambda: root_shell.ready(self.out, self.nonce) is not None)
+        ready = root_shell.ready(self.out, self.nonce)
+        assert ready is not None, (bytes(self.out), bytes(self.err))
+        self.mode, end = ready
+        del self.out[:end]
 
     def _until(self, done: object, timeout: float = 10.0) -> None:
         assert self.proc.stdout is not None and self.proc.stderr is not None
@@ -70,7 +74,7 @@ class LocalShell:
     def run(self, script: str) -> root_shell.Reply:
         assert self.proc.stdin is not None
         rid = root_shell.new_id()
-        self.proc.stdin.write(root_shell.request(rid, script))
+        self.proc.stdin.write(root_shell.request(rid, script, self.mode))
         self.proc.stdin.flush()
         box: list[root_shell.Reply] = []
 
@@ -92,13 +96,30 @@ class LocalShell:
         return self.proc.wait(timeout=10)
 
 
-@pytest.fixture(params=["sh", "bash"])
+def _needs(shell: str) -> None:
+    if shutil.which(shell) is None:
+        pytest.skip(f"{shell} is not installed")
+
+
+@pytest.fixture(params=["dash", "bash"])
 def shell(request: pytest.FixtureRequest) -> Iterator[LocalShell]:
-    if shutil.which(request.param) is None:
-        pytest.skip(f"{request.param} is not installed")
+    _needs(request.param)
     s = LocalShell(request.param)
     yield s
     s.close()
+
+
+def test_dash_reads_requests_as_its_own_input_and_any_other_shell_framed() -> None:
+    # dash runs code it reads itself (no head, no check before READY); bash reads a sourced pipe to its
+    # end before running any of it, so it reads framed requests
+    for sh, mode in (("dash", root_shell.CODE), ("bash", root_shell.FRAMED)):
+        _needs(sh)
+        s = LocalShell(sh)
+        assert s.mode == mode, sh
+        assert s.run("echo $0").status == 0
+        assert s.close() == 0
+    if Path("/bin/sh").resolve().name == "dash":  # Debian's and Ubuntu's sh is dash: the same mode
+        assert LocalShell("sh").mode == root_shell.CODE
 
 
 def test_scripts_run_one_after_the_other_with_their_own_status_and_streams(shell: LocalShell) -> None:
@@ -147,8 +168,9 @@ def test_end_of_requests_ends_the_shell(shell: LocalShell) -> None:
         b"RUN 0123456789abcdef0123\necho ran > /dev/stderr\nEND 0123456789abcdef0123\n",  # no length
     ],
 )
-def test_a_bad_request_line_stops_the_shell(bad: bytes) -> None:
-    s = LocalShell()
+def test_a_bad_request_line_stops_the_framed_shell(bad: bytes) -> None:
+    _needs("bash")
+    s = LocalShell("bash")
     assert s.proc.stdin is not None
     s.proc.stdin.write(bad)
     s.proc.stdin.close()
@@ -164,8 +186,9 @@ def test_a_bad_request_line_stops_the_shell(bad: bytes) -> None:
         b"RUN 0123456789abcdef0123 24\necho ran > /dev/stderr\nEND 0123456789abcdef0124\n",  # another id
     ],
 )
-def test_a_request_cut_short_runs_nothing(cut: bytes) -> None:
-    s = LocalShell()
+def test_a_framed_request_cut_short_runs_nothing(cut: bytes) -> None:
+    _needs("bash")
+    s = LocalShell("bash")
     assert s.proc.stdin is not None
     s.proc.stdin.write(cut)
     s.proc.stdin.close()
@@ -194,7 +217,9 @@ def test_scripts_of_any_size_and_bytes_arrive_whole(head: str, tmp_path: Path) -
             (tmp_path / "head").write_text(GREEDY_HEAD)
             (tmp_path / "head").chmod(0o755)
         env = {**os.environ, "PATH": str(tmp_path)}
-    s = LocalShell(env=env)
+    _needs("bash")
+    s = LocalShell("bash", env=env)
+    assert s.mode == root_shell.FRAMED
     big = (
         "".join(f"x{i}='line {i} é \\ $ ` \" ends'\n" for i in range(2000)) + 'printf "%s|%s" "$x0" "$x1999"'
     )
@@ -205,12 +230,56 @@ def test_scripts_of_any_size_and_bytes_arrive_whole(head: str, tmp_path: Path) -
     assert s.run("").status == 0
 
 
+def _cut_code(script: str) -> list[bytes]:
+    whole = root_shell.request("0123456789abcdef0123", script, root_shell.CODE)
+    end = whole.rindex(b" .\n")
+    return [whole[:n] for n in (len(b"_gda_s() ( :\n") + 5, whole.index(b") </dev/null"), end, end + 1)]
+
+
+@pytest.mark.parametrize("cut", _cut_code("echo ran > /dev/stderr\n"))
+def test_a_code_request_cut_short_runs_nothing(cut: bytes) -> None:
+    # inside the script, before its closing line, before the end call, before its "."
+    _needs("dash")
+    s = LocalShell("dash")
+    assert s.proc.stdin is not None and s.proc.stderr is not None
+    s.proc.stdin.write(cut)
+    s.proc.stdin.close()
+    s.proc.wait(timeout=10)
+    assert b"ran" not in s.proc.stderr.read()
+
+
+def test_code_requests_of_any_size_and_bytes_arrive_whole() -> None:
+    _needs("dash")
+    s = LocalShell("dash")
+    big = (
+        "".join(f"x{i}='line {i} é \\ $ ` \" ) ends'\n" for i in range(2000))
+        + 'printf "%s|%s" "$x0" "$x1999"'
+    )
+    assert len(big.encode()) > 60000
+    r = s.run(big)
+    assert (r.status, r.stdout) == (0, 'line 0 é \\ $ ` " ) ends|line 1999 é \\ $ ` " ) ends'.encode())
+    assert s.run("printf 'no newline at the end'").stdout == b"no newline at the end"
+    assert s.run("").status == 0
+    assert s.run("# only a comment").status == 0
+    assert s.run("f() { return 5; }; f").status == 5
+    assert s.close() == 0
+
+
 def test_request_and_reply_helpers() -> None:
     rid = "0123456789abcdef0123"
-    assert root_shell.request(rid, "true") == f"RUN {rid} 5\ntrue\nEND {rid}\n".encode()
-    assert root_shell.request(rid, "echo é\n") == f"RUN {rid} 8\necho é\nEND {rid}\n".encode()
-    with pytest.raises(ValueError):
-        root_shell.request("x y", "true")
+    framed = root_shell.FRAMED
+    assert root_shell.request(rid, "true", framed) == f"RUN {rid} 5\ntrue\nEND {rid}\n".encode()
+    assert root_shell.request(rid, "echo é\n", framed) == f"RUN {rid} 8\necho é\nEND {rid}\n".encode()
+    code = root_shell.request(rid, "true", root_shell.CODE)
+    assert code == f"_gda_s() ( :\ntrue\n) </dev/null\n_gda_end {rid} .\n".encode()
+    for bad_rid, script, mode in (("x y", "true", framed), (rid, "true", "other"), (rid, "a \\", "code")):
+        with pytest.raises(ValueError):
+            root_shell.request(bad_rid, script, mode)
+    nonce = "0123456789abcdef"
+    buf = f"skipped\n@@GDA-SHELL {nonce} READY code@@\nrest".encode()
+    assert root_shell.ready(buf, nonce) == ("code", len(buf) - 4)
+    assert root_shell.ready(b"@@GDA-SHELL fedcba9876543210 READY code@@\n", nonce) is None
+    assert root_shell.ready(f"@@GDA-SHELL {nonce} READY other@@\n".encode(), nonce) is None
     with pytest.raises(ValueError):
         root_shell.shell_program("$(reboot)")
     out = f"partial@@GDA-SHELL {rid} rc=7@@\n".encode()
