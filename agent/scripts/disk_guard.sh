@@ -143,16 +143,19 @@ split_beside() {
     case $bl in "$2 "*) ;; *) return 1 ;; esac
     case $crc in rc=[0-9]*) crc=${crc#rc=} ;; *) return 1 ;; esac
 }
-# raw_before: the od reads before mkfs, as one line: "raw SERIAL_HEX HEAD_RC MBR_TAIL LBA1 LAST_RC LAST16"
-# (the serial's sysfs bytes, gda_head, gda_hex_at of the last sector; "-" for an empty value)
+# raw_before: the od reads before mkfs, as one line: "raw HEAD_RC MBR_TAIL LBA1 LAST_RC LAST16"
+# (gda_head, gda_hex_at of the last sector; "-" for an empty value)
 raw_before() {
-    gda_serial_hex "$S"
-    _sh=$_hx
     gda_head "$dev" "$lbs" 2>/dev/null
     _r=$?
     gda_hex_at "$dev" "$(( last * lbs ))" 16 2>/dev/null
     _x=$?
-    printf 'raw %s %s %s %s %s %s\n' "${_sh:--}" "$_r" "${_mbr:--}" "${_lba1:--}" "$_x" "${_hx:--}"
+    printf 'raw %s %s %s %s %s\n' "$_r" "${_mbr:--}" "${_lba1:--}" "$_x" "${_hx:--}"
+}
+# serial_line: the serial's sysfs bytes as hex (gda_serial_hex), as one line: "sx HEX" ("-" for none)
+serial_line() {
+    gda_serial_hex "$S"
+    printf 'sx %s\n' "${_hx:--}"
 }
 # raw_after: the last sector after mkfs, as one line: "raw LAST_RC LAST16"
 raw_after() {
@@ -160,11 +163,11 @@ raw_after() {
     _x=$?
     printf 'raw %s %s\n' "$_x" "${_hx:--}"
 }
-# raw_fields WORD...: raw_before's or raw_after's words (after the tag) into $serial_hex $hrc $mbr $lba1
-# $xrc $lastraw, "-" back to empty; fails on a wrong count
+# raw_fields WORD...: raw_before's or raw_after's words (after the tag) into $hrc $mbr $lba1 $xrc
+# $lastraw, "-" back to empty; fails on a wrong count
 raw_fields() {
     case $# in
-        6) serial_hex=${1#-}; hrc=$2; mbr=${3#-}; lba1=${4#-}; xrc=$5; lastraw=${6#-} ;;
+        5) hrc=$1; mbr=${2#-}; lba1=${3#-}; xrc=$4; lastraw=${5#-} ;;
         2) xrc=$1; lastraw=${2#-} ;;
         *) return 1 ;;
     esac
@@ -224,10 +227,25 @@ gda_obs kname "$k"
 [ -e "$S/partition" ] && finish "$EXIT_NOT_WHOLE_DISK" not-whole-disk
 [ -r "$dev" ] || finish "$EXIT_NO_DEVICE" no-device
 
-# --- exclusive BSD lock on the node (udev skips locked devices)
+# --- exclusive BSD lock on the node (udev skips locked devices); the serial's sysfs bytes (sysfs, not
+# the disk), when they are compared, read beside the lock's wait. flock locks the open file the shell
+# shares with it, so the lock outlives its process (and the command substitution's subshell).
 exec 9<"$dev"
-flock -x -w "$LOCK_WAIT" 9 || finish "$EXIT_LOCKED" locked
+if [ "$CHECK_SERIAL_HEX" = 1 ]; then
+    lk=$(serial_line & flock -x -w "$LOCK_WAIT" 9 </dev/null; printf 'rc=%s\n' "$?"; wait)
+else
+    lk=$(flock -x -w "$LOCK_WAIT" 9 </dev/null; printf 'rc=%s\n' "$?")
+fi
+case "$nl$lk$nl" in *"${nl}rc=0${nl}"*) ;; *) finish "$EXIT_LOCKED" locked ;; esac
 gda_obs locked 1
+serial_hex=
+case "$nl$lk" in
+    *"${nl}sx "*)
+        serial_hex=${lk#*sx }
+        serial_hex=${serial_hex%%"$nl"*}
+        serial_hex=${serial_hex#-}
+        ;;
+esac
 identity
 id0=$id
 gda_obs identity "$id0"
@@ -491,17 +509,27 @@ if command -v udevadm >/dev/null 2>&1; then
     ) >/dev/null 2>&1 &
     spid=$!
 fi
-ver=$(raw_after & beside blkid -p -o export -- "$dev")
-# shellcheck disable=SC2086
-{ split_beside "$ver" raw && raw_fields ${bl#raw }; } || finish "$EXIT_VERIFY_FAILED" verify-failed
-brc=$crc
-out=$cout
+# the new filesystem as the disk shows it (blkid -p); beside it the last sector again where confirmed
+# GEOM metadata was cleared: elsewhere the re-check under the lock found none there and mkfs writes none
+case " $EXP_SIGS" in *" GEOM::"*) geom_was=1 ;; *) geom_was= ;; esac
+if [ -n "$geom_was" ]; then
+    ver=$(raw_after & beside blkid -p -o export -- "$dev")
+    # shellcheck disable=SC2086
+    { split_beside "$ver" raw && raw_fields ${bl#raw }; } || finish "$EXIT_VERIFY_FAILED" verify-failed
+    brc=$crc
+    out=$cout
+else
+    out=$(blkid -p -o export -- "$dev" 2>&1 </dev/null)
+    brc=$?
+fi
 gda_text blkid "$brc" "$out"
 [ "$brc" = 0 ] || finish "$EXIT_VERIFY_FAILED" verify-failed
 blkid_ok "$out" || finish "$EXIT_VERIFY_FAILED" verify-failed
-[ "$xrc" = 0 ] || finish "$EXIT_VERIFY_FAILED" verify-failed
-gda_obs raw_last_after "$lastraw"
-case $lastraw in 47454f4d3a3a*) finish "$EXIT_VERIFY_FAILED" verify-failed ;; esac
+if [ -n "$geom_was" ]; then
+    [ "$xrc" = 0 ] || finish "$EXIT_VERIFY_FAILED" verify-failed
+    gda_obs raw_last_after "$lastraw"
+    case $lastraw in 47454f4d3a3a*) finish "$EXIT_VERIFY_FAILED" verify-failed ;; esac
+fi
 if [ "$VERIFY_DUMPE2FS" = 1 ]; then
     out=$(dumpe2fs -h -- "$dev" 2>&1)
     gda_text dumpe2fs "$?" "$out"

@@ -119,6 +119,7 @@ def test_geom_metadata_beyond_the_filesystem_end_is_cleared_after_a_confirmed_mk
         proc, spec = run_guard(dev, "ext4", size=size, expected=("GEOM::MIRROR",), keys=keys)
         assert proc.returncode == 0, proc.stdout + proc.stderr
         assert "OBS geom_cleared=0" in proc.stdout
+        assert f"OBS raw_last_after={'0' * 32}" in proc.stdout  # read again after mkfs: cleared
         g.interpret_guard(proc.stdout, 0, spec)
         assert blkid(dev)["TYPE"] == "ext4"
     with img.open("rb") as f:
