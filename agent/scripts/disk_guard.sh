@@ -468,18 +468,17 @@ gda_obs identity_after "$id2"
 [ "$id2" = "$id1" ] || finish "$EXIT_IDENTITY_AFTER" identity-changed-after
 [ "$mrc" = 0 ] || finish "$EXIT_MKFS_FAILED" mkfs-failed
 # confirmed GEOM metadata that mkfs left in the last sector (beyond the filesystem's last block): clear
-# it, or the FreeBSD host would still taste the old geli/gmirror/... provider
-case " $EXP_SIGS" in
-    *" GEOM::"*)
-        gda_hex_at "$dev" "$(( last * lbs ))" 6 2>/dev/null || finish "$EXIT_VERIFY_FAILED" verify-failed
-        case $_hx in
-            47454f4d3a3a)
-                dd if=/dev/zero of="$dev" bs="$lbs" seek="$last" count=1 conv=notrunc,fsync 2>/dev/null
-                gda_obs geom_cleared "$?"
-                ;;
-        esac
-        ;;
-esac
+# it, or the FreeBSD host would still taste the old geli/gmirror/... provider (and verify it below)
+case " $EXP_SIGS" in *" GEOM::"*) geom_was=1 ;; *) geom_was= ;; esac
+if [ -n "$geom_was" ]; then
+    gda_hex_at "$dev" "$(( last * lbs ))" 6 2>/dev/null || finish "$EXIT_VERIFY_FAILED" verify-failed
+    case $_hx in
+        47454f4d3a3a)
+            dd if=/dev/zero of="$dev" bs="$lbs" seek="$last" count=1 conv=notrunc,fsync 2>/dev/null
+            gda_obs geom_cleared "$?"
+            ;;
+    esac
+fi
 exec 9<&-
 
 # --- let udev catch up (lock released): the device's own events only, bounded, in the background while
@@ -511,7 +510,6 @@ if command -v udevadm >/dev/null 2>&1; then
 fi
 # the new filesystem as the disk shows it (blkid -p); beside it the last sector again where confirmed
 # GEOM metadata was cleared: elsewhere the re-check under the lock found none there and mkfs writes none
-case " $EXP_SIGS" in *" GEOM::"*) geom_was=1 ;; *) geom_was= ;; esac
 if [ -n "$geom_was" ]; then
     ver=$(raw_after & beside blkid -p -o export -- "$dev")
     # shellcheck disable=SC2086

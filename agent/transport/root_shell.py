@@ -5,11 +5,7 @@ and every SSH exec channel a few hundred milliseconds of sshd forking the login 
 two root scripts (the disk facts, then the guarded mkfs) would pay both twice. Instead the transport
 starts, on its first root script, one long-lived shell through the one sudo path
 (:func:`agent.transport.sudo.wrap`, so the password is the first line on stdin and never in a command
-line), and feeds it each script as a request on stdin::
-
-    RUN <id> <length>     id: random per request, so no line of a script can end it early
-    ...script lines...    length: the script's bytes, newline included
-    END <id>
+line), and feeds it each script as a request on stdin.
 
 How the shell takes a script depends on the shell. dash (``/bin/sh`` on Debian and Ubuntu, known by
 ``/proc/$$/exe``, a builtin ``test -ef``) reads a sourced file in blocks and runs each command once it
