@@ -2,7 +2,8 @@
 
 Boot waits on real signals only: ``login:`` in the console log (QEMU's chardev logfile records
 everything the guest prints, whether or not a client is attached) and an ``SSH-2.0`` banner on the
-forwarded port. A boot that does not come up in time fails with the last console lines.
+forwarded port. A boot that does not come up in time fails with the last console lines; one whose
+guest kernel failed is booted once more (:mod:`agent.lab.panic`).
 """
 
 from __future__ import annotations
@@ -22,10 +23,9 @@ from pathlib import Path
 from agent.core.values import parse_size
 from agent.errors import AgentError, UsageError
 from agent.hints import opt
-from agent.lab import nocloud
+from agent.lab import nocloud, panic
 from agent.lab.build import image_paths
 from agent.lab.defaults import DEFAULT_CONSOLE_PORT, DEFAULT_DISK1_SERIAL, DEFAULT_FLAVOUR, DEFAULT_SSH_PORT
-from agent.lab.panic import GuestPanicked, boot_panicked, booted_again_on_panic
 from agent.lab.paths import ImagePaths, StatePaths
 from agent.lab.qemu import LAB_MAC, LabMachine, NvmeDisk, expected_nic_names, qemu_argv
 from agent.lab.recipe import Recipe, recipe_for
@@ -135,6 +135,16 @@ def wait_for(
                 "`invoke lab.down`",
             )
         time.sleep(interval)
+
+
+def wait_for_boot(
+    what: str, check: Callable[[], bool], *, deadline: float, console_log: Path, pid: int
+) -> None:
+    """:func:`wait_for` during a boot, where a kernel's report makes the failure the kernel's."""
+    try:
+        wait_for(what, check, deadline=deadline, console_log=console_log, pid=pid)
+    except AgentError as e:
+        raise panic.the_kernels_failure_or(e, console_log) from e
 
 
 def _free_port(preferred: int) -> int:
@@ -340,11 +350,13 @@ def boot_once(
             console = sp.console_log.read_bytes().replace(b"\r", b"")
         except OSError:
             return False
-        if boot_panicked(console):
-            raise GuestPanicked(f"kernel panic at boot: {_tail(sp.console_log, 4)}")
+        if panic.boot_fatal(console):
+            raise panic.GuestKernelFailed(
+                f"kernel failure at boot: {panic.kernel_report(console)}\n{_tail(sp.console_log, 4)}"
+            )
         return LOGIN_PROMPT.search(console) is not None
 
-    wait_for(
+    wait_for_boot(
         "the login prompt on the serial console",
         login_seen,
         deadline=deadline,
@@ -353,7 +365,7 @@ def boot_once(
     )
     log(f"  console login prompt after {time.monotonic() - t0:.1f}s")
     if nic_slot == INSTALL_NIC_SLOT:
-        wait_for(
+        wait_for_boot(
             "the SSH banner",
             lambda: ssh_banner(ssh_port) is not None,
             deadline=deadline,
@@ -371,8 +383,8 @@ def boot_once(
     return state
 
 
-up = booted_again_on_panic(boot_once, down=lambda sp: down(sp, log=lambda _m: None))
-"""Boot the lab guest (:func:`boot_once`), booted once more after a kernel panic at boot."""
+up = panic.booted_again_on_kernel_failure(boot_once, down=lambda sp: down(sp, log=lambda _m: None))
+"""Boot the lab guest (:func:`boot_once`), booted once more after its kernel failed at boot."""
 
 
 def _seed(sp: StatePaths, recipe: Recipe, nics: int, *, renew: bool) -> str:

@@ -205,41 +205,6 @@ def test_status_lists_every_flavour_with_its_versions(
     assert lines[-1] == "guest: stopped (gda lab.up)"
 
 
-PANIC_TAIL = b"""[    5.683014] Oops: int3: 0000 [#2] PREEMPT SMP NOPTI
-[    5.683163] RIP: 0010:sched_clock_cpu+0x9/0x1d0
-[    5.683762] Kernel panic - not syncing: Fatal exception in interrupt
-"""  # the trixie guest's console in a CI run under TCG with -smp 2
-
-
-def test_a_kernel_panic_at_boot_is_seen_and_the_guest_booted_once_more(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from agent.lab.panic import GuestPanicked, boot_panicked, booted_again_on_panic
-    from agent.lab.paths import StatePaths
-
-    assert boot_panicked(PANIC_TAIL)
-    assert not boot_panicked(b"xdev login: \n")
-    calls: list[dict[str, object]] = []
-    said: list[str] = []
-    stopped: list[StatePaths] = []
-
-    def boot_once(sp: StatePaths, **kwargs: object) -> str:
-        calls.append(kwargs)
-        if len(calls) == 1:
-            raise GuestPanicked("kernel panic at boot: Kernel panic - not syncing")
-        return "booted"
-
-    up = booted_again_on_panic(
-        boot_once, down=stopped.append
-    )  # what control.up is made of, around a fake boot
-    got = up(StatePaths(tmp_path), disks=[], flavour="trixie", log=said.append)
-    assert got == "booted" and len(calls) == 2 and calls[0] == calls[1] and len(stopped) == 1
-    assert said == [
-        "  the guest's kernel panicked during boot; booting again "
-        "(kernel panic at boot: Kernel panic - not syncing)"
-    ]
-
-
 def test_clashing_slots_are_bad_usage_before_anything_boots() -> None:
     from agent.errors import UsageError
     from agent.lab.control import DiskSpec, check_slots
