@@ -7,8 +7,9 @@
   closed stdout pipe, ``gda ... | head``, ends quietly with 0).
 
 Every text printed goes through :func:`agent.hints.render_options` (``{opt:force}`` → ``--force``), and
-through :func:`agent.core.guest_text.clean` (:class:`SafeConsole`): no control character reaches the
-terminal raw. JSON output escapes them itself (``\\u001b``).
+through :func:`agent.core.guest_text.clean` (:class:`~agent.cli.safe_console.SafeConsole`): no control
+character reaches the terminal raw. JSON output escapes them itself (``\\u001b``). The consoles ``out``
+(stdout) and ``err`` (stderr) are made on first use, so a ``--json`` run never loads rich.
 """
 
 from __future__ import annotations
@@ -19,39 +20,51 @@ import os
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
-
-from rich.console import Console
-from rich.markup import escape
-from rich.text import Text
+from typing import TYPE_CHECKING, Any
 
 import agent
-from agent.core.guest_text import clean
 from agent.errors import AgentError, ExitCode, Refused
 from agent.hints import render_options
 
+if TYPE_CHECKING:
+    from agent.cli.safe_console import SafeConsole
 
-class SafeConsole(Console):
-    """A rich console that shows control characters in any string it renders as visible escapes
-    (:func:`agent.core.guest_text.clean`, newlines kept): guest text never reaches the terminal raw,
-    even where a caller forgot to clean it. Markup is still the caller's job (escape guest text)."""
-
-    def render_str(self, text: str, **kwargs: Any) -> Text:
-        return super().render_str(clean(text, multiline=True), **kwargs)
+    out: SafeConsole
+    err: SafeConsole
 
 
-out = SafeConsole(highlight=False, soft_wrap=True)
-err = SafeConsole(stderr=True, highlight=False, soft_wrap=True)
+def _console(name: str) -> SafeConsole:
+    """The console ``out`` or ``err`` (a module global once made), made and rich loaded on first use."""
+    console: SafeConsole | None = globals().get(name)
+    if console is None:
+        from agent.cli import safe_console
+
+        console = safe_console.stdout_console() if name == "out" else safe_console.stderr_console()
+        globals()[name] = console
+    return console
+
+
+def __getattr__(name: str) -> Any:  # PEP 562: ``emit.out`` and ``from agent.cli.emit import err``
+    if name in ("out", "err"):
+        return _console(name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def escape(text: str) -> str:
+    """``text`` escaped for rich markup (:func:`rich.markup.escape`; rich loaded on first use)."""
+    from rich.markup import escape
+
+    return escape(text)
 
 
 def info(msg: str) -> None:
     """A progress message (stderr)."""
-    err.print(render_options(msg), markup=False)
+    _console("err").print(render_options(msg), markup=False)
 
 
 def say(msg: str) -> None:
     """A plain line of a human result (stdout), options rendered."""
-    out.print(render_options(msg), markup=False)
+    _console("out").print(render_options(msg), markup=False)
 
 
 def rendered(data: Any) -> Any:
@@ -112,6 +125,7 @@ def report_failure(e: BaseException, *, json: bool) -> int:
             print_json({"ok": False, "error": e.to_json()})
         head, *rest = render_options(e.message).split("\n", 1)
         word = "refused" if isinstance(e, Refused) else "error"
+        err = _console("err")
         err.print(f"[bold red]{word}:[/bold red] {escape(head)}")
         if rest:
             err.print(rest[0], markup=False)
@@ -125,10 +139,10 @@ def report_failure(e: BaseException, *, json: bool) -> int:
     if isinstance(e, KeyboardInterrupt):
         if json:
             print_json(_error_json("interrupted", "interrupted", None, ExitCode.INTERRUPTED))
-        err.print("[red]interrupted[/red]")
+        _console("err").print("[red]interrupted[/red]")
         return int(ExitCode.INTERRUPTED)
     message = _bug_message(e)
     if json:
         print_json(_error_json("bug", message, None, ExitCode.BUG))
-    err.print(message, markup=False)
+    _console("err").print(message, markup=False)
     return int(ExitCode.BUG)

@@ -26,7 +26,8 @@ from rich.live import Live
 from rich.markup import escape
 from rich.table import Table
 
-from agent.cli.emit import SafeConsole, err, out, rendered
+from agent.cli.emit import err, out, rendered
+from agent.cli.safe_console import SafeConsole
 from agent.core.guest_text import clean
 from agent.fleet.outcome import GuestOutcome, SummaryRow, counts_text, summary_json, summary_row
 from agent.fleet.runner import FleetRun, Sink

@@ -20,11 +20,10 @@ from typing import TYPE_CHECKING, Any
 
 from invoke.context import Context
 from invoke.parser.argument import Argument
-from rich.markup import escape
-from rich.table import Table
 
+from agent.cli import emit
 from agent.cli.config import or_setting
-from agent.cli.emit import Result, info, out
+from agent.cli.emit import Result, escape, info
 from agent.cli.host_tasks import HOST_SSH_OPTS
 from agent.cli.options import CheckedArgument, GdaTask, Opt
 from agent.cli.tasking import JSON_OPT, gda_task
@@ -116,6 +115,8 @@ def resolved_json(inventory: Inventory, origins: Mapping[str, Any], chosen: list
 
 
 def _human(data: Mapping[str, Any]) -> None:
+    from rich.table import Table
+
     for guest in data["guests"]:
         groups = ", ".join(guest["groups"]) or "none"
         table = Table(title=escape(f"{guest['name']}  (groups: {groups})"), title_justify="left")
@@ -126,7 +127,7 @@ def _human(data: Mapping[str, Any]) -> None:
             value = setting["value"]
             shown = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
             table.add_row(escape(key), escape(shown), escape(setting["from"]))
-        out.print(table)
+        emit.out.print(table)
 
 
 def _inventory(

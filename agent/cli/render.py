@@ -2,17 +2,16 @@
 
 Texts from the core may name options as ``{opt:name}``: they are rendered to flags here. Every guest
 string printed with markup on is escaped (:func:`rich.markup.escape`); control characters are shown
-as escapes by the console itself (:class:`agent.cli.emit.SafeConsole`)."""
+as escapes by the console itself (:class:`agent.cli.safe_console.SafeConsole`). rich loads on the first
+rendering (a ``--json`` run never loads it)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from rich.markup import escape
-from rich.table import Table
-
-from agent.cli.emit import out
+from agent.cli import emit
+from agent.cli.emit import escape
 from agent.hints import render_options
 
 if TYPE_CHECKING:
@@ -33,6 +32,8 @@ def _r(text: str) -> str:
 
 def disks_table(guest: str, facts: Facts, verdicts: Sequence[Verdict], pins: Pins) -> None:
     pinned = pins.describe() if (pins.device, pins.serial, pins.model, pins.size_bytes) != (None,) * 4 else ""
+    from rich.table import Table
+
     t = Table(title=escape(f"disks on {guest}" + (f"  (pins: {pinned})" if pinned else "")))
     for col in ("name", "size", "model", "serial", "state", "why"):
         t.add_column(col, overflow="fold")
@@ -47,9 +48,11 @@ def disks_table(guest: str, facts: Facts, verdicts: Sequence[Verdict], pins: Pin
             f"[{style}]{v.state.value}[/{style}]" if style else v.state.value,
             _r(v.why()),
         )
-    out.print(t)
+    emit.out.print(t)
     if not facts.privileged:
-        out.print("[yellow]signatures were not probed (no root): `format` re-checks them under sudo[/yellow]")
+        emit.out.print(
+            "[yellow]signatures were not probed (no root): `format` re-checks them under sudo[/yellow]"
+        )
 
 
 def disks_json(guest: str, verdicts: Sequence[Verdict]) -> dict[str, object]:
@@ -73,64 +76,66 @@ def disks_json(guest: str, verdicts: Sequence[Verdict]) -> dict[str, object]:
 
 def format_summary(o: FormatOutcome) -> None:
     if o.action == "nothing-to-do":
-        out.print(
+        emit.out.print(
             f"[green]nothing to do:[/green] {escape(f'{o.device} ({o.device_path})')} already carries "
             f"{o.fs}, UUID {escape(str(o.uuid))}" + (f", label {escape(o.label)}" if o.label else "")
         )
     elif o.action == "dry-run":
-        out.print(
+        emit.out.print(
             f"[bold]plan (dry run, nothing changed):[/bold] {o.fs} on "
             f"{escape(f'{o.device} ({o.device_path})')}, "
             f"serial {escape(o.serial or '?')}, {o.size_bytes} bytes"
         )
         if o.fdisk:
-            out.print("  " + o.fdisk.strip().replace("\n", "\n  "), markup=False)
+            emit.out.print("  " + o.fdisk.strip().replace("\n", "\n  "), markup=False)
         if o.overwrites:
-            out.print(f"  [red]would destroy:[/red] {escape(', '.join(o.overwrites))}")
-        out.print(
+            emit.out.print(f"  [red]would destroy:[/red] {escape(', '.join(o.overwrites))}")
+        emit.out.print(
             "  1. as root, under an exclusive lock on the device, re-check: serial, WWN, size, "
             "no partitions, no partition table, "
             + ("only the signatures above" if o.overwrites else "no signature")
             + ", not mounted, not swap, no holders"
         )
-        out.print(f"  2. {' '.join(o.mkfs_command)}", markup=False)
-        out.print(
+        emit.out.print(f"  2. {' '.join(o.mkfs_command)}", markup=False)
+        emit.out.print(
             f"  3. udevadm settle; blkid -p {o.device_path}  (expect TYPE={o.fs}, no PTTYPE)", markup=False
         )
     else:
         secs = f"{o.mkfs_seconds:.1f}s" if o.mkfs_seconds is not None else "?"
-        out.print(
+        emit.out.print(
             f"[green]formatted:[/green] {escape(f'{o.device} ({o.device_path})')} as {o.fs}, "
             f"UUID {escape(str(o.uuid))}"
             + (f", label {escape(o.label)}" if o.label else "")
             + f"; mkfs took {secs}"
         )
-        out.print(f"  command: {' '.join(o.mkfs_command)}", markup=False)
+        emit.out.print(f"  command: {' '.join(o.mkfs_command)}", markup=False)
     if o.features_disabled:
-        out.print(f"  features turned off for a {o.host_compat} host: {', '.join(o.features_disabled)}")
+        emit.out.print(f"  features turned off for a {o.host_compat} host: {', '.join(o.features_disabled)}")
     for w in o.warnings:
-        out.print(f"[yellow]warning:[/yellow] {_r(w)}")
+        emit.out.print(f"[yellow]warning:[/yellow] {_r(w)}")
     if o.host_hint:
-        out.print("[bold]on the host:[/bold]")
+        emit.out.print("[bold]on the host:[/bold]")
         for line in o.host_hint:
-            out.print(f"  {render_options(line)}", markup=False)
-    out.print(f"[dim]{o.remote_commands} remote commands[/dim]")
+            emit.out.print(f"  {render_options(line)}", markup=False)
+    emit.out.print(f"[dim]{o.remote_commands} remote commands[/dim]")
 
 
 def fix_summary(o: FixOutcome) -> None:
     if o.action == "pinned":
-        out.print(f"[green]pinned:[/green] {_r(o.changes[0])}; netplan already fits (via {escape(o.via)})")
+        emit.out.print(
+            f"[green]pinned:[/green] {_r(o.changes[0])}; netplan already fits (via {escape(o.via)})"
+        )
         for n in o.notes:
-            out.print(f"  {render_options(n)}", markup=False)
+            emit.out.print(f"  {render_options(n)}", markup=False)
         return
     if o.action == "nothing-to-fix":
         where = f"{o.interface} {' '.join(o.addresses)}" if o.interface else "the network"
-        out.print(
+        emit.out.print(
             f"[green]nothing to fix:[/green] netplan fits the interfaces ({escape(where)}); "
             f"checked via {escape(o.via)}"
         )
         for n in o.notes:
-            out.print(f"  {render_options(n)}", markup=False)
+            emit.out.print(f"  {render_options(n)}", markup=False)
         return
     head = (
         "[bold]repair (dry run, nothing changed):[/bold]"
@@ -141,21 +146,21 @@ def fix_summary(o: FixOutcome) -> None:
     if o.new_config:
         renames = ", ".join(filter(None, [renames, "new config for " + ", ".join(o.new_config.values())]))
     renames = renames or "MAC pin"
-    out.print(f"{head} {escape(f'{renames} (via {o.via})')}")
+    emit.out.print(f"{head} {escape(f'{renames} (via {o.via})')}")
     for line in o.changes:
-        out.print(f"  {render_options(line)}", markup=False)
+        emit.out.print(f"  {render_options(line)}", markup=False)
     if o.action == "dry-run":
         for path, text in o.files.items():
-            out.print(f"--- new {path} ---", markup=False)
-            out.print(text, markup=False, end="")
+            emit.out.print(f"--- new {path} ---", markup=False)
+            emit.out.print(text, markup=False, end="")
     for w in o.warnings:
-        out.print(f"[yellow]warning:[/yellow] {_r(w)}")
+        emit.out.print(f"[yellow]warning:[/yellow] {_r(w)}")
     if o.backups:
-        out.print(f"  backup: {', '.join(o.backups)}", markup=False)
+        emit.out.print(f"  backup: {', '.join(o.backups)}", markup=False)
     if o.action == "fixed":
         secs = f"{o.seconds_to_ssh:.1f}s" if o.seconds_to_ssh is not None else "?"
-        out.print(f"  applied with {o.apply_method}; SSH back {secs} after the apply")
-        out.print(f"  {o.interface}: {' '.join(o.addresses) or 'no address'}", markup=False)
+        emit.out.print(f"  applied with {o.apply_method}; SSH back {secs} after the apply")
+        emit.out.print(f"  {o.interface}: {' '.join(o.addresses) or 'no address'}", markup=False)
 
 
 def findings_json(report: Report) -> dict[str, object]:
@@ -168,20 +173,20 @@ def findings(report: Report, *, origin: str) -> None:
     """A vm-bhyve config report, severities in colour."""
     from agent.core.vmbhyve.vmreport import render_report  # only check-vm-config needs the report renderer
 
-    out.print(f"[bold]{escape(origin)}[/bold]")
+    emit.out.print(f"[bold]{escape(origin)}[/bold]")
     for line in render_report(report):
         word = line.split(" ", 1)[0]
         style = _SEVERITY_STYLE.get(word)
         if style:
-            out.print(f"[{style}]{word}[/{style}]{escape(line[len(word) :])}")
+            emit.out.print(f"[{style}]{word}[/{style}]{escape(line[len(word) :])}")
         else:
-            out.print(line, markup=False)
+            emit.out.print(line, markup=False)
 
 
 def timings_table(timings: dict[str, float], *, total: float | None) -> None:
     """``--timings``: seconds per phase (:mod:`agent.cli.timing_view`)."""
     from agent.cli.timing_view import timings_lines
 
-    out.print("timings:", markup=False)
+    emit.out.print("timings:", markup=False)
     for line in timings_lines(timings, total=total):
-        out.print("  " + line, markup=False)
+        emit.out.print("  " + line, markup=False)

@@ -7,8 +7,8 @@ import io
 
 from rich.console import Console
 
-from agent.cli.emit import SafeConsole
 from agent.cli.fleet_view import LiveView, PlainLines, summary_table
+from agent.cli.safe_console import SafeConsole
 from agent.errors import Unreachable
 from agent.fleet.outcome import failed, skipped, succeeded, summary_row
 

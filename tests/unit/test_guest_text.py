@@ -8,6 +8,7 @@ import json
 import pytest
 
 from agent.cli import emit, render
+from agent.cli.safe_console import SafeConsole
 from agent.core.disk.probe import parse_facts
 from agent.core.guest_text import clean
 from agent.core.net.interfaces import parse_ip_link
@@ -69,8 +70,8 @@ def test_the_parse_boundary_cleans_guest_strings() -> None:
 
 def _capture(monkeypatch: pytest.MonkeyPatch) -> io.StringIO:
     buf = io.StringIO()
-    console = emit.SafeConsole(file=buf, highlight=False, soft_wrap=True, width=200)
-    monkeypatch.setattr(render, "out", console)
+    console = SafeConsole(file=buf, highlight=False, soft_wrap=True, width=200)
+    monkeypatch.setattr(emit, "out", console)
     monkeypatch.setattr(emit, "err", console)
     return buf
 
@@ -110,7 +111,7 @@ def test_force_refusal_and_prompt_show_no_raw_escape(monkeypatch: pytest.MonkeyP
 
 def test_the_console_escapes_what_a_caller_forgot() -> None:
     buf = io.StringIO()
-    emit.SafeConsole(file=buf).print("raw \x1b]0;title\x07 \x9b31m\nnext", markup=False)
+    SafeConsole(file=buf).print("raw \x1b]0;title\x07 \x9b31m\nnext", markup=False)
     assert buf.getvalue() == "raw \\x1b]0;title\\x07 \\x9b31m\nnext\n"
 
 
