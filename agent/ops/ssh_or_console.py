@@ -9,14 +9,16 @@ answered within :data:`SSH_FIRST`), the console logs in meanwhile. A banner that
 waited for (key exchange and authentication may be slow under load). SSH that answers before the console
 is logged in still wins (the console logs out again); once the console is in, it is used and a late SSH
 session is closed. Other SSH failures (a host key, authentication) are raised as they were. A guest
-without a console waits for SSH's own timeout, as before.
+without a console waits for SSH's own timeout, as before. The probe may be the session ``gda`` began while
+it loaded (:mod:`agent.cli.early`): its seconds count from then, so the console need not wait for the
+program's start-up as well.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
 import contextlib
-import threading
+import time
 from collections.abc import Callable, Iterator
 from typing import IO
 
@@ -62,8 +64,11 @@ def ssh_or_console(
 ) -> Iterator[tuple[str, CommandProtocol]]:
     """("ssh", an open session) or ("console", a logged-in console), closed or logged out on exit."""
     pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="gda-ssh-probe")
-    heard = threading.Event()  # the banner arrived, or the probe ended
+    # the probe may be the session gda began while it loaded (agent.cli.early: it watches the banner
+    # too), its banner's seconds counted from then
     probe = connector.ssh(connect_timeout=SSH_PROBE)
+    began = probe.open_began if probe.open_began is not None else time.monotonic()
+    heard = probe.banner_heard  # the banner arrived, or the probe ended
     fut: _Probe = pool.submit(lambda: probe.open(on_banner=heard.set))
     fut.add_done_callback(lambda _f: heard.set())
     pool.shutdown(wait=False)
@@ -72,7 +77,7 @@ def ssh_or_console(
             first = wait = SSH_PROBE + 5
         elif probe.conn.gateway is None:  # a direct connection: its banner says whether SSH answers
             first = BANNER_FIRST
-            wait = SSH_PROBE + 5 if heard.wait(BANNER_FIRST) else 0.0
+            wait = SSH_PROBE + 5 if heard.wait(max(0.0, began + BANNER_FIRST - time.monotonic())) else 0.0
         else:
             first = wait = SSH_FIRST
         ssh, why = _outcome(fut, wait)

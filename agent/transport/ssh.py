@@ -103,6 +103,10 @@ class SshSession:
         self._opening_lock = threading.Lock()
         self._opening_over = True
         self._abandoned = False
+        #: set once the server's banner arrived (or the open ended) on an open that watches for it:
+        #: ``open(on_banner=...)``, or ``begin_open(..., watch_banner=True)``, which began at ``open_began``
+        self.banner_heard = threading.Event()
+        self.open_began: float | None = None
 
     @property
     def address(self) -> str:
@@ -146,18 +150,22 @@ class SshSession:
         finally:
             self.connect_seconds = time.monotonic() - t0
 
-    def begin_open(self, presocket: PreSocket) -> None:
+    def begin_open(self, presocket: PreSocket, *, watch_banner: bool = False) -> None:
         """Connect and authenticate on a thread of its own (:mod:`agent.transport.early_open`), on
         ``presocket``'s TCP connection when it goes where this session connects (directly: no gateway,
-        the host and port ``~/.ssh/config`` gives); :meth:`open` waits for it."""
+        the host and port ``~/.ssh/config`` gives); :meth:`open` waits for it. ``watch_banner``:
+        :attr:`banner_heard` is set when the banner arrives (``--via auto``'s probe), as
+        ``open(on_banner=...)`` would call it."""
+        self.open_began = time.monotonic()
 
         def run() -> None:
             try:
-                self._open(None, presocket)
+                self._open(self.banner_heard.set if watch_banner else None, presocket)
             except BaseException as e:  # open() raises it in the task's thread
                 self._open_error = e
             finally:
                 presocket.close()  # unless the connection took it
+                self.banner_heard.set()  # the open is over: nothing more to wait for
             with self._opening_lock:
                 self._opening_over = True
                 abandoned = self._abandoned
@@ -188,6 +196,15 @@ class SshSession:
             sock = socket.create_connection((self.conn.host, int(self.conn.port)), timeout=timeout)
         except OSError as e:
             raise self._unreachable(str(e.strerror or e)) from None
+        self._await_banner(sock)
+        return sock
+
+    def _await_banner(self, sock: socket.socket) -> None:
+        """Wait (the socket's timeout, the target's connect timeout) until the server's banner has begun
+        to arrive on ``sock``: peeked at, left for paramiko to read; closed and unreachable when it does
+        not."""
+        timeout = self.target.connect_timeout
+        sock.settimeout(timeout)
         try:
             first = sock.recv(1, socket.MSG_PEEK)
         except OSError:  # a timeout too: a port forwarder accepts, and nothing answers behind it
@@ -196,7 +213,6 @@ class SshSession:
         if not first:
             sock.close()
             raise self._unreachable("the connection was closed before the SSH banner")
-        return sock
 
     def _open(
         self, on_banner: Callable[[], None] | None = None, presocket: PreSocket | None = None
@@ -231,8 +247,11 @@ class SshSession:
                 raise self._unreachable(str(e.strerror or e)) from None
         elif presocket is not None:
             presocket.close()  # it went elsewhere than ~/.ssh/config says: connect as always
-        if on_banner is not None and direct and sock is None:
-            sock = self.conn.connect_kwargs["sock"] = self._socket_with_banner()
+        if on_banner is not None and direct:
+            if sock is None:
+                sock = self.conn.connect_kwargs["sock"] = self._socket_with_banner()
+            else:
+                self._await_banner(sock)
             on_banner()
         try:
             self._connect(where, known)

@@ -43,7 +43,12 @@ REQUESTS = [
     (["gda", "format", "--accept-new-host-key", "--fs", "ext4"], None),
     (["gda", "format", "-h"], None),
     (["gda", "disks", "--help"], None),
-    (["gda", "fix-netplan"], None),  # the console first
+    (["gda", "fix-netplan"], Request("inventory.yaml", None, False, probe=True)),  # --via auto's probe
+    (["gda", "fix-netplan", "-v", "auto", "-g", "x"], Request("inventory.yaml", "x", False, probe=True)),
+    (["gda", "fix-netplan", "--via", "console"], None),  # no probe: the console at once
+    (["gda", "fix-netplan", "--via=ssh"], None),  # SSH with its own timeout, no probe
+    (["gda", "fix-netplan", "-v"], None),  # the value missing: invoke says so
+    (["gda", "format", "--via", "console", "--fs", "ext4"], Request("inventory.yaml", None, False)),
     (["gda", "--help"], None),
     (["gda"], None),
     (["gda", "disks", "-i"], None),  # the value missing: invoke says so
@@ -70,6 +75,16 @@ def test_the_early_tasks_are_the_ones_whose_first_step_is_the_guests_ssh_session
         body = inspect.getsource(getattr(disk_tasks, name).body)
         assert "with target.ssh() as s:" in body, name
     assert inspect.signature(Connector.ssh).parameters["connect_timeout"].default == early.CONNECT_TIMEOUT
+
+
+def test_the_probe_tasks_open_ssh_or_consoles_probe_with_its_timeout() -> None:
+    from agent.ops import fix_netplan, ssh_or_console
+
+    assert early.PROBE_TIMEOUT == ssh_or_console.SSH_PROBE
+    assert {"fix-netplan"} == early.PROBE_TASKS
+    assert "ssh_or_console(connector" in inspect.getsource(fix_netplan)
+    assert Request("i", None, False, probe=True).connect_timeout == ssh_or_console.SSH_PROBE
+    assert Request("i", None, False).connect_timeout == early.CONNECT_TIMEOUT
 
 
 # ------------------------------------------------------------------------------------ the inventory
@@ -239,6 +254,37 @@ def test_the_task_waits_for_the_early_open_and_its_timeout_is_the_sessions(
     listener.settimeout(0.3)
     with pytest.raises(TimeoutError):
         listener.accept()  # no second connection
+
+
+def test_a_probe_begun_early_says_when_the_banner_arrived_and_a_silent_one_times_out(
+    tmp_path: Path, listener: socket.socket
+) -> None:
+    port = listener.getsockname()[1]
+    accepted: list[socket.socket] = []
+
+    def serve(banner: bytes | None) -> None:
+        conn = listener.accept()[0]
+        accepted.append(conn)
+        if banner:
+            conn.sendall(banner)
+
+    # a server that greets: the banner is heard while the open goes on (paramiko then fails on it)
+    threading.Thread(target=serve, args=(b"SSH-2.0-OpenSSH_9.2\r\n",), daemon=True).start()
+    session = SshSession(_target(port, tmp_path, connect_timeout=1.0))
+    session.begin_open(PreSocket("127.0.0.1", port, timeout=1.0), watch_banner=True)
+    assert session.open_began is not None and session.banner_heard.wait(1.0)
+    with pytest.raises(SshUnreachable):
+        session.open()  # the connection closes after the banner: no key exchange
+    # a forwarder that accepts and stays silent: no banner heard until the open is over, unreachable
+    threading.Thread(target=serve, args=(None,), daemon=True).start()
+    silent = SshSession(_target(port, tmp_path, connect_timeout=0.6))
+    silent.begin_open(PreSocket("127.0.0.1", port, timeout=0.6), watch_banner=True)
+    assert not silent.banner_heard.wait(0.4)
+    with pytest.raises(SshUnreachable) as info:
+        silent.open()
+    assert "no SSH banner within 0.6s" in info.value.message and silent.banner_heard.is_set()
+    for conn in accepted:
+        conn.close()
 
 
 def test_a_presocket_to_another_address_is_closed_and_the_session_connects_its_own_way(

@@ -27,6 +27,8 @@ class FakeSsh:
         self.conn = SimpleNamespace(gateway="jump" if gateway else None)
         self.closed = threading.Event()
         self.entered = False
+        self.banner_heard = threading.Event()
+        self.open_began: float | None = None  # set: begun while gda loaded (agent.cli.early)
 
     def open(self, *, on_banner: Any = None) -> FakeSsh:
         if self.banner is not None and on_banner is not None:
@@ -56,6 +58,8 @@ class FakeConnector:
     gateway: bool = False
     login: float = 0.2
     has_console: bool = True
+    began_ago: float | None = None  # the probe was begun this long ago, while gda loaded
+    console_called: list[float] = field(default_factory=list)
     events: list[str] = field(default_factory=list)
     made: list[FakeSsh] = field(default_factory=list)
 
@@ -66,11 +70,14 @@ class FakeConnector:
     def ssh(self, *, connect_timeout: float) -> FakeSsh:
         assert connect_timeout == soc.SSH_PROBE
         s = FakeSsh(self.ssh_delay, self.ssh_error, self.banner, self.gateway)
+        if self.began_ago is not None:
+            s.open_began = time.monotonic() - self.began_ago
         self.made.append(s)
         return s
 
     @contextlib.contextmanager
     def console(self, *, transcript: Any) -> Iterator[str]:
+        self.console_called.append(time.monotonic())
         time.sleep(self.login)
         self.events.append("console in")
         try:
@@ -106,6 +113,22 @@ def test_a_silent_ssh_does_not_hold_up_the_console(monkeypatch: pytest.MonkeyPat
     assert said == [
         "SSH is unreachable (no answer within 0.3s while the console logged in); using the serial console"
     ]
+
+
+def test_a_probe_begun_while_gda_loaded_has_its_banner_seconds_counted_from_then(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(soc, "BANNER_FIRST", 0.4)
+    c = FakeConnector(ssh_delay=1.5, ssh_error=SshUnreachable("no SSH banner within 4s"), began_ago=0.3)
+    t0 = time.monotonic()
+    via, _cmd, _took, said = run(c)
+    assert via == "console" and c.console_called[0] - t0 < 0.25  # 0.1 s left of the 0.4, not 0.4 more
+    assert said == [
+        "SSH is unreachable (no answer within 0.4s while the console logged in); using the serial console"
+    ]
+    late = FakeConnector(ssh_delay=1.5, ssh_error=SshUnreachable("no SSH banner"), began_ago=5.0)
+    t0 = time.monotonic()
+    assert run(late)[0] == "console" and late.console_called[0] - t0 < 0.1  # its seconds are over
 
 
 def test_a_banner_that_came_is_waited_for_however_slow_the_login_behind_it() -> None:
