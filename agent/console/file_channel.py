@@ -25,6 +25,7 @@ from agent.errors import ConsoleError
 
 if TYPE_CHECKING:
     from agent.console.session import ConsoleSession
+    from agent.transport.protocol import Result
 
 #: the fewest base64 characters per command write_file() sends (a temp path too long for more is refused)
 MIN_CHUNK_CHARS = 256
@@ -87,9 +88,12 @@ def write_files(session: ConsoleSession, files: Sequence[tuple[str, bytes, int]]
         temps += [tmp, new]
     done = False
     try:
-        for (path, data, _mode), raw in zip(files, sent, strict=True):
-            _send_chunks(session, path, raw, payload_summary(data)[1:-1])
-        result = session.run(" && ".join(f"{{ {step}; }}" for step in steps))
+        chunks = [
+            c
+            for (path, data, _mode), raw in zip(files, sent, strict=True)
+            for c in _chunk_commands(session, path, raw, payload_summary(data)[1:-1])
+        ]
+        result = _run_chunks_then(session, chunks, " && ".join(f"{{ {step}; }}" for step in steps))
         if result.status != 0:
             if "gda-sum:" in result.output:
                 index, _, got = result.output.split("gda-sum:", 1)[1].partition(":")
@@ -127,14 +131,16 @@ def unpack_files(
             info.size, info.mode, info.mtime = len(data), 0o600, 0
             tar.addfile(info, io.BytesIO(data))
     archive = f"{directory}.tar"
-    _send_chunks(session, archive, gzipped(buf.getvalue()), f"archive of {len(files)} files")
+    chunks = _chunk_commands(session, archive, gzipped(buf.getvalue()), f"archive of {len(files)} files")
     tmp = _chunk_file(session, archive)
     paths = {name: posixpath.join(directory, name) for name in files}
     unpack = f"base64 -d < {q(tmp)} | gzip -dc | tar -xof - -C {q(directory)}; _gda_rc=$?"
     if make_dir:  # typed into the login shell: no exit, an if
         unpack = f"if mkdir -m 700 {q(directory)}; then {unpack}; else echo {DIR_TAKEN}; _gda_rc=1; fi"
-    result = session.run(
-        f"{unpack}; rm -f {q(tmp)}; [ $_gda_rc -eq 0 ] && sha256sum {' '.join(q(p) for p in paths.values())}"
+    result = _run_chunks_then(
+        session,
+        chunks,
+        f"{unpack}; rm -f {q(tmp)}; [ $_gda_rc -eq 0 ] && sha256sum {' '.join(q(p) for p in paths.values())}",
     )
     if make_dir and DIR_TAKEN in result.output:
         raise ConsoleError(f"staging over the console: {directory} is there already (not this session's)")
@@ -161,15 +167,17 @@ def _chunk_file(session: ConsoleSession, path: str) -> str:
     return posixpath.join(directory, f".{name}.gda-{session.nonce}.b64")
 
 
-def _send_chunks(session: ConsoleSession, path: str, raw: bytes, payload: str) -> None:
-    """``raw`` as base64 into the hidden temp file of ``path``, as few typed lines as MAX_LINE allows;
-    the transcript shows each chunk as the file's ``payload`` (its length and sha256), never its bytes."""
+def _chunk_commands(session: ConsoleSession, path: str, raw: bytes, payload: str) -> list[tuple[str, str]]:
+    """The commands that put ``raw`` as base64 into the hidden temp file of ``path``, as few typed lines
+    as MAX_LINE allows, each with what the transcript shows instead: the chunk as the file's ``payload``
+    (its length and sha256), never its bytes."""
     q = shlex.quote
     tmp = _chunk_file(session, path)
     encoded = base64.b64encode(raw).decode("ascii")
     per_command = chunk_chars(q(tmp))
     if not encoded:
-        session.run_checked(f"(umask 077 && : > {q(tmp)})")
+        return [(f"(umask 077 && : > {q(tmp)})",) * 2]
+    commands = []
     for offset in range(0, len(encoded), per_command):
         chunk = encoded[offset : offset + per_command]
         n = offset // per_command + 1
@@ -179,7 +187,22 @@ def _send_chunks(session: ConsoleSession, path: str, raw: bytes, payload: str) -
         else:
             cmd = f"printf %s '{chunk}' >> {q(tmp)}"
             shown = f"printf %s <chunk {n} of {payload}> >> {q(tmp)}"
+        commands.append((cmd, shown))
+    return commands
+
+
+def _run_chunks_then(session: ConsoleSession, chunks: list[tuple[str, str]], final: str) -> Result:
+    """Run ``chunks`` (each checked), then ``final``: the last chunk and ``final`` as one typed line
+    (``&&``: ``final`` runs only after it was written) when that line fits MAX_LINE, one round trip
+    fewer on a slow serial line. ``final``'s result."""
+    *first, (last, last_shown) = chunks
+    for cmd, shown in first:
         session.run_checked(cmd, shown=shown)
+    joined = f"{last} && {{ {final}; }}"
+    if len(f"eval {shell_quote(joined)}") <= MAX_LINE:
+        return session.run(joined, shown=f"{last_shown} && {{ {final}; }}")
+    session.run_checked(last, shown=last_shown)
+    return session.run(final)
 
 
 def read_file(session: ConsoleSession, path: str) -> bytes:

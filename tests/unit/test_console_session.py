@@ -311,6 +311,30 @@ def test_write_file_sends_a_large_payload_compressed_and_checks_what_it_decodes(
     assert [p.name for p in short_tmp.iterdir() if p.name.startswith(".")] == []
 
 
+def test_the_last_chunk_and_the_decoding_go_as_one_line_where_it_fits(
+    fake: StartConsole, session_for: SessionFactory, short_tmp: Path
+) -> None:
+    transcript = io.StringIO()
+    console = session_for(fake(), transcript=transcript)
+    console.login(USER, PASSWORD)
+    console.write_file(str(short_tmp / "small"), b"network:\n  version: 2\n")
+    data = bytes(range(256)) * 12  # base64 over two lines, the second short
+    console._gzip = False
+    console.write_file(str(short_tmp / "two"), data)
+    with pytest.raises(ConsoleError, match="failed"):  # the chunk cannot be written: nothing is decoded
+        console.write_file(str(short_tmp / "no-such-dir" / "x"), b"data\n")
+    console.logout()
+    assert (short_tmp / "small").read_bytes() == b"network:\n  version: 2\n"
+    assert (short_tmp / "two").read_bytes() == data
+    sent = [line for line in transcript.getvalue().splitlines() if line.startswith(">>> ")]
+    small = [line for line in sent if "/.small.gda-" in line]
+    assert len(small) == 1 and "<chunk 1 of" in small[0] and "sha256sum" in small[0]  # one round trip
+    two = [line for line in sent if "/.two.gda-" in line]
+    assert len(two) == 2 and "sha256sum" not in two[0] and "<chunk 2 of" in two[1] and "sha256sum" in two[1]
+    assert not (short_tmp / "no-such-dir").exists()
+    assert [p.name for p in short_tmp.iterdir() if p.name.startswith(".")] == []
+
+
 def test_write_file_refuses_what_does_not_decode_to_the_data_and_leaves_the_target(
     logged_in: ConsoleSession, short_tmp: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
