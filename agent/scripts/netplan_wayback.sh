@@ -53,6 +53,9 @@ restore_files() {
     return "$_rc"
 }
 
+# backup_files PAIRS: each PATH copied to its BACKUP (or BACKUP.absent made), then synced unless
+# $backup_sync is empty (arm-install: arm's own sync follows before anything is changed, one sync for both)
+backup_sync=1
 backup_files() {
     while [ $# -ge 2 ]; do
         if [ -e "$1" ]; then
@@ -62,7 +65,7 @@ backup_files() {
         fi
         shift 2
     done
-    sync
+    [ -z "$backup_sync" ] || sync
 }
 
 # Arm the way back (exits 1, or systemd-run's status, when it cannot).
@@ -216,6 +219,7 @@ arm-install)
     vdir="$STATE_DIR/validate.$N"
     validate "$@" &
     checking=$!
+    backup_sync=
     backup_files "$@" || {
         checked 2>/dev/null
         drop_staged "$@"

@@ -1310,6 +1310,9 @@ FILES = {
         '    return "$_rc"\n'
         '}\n'
         '\n'
+        '# backup_files PAIRS: each PATH copied to its BACKUP (or BACKUP.absent made), then synced unless\n'
+        "# $backup_sync is empty (arm-install: arm's own sync follows before anything is changed, one sync for both)\n"
+        'backup_sync=1\n'
         'backup_files() {\n'
         '    while [ $# -ge 2 ]; do\n'
         '        if [ -e "$1" ]; then\n'
@@ -1319,7 +1322,7 @@ FILES = {
         '        fi\n'
         '        shift 2\n'
         '    done\n'
-        '    sync\n'
+        '    [ -z "$backup_sync" ] || sync\n'
         '}\n'
         '\n'
         "# Arm the way back (exits 1, or systemd-run's status, when it cannot).\n"
@@ -1473,6 +1476,7 @@ FILES = {
         '    vdir="$STATE_DIR/validate.$N"\n'
         '    validate "$@" &\n'
         '    checking=$!\n'
+        '    backup_sync=\n'
         '    backup_files "$@" || {\n'
         '        checked 2>/dev/null\n'
         '        drop_staged "$@"\n'
