@@ -34,6 +34,11 @@ PASSWORD = "s3cr3t-Pa55"
 FAST: dict[str, Any] = {"prompt_timeout": 3.0, "command_timeout": 5.0}
 
 
+def typed_lines(transcript: io.StringIO) -> list[str]:
+    """The lines the session typed, as its transcript shows them (``>>> ...``)."""
+    return [line for line in transcript.getvalue().splitlines() if line.startswith(">>> ")]
+
+
 @pytest.fixture
 def short_tmp() -> Iterator[Path]:
     # unix socket paths are limited to ~108 bytes: pytest's tmp_path can be longer
@@ -300,7 +305,7 @@ def test_write_file_sends_a_large_payload_compressed_and_checks_what_it_decodes(
     console.logout()
     assert (short_tmp / "big").read_bytes() == data == (short_tmp / "plain").read_bytes()
     assert (short_tmp / "small").read_bytes() == b"network:\n  version: 2\n"
-    sent = [line for line in transcript.getvalue().splitlines() if line.startswith(">>> ")]
+    sent = typed_lines(transcript)
     big = [line for line in sent if "/.big.gda-" in line]
     plain_sent = [line for line in sent if "/.plain.gda-" in line]
     per_line = chunk_chars(shlex.quote(str(short_tmp / ".plain.gda-x.b64")))
@@ -326,7 +331,7 @@ def test_the_last_chunk_and_the_decoding_go_as_one_line_where_it_fits(
     console.logout()
     assert (short_tmp / "small").read_bytes() == b"network:\n  version: 2\n"
     assert (short_tmp / "two").read_bytes() == data
-    sent = [line for line in transcript.getvalue().splitlines() if line.startswith(">>> ")]
+    sent = typed_lines(transcript)
     small = [line for line in sent if "/.small.gda-" in line]
     assert len(small) == 1 and "<chunk 1 of" in small[0] and "sha256sum" in small[0]  # one round trip
     two = [line for line in sent if "/.two.gda-" in line]
@@ -401,7 +406,7 @@ def test_a_rendered_script_goes_over_once_per_login_and_its_staged_part_is_remov
     assert (first.status, first.stdout) == (4, "x=one two args=0\n")
     assert (second.status, second.stdout) == (4, "x=three args=0\n")
     assert console.run(staged).output.strip() == "1"  # one staged file for both runs
-    chunks = [ln for ln in transcript.getvalue().splitlines() if ln.startswith(">>> ") and "<chunk " in ln]
+    chunks = [ln for ln in typed_lines(transcript) if "<chunk " in ln]
     assert len(chunks) == 1
     console.logout()  # removes what it staged
     console.login(USER, PASSWORD)
@@ -642,7 +647,7 @@ def test_logout_takes_the_login_shells_word_and_exits_a_nested_shell_first(
     console._expect_state(10, "the nested shell's prompt")
     console.logout()
     assert not console.usable and console.user is None
-    sent = [ln for ln in transcript.getvalue().splitlines() if ln.startswith(">>> ") and "exit" in ln]
+    sent = [ln for ln in typed_lines(transcript) if "exit" in ln]
     assert len(sent) == 2  # the nested shell, then the login shell
     assert transcript.getvalue().count(f"@@GDA-BYE-{console.nonce}@@") == 1
     console.login(USER, PASSWORD)  # the terminal was hung up and getty is back: a new login works
@@ -682,7 +687,7 @@ def test_preload_stages_several_scripts_with_one_decode_and_their_runs_send_no_m
     console.login(USER, PASSWORD)
     commands = ConsoleCommands(console, user=USER, label="fake")
     commands.preload([script("one", "0"), script("two", "0"), "echo not rendered"])
-    sent = lambda: [ln for ln in transcript.getvalue().splitlines() if ln.startswith(">>> ")]  # noqa: E731
+    sent = lambda: typed_lines(transcript)  # noqa: E731
     after_preload = len(sent())
     assert sum("base64 -d" in ln for ln in sent()) == 1  # both files decoded and checked in one command
     assert commands.run(script("two", "2")).stdout == "two 2\n"
