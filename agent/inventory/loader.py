@@ -20,6 +20,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
+from agent.core.yaml_limits import LIMIT_HINT, RUAMEL_LIMITS
 from agent.errors import UsageError
 from agent.hints import opt
 from agent.inventory.groups import (
@@ -392,6 +393,10 @@ def load_inventory_with_origins(path: Path) -> tuple[Inventory, Origins]:
         raise InventoryError(f"{where}: YAML syntax error: {detail or exc}") from None
     except YAMLError as exc:
         raise InventoryError(f"{file}: YAML error: {exc}") from None
+    except RUAMEL_LIMITS as exc:
+        raise InventoryError(
+            f"{file}: YAML that ruamel.yaml cannot read ({type(exc).__name__})", hint=LIMIT_HINT
+        ) from None
 
     if root is None:
         raise InventoryError(

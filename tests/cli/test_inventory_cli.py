@@ -69,3 +69,16 @@ def test_bad_group_inventory_is_located(tmp_path: Path) -> None:
     r = gda("inventory", "--list", "-i", str(path))
     assert r.returncode == 2
     assert f"{path}:2:19: groups.lab.members.0: no guest or group 'nope'" in r.stderr
+
+
+def test_yaml_that_ruamel_cannot_read_is_a_usage_error_not_a_traceback(tmp_path: Path) -> None:
+    """ruamel.yaml fails on some texts with its own AssertionError (a comment before a block scalar whose
+    header has a comment); the inventory is the user's, so that is exit 2 with what to look for."""
+    path = tmp_path / "inventory.yaml"
+    path.write_text("# guests:\n|- #\n", encoding="utf-8")
+    r = gda("inventory", "--list", "-i", str(path), "--json")
+    assert r.returncode == 2, r.stderr
+    assert "Traceback" not in r.stderr
+    err = json_error(r)
+    assert err["message"] == f"{path}: YAML that ruamel.yaml cannot read (AssertionError)"
+    assert "comments in odd places" in err["hint"]

@@ -275,6 +275,7 @@ YAML_BITS = (
 @example("network:\n  version: !!int 0x\n")  # an IndexError out of ruamel.yaml
 @example("network: # \x85a\n\n  # \n")  # a NotImplementedError out of ruamel.yaml
 @example("network: {" + "a: {" * 3000)  # a RecursionError
+@example("# network:\n|- #\n")  # an AssertionError out of ruamel.yaml (a CI run found it)
 @examples(0.5)
 def test_any_text_reads_as_netplan_or_is_a_usage_error(text: str) -> None:
     """Whatever a netplan file holds, reading it (and planning a repair) gives a plan, nothing to fix, or a

@@ -23,6 +23,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from agent.core.net.interfaces import Interface
+from agent.core.yaml_limits import LIMIT_HINT, RUAMEL_LIMITS
 from agent.errors import UsageError
 
 #: Device sections whose keys are netplan IDs (IDs are unique across all of them).
@@ -90,20 +91,9 @@ def parse_file(path: str, text: str) -> NetplanFile:
         ).splitlines()[0]
         where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark is not None else path
         raise UsageError(f"{where}: not valid YAML: {problem}") from exc
-    except (
-        NotImplementedError,
-        RecursionError,
-        ValueError,
-        IndexError,
-        KeyError,
-        TypeError,
-        AttributeError,
-    ) as exc:
-        # ruamel.yaml's own limits: NotImplementedError("overlap in comment") for a NEL in a comment,
-        # IndexError for ``!!int 0x``, RecursionError for deep nesting
+    except RUAMEL_LIMITS as exc:
         raise UsageError(
-            f"{path}: YAML that ruamel.yaml cannot read ({type(exc).__name__}); look for unusual line "
-            "breaks (NEL U+0085, U+2028, U+2029) or very deep nesting"
+            f"{path}: YAML that ruamel.yaml cannot read ({type(exc).__name__}); {LIMIT_HINT}"
         ) from exc
     if doc is None:  # empty, or only comments
         return NetplanFile(path, text, doc, None)
