@@ -9,10 +9,13 @@ the default here, so a config file or variable can change it.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from invoke.config import Config, merge_dicts
+from invoke.util import yaml  # type: ignore[attr-defined]  # the YAML invoke loads config files with
 
+from agent.errors import UsageError
 from agent.lab.defaults import (
     DEFAULT_CONSOLE_PORT,
     DEFAULT_DISK1_SERIAL,
@@ -37,8 +40,33 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
+#: Where ``gda`` looks for its configuration files (invoke's system and user levels, ``gda`` prefix).
+CONFIG_FILES_HINT = "gda reads /etc/gda.yaml and ~/.gda.yaml (or .yml, .json, .py); fix or move the file"
+
+
+class ConfigFileError(UsageError):
+    """A ``gda`` config file that cannot be read as settings (exit 2): its path, and what is wrong."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, CONFIG_FILES_HINT)
+
+
+def _settings(path: str, data: Any) -> Any:
+    """A config file's data when it is settings (a mapping, or nothing), else :class:`ConfigFileError`."""
+    if data is None or isinstance(data, dict):
+        return data
+    raise ConfigFileError(
+        f"{path}: a gda config file must be a mapping of settings (such as `inventory: PATH`), "
+        f"not {type(data).__name__}"
+    )
+
+
 class GdaConfig(Config):
-    """invoke's configuration with the project's defaults and the ``gda`` prefix."""
+    """invoke's configuration with the project's defaults and the ``gda`` prefix.
+
+    A config file that is not valid YAML or JSON, is not a mapping, or (``.py``) fails when run is a usage
+    error naming the file, where invoke lets the loader's exception through. A missing file (ENOENT) goes
+    on through: invoke skips it."""
 
     prefix = "gda"
 
@@ -47,6 +75,36 @@ class GdaConfig(Config):
         defaults: dict[str, Any] = Config.global_defaults()
         merge_dicts(defaults, DEFAULTS)
         return defaults
+
+    def _load_yaml(self, path: Any) -> Any:
+        try:
+            return _settings(path, super()._load_yaml(path))
+        except yaml.MarkedYAMLError as e:
+            mark = e.problem_mark or e.context_mark
+            where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark is not None else str(path)
+            raise ConfigFileError(f"{where}: not valid YAML: {e.problem or e.context}") from None
+        except yaml.YAMLError as e:
+            raise ConfigFileError(f"{path}: not valid YAML: {e}") from None
+        except UnicodeDecodeError as e:
+            raise ConfigFileError(f"{path}: not UTF-8 text ({e.reason})") from None
+
+    _load_yml = _load_yaml
+
+    def _load_json(self, path: Any) -> Any:
+        try:
+            return _settings(path, super()._load_json(path))
+        except json.JSONDecodeError as e:
+            raise ConfigFileError(f"{path}:{e.lineno}:{e.colno}: not valid JSON: {e.msg}") from None
+        except UnicodeDecodeError as e:
+            raise ConfigFileError(f"{path}: not UTF-8 text ({e.reason})") from None
+
+    def _load_py(self, path: str) -> dict[str, Any]:
+        try:
+            return dict(super()._load_py(path))
+        except OSError:
+            raise  # ENOENT: invoke skips the file
+        except Exception as e:  # the file is the user's Python: whatever it raises is a usage error
+            raise ConfigFileError(f"{path}: running it failed: {type(e).__name__}: {e}") from None
 
 
 def setting(config: Any, dotted: str) -> Any:

@@ -233,7 +233,7 @@ def _forget(merged: Merged, path: Path) -> None:
 def plain(node: object) -> object:
     """Round-trip YAML objects → plain Python (dict, list, str, int, float, bool, None)."""
     if isinstance(node, Mapping):
-        return {plain(k): plain(v) for k, v in node.items()}
+        return {plain_key(k): plain(v) for k, v in node.items()}
     if isinstance(node, list | tuple):
         return [plain(v) for v in node]
     if isinstance(node, bool):
@@ -245,6 +245,13 @@ def plain(node: object) -> object:
     if isinstance(node, str):
         return str(node)
     return node
+
+
+def plain_key(key: object) -> object:
+    """A mapping key as plain Python; a complex key (``? {a: 1}``, a mapping or list) as its text, so the
+    mapping can still be built (the loader reports such a key: keys must be names)."""
+    value = plain(key)
+    return str(value) if isinstance(value, dict | list) else value
 
 
 def guest_layers(

@@ -30,6 +30,7 @@ from agent.inventory.groups import (
     fill_console_from_host,
     guest_layers,
     merge_layers,
+    plain_key,
 )
 from agent.inventory.groups import (
     plain as _plain,
@@ -154,7 +155,8 @@ class _Checker:
         for key, value in node.items():
             key_path = (*path, key)
             if not isinstance(key, str):
-                self.add(_key_pos(node, key), key_path, f"keys must be names, got {key!r}")
+                got = repr(key) if isinstance(key, int | float | bool) or key is None else _type_name(key)
+                self.add(_key_pos(node, key), (*path, plain_key(key)), f"keys must be names, got {got}")
                 continue
             if is_secret_key(key):
                 self.add(_key_pos(node, key), key_path, SECRETS_MESSAGE)

@@ -71,6 +71,35 @@ def test_a_bad_configuration_value_is_a_usage_error() -> None:
     assert r.returncode == 2 and err["kind"] == "usage" and "bad configuration" in str(err["message"])
 
 
+@pytest.mark.parametrize(
+    ("name", "text", "message"),
+    [
+        (".gda.yaml", "inventory: [1\n", ":2:1: not valid YAML: expected ',' or ']'"),
+        (".gda.yaml", "- inventory\n", ": a gda config file must be a mapping of settings"),
+        (
+            ".gda.yml",
+            "just words\n",
+            ": a gda config file must be a mapping of settings (such as `inventory: PATH`), not str",
+        ),
+        (".gda.json", "{", ":1:2: not valid JSON: Expecting property name"),
+        (".gda.py", "x = (", ": running it failed: SyntaxError: '(' was never closed"),
+        (".gda.py", "x = 1 / 0", ": running it failed: ZeroDivisionError: division by zero"),
+    ],
+)
+def test_a_broken_config_file_is_a_usage_error_naming_it(
+    tmp_path: Path, name: str, text: str, message: str
+) -> None:
+    """invoke lets a config file's loader error through (PyYAML, json, the file's own Python): gda says
+    which file and what is wrong, exit 2, where it reported a bug (exit 70)."""
+    (tmp_path / name).write_text(text, encoding="utf-8")
+    r = gda("check-vm-config", "--conf", str(XDEV), "--json", env={**os.environ, "HOME": str(tmp_path)})
+    err = json_error(r)
+    assert r.returncode == ExitCode.USAGE, r.stderr
+    assert err["kind"] == "usage" and "Traceback" not in r.stderr
+    assert str(err["message"]).startswith(f"{tmp_path / name}{message}")
+    assert "~/.gda.yaml" in str(err["hint"])
+
+
 def test_the_configuration_sets_defaults(tmp_path: Path) -> None:
     """``GDA_INVENTORY`` (gda's config prefix) replaces the default ./inventory.yaml."""
     env = {**os.environ, "GDA_INVENTORY": str(unreachable_inventory(tmp_path))}

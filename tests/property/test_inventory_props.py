@@ -57,6 +57,7 @@ INVENTORY_BITS = (
 @example("guests: # \x85a\n\n  # \n")  # a NotImplementedError out of ruamel.yaml
 @example("guests:\n  xdev:\n    port: !!int 0x\n")  # an IndexError out of ruamel.yaml
 @example("guests: {" + "a: {" * 3000)  # a RecursionError
+@example("? a guests:\n")  # a mapping as a key: was a TypeError (unhashable) in plain()
 @examples(0.25)
 def test_any_text_loads_as_an_inventory_or_is_an_inventory_error(text: str) -> None:
     with tempfile.TemporaryDirectory() as tmp:

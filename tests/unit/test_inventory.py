@@ -290,6 +290,14 @@ def test_duplicate_key_is_an_error(tmp_path: Path) -> None:
     assert 'duplicate key "host"' in err.message
 
 
+def test_a_mapping_as_a_key_is_a_located_problem(tmp_path: Path) -> None:
+    """``? a guests:`` makes a mapping the key: reported where it is, not a crash building plain data."""
+    err = load_error(tmp_path, "? a guests:\n")
+    assert f"{tmp_path / 'inventory.yaml'}:1:3: {{'a guests': None}}: keys must be names, got a mapping" in (
+        err.message
+    )
+
+
 @pytest.mark.parametrize("text", ["", "# only a comment\n", "---\n"])
 def test_empty_file(tmp_path: Path, text: str) -> None:
     err = load_error(tmp_path, text)
