@@ -13,6 +13,8 @@ A script is rendered as::
     <agent/scripts/lib/<lib>.sh>   shared functions the caller names (e.g. sysfs)
     <agent/scripts/<name>.sh>      the body
 
+(the libraries and the body without their comment lines and blank lines: :mod:`agent.core.shell_compact`)
+
 Nothing but the prelude carries values: a body never has Python text interpolated into it. So what
 follows the line ``# guest-disk-agent: the shared part`` is the same text at every rendering
 (:func:`split_shared`): the serial console stages it once per login and sources it. The body
@@ -28,6 +30,7 @@ from collections.abc import Mapping, Sequence
 from importlib import resources
 
 from agent.core.marker import new_nonce, validate_nonce
+from agent.core.shell_compact import compacted
 
 _NAME_RE = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 #: the line between a rendered script's values (its header and prelude) and its shared part (the
@@ -40,6 +43,11 @@ Value = str | int | bool
 def body(name: str) -> str:
     """The text of ``agent/scripts/<name>`` (``lib/marker.sh`` style names allowed)."""
     return resources.files("agent").joinpath("scripts", *name.split("/")).read_text(encoding="utf-8")
+
+
+def runs(name: str) -> str:
+    """What of ``agent/scripts/<name>`` a rendered script holds: its text without the comment lines."""
+    return compacted(body(name))
 
 
 def script_names() -> list[str]:
@@ -85,14 +93,15 @@ def render(
     libs: Sequence[str] = (),
 ) -> str:
     """The runnable text of ``agent/scripts/<name>.sh`` with its prelude, the marker functions and the
-    shared libraries ``libs`` (``agent/scripts/lib/<lib>.sh``) before the body."""
+    shared libraries ``libs`` (``agent/scripts/lib/<lib>.sh``) before the body, each without its comment
+    lines (:func:`agent.core.shell_compact.compact`: half the bytes, which the console types)."""
     n = nonce if nonce is not None else new_nonce()
     return (
         f"#!/bin/sh\n# guest-disk-agent: {name}.sh\n"
         + prelude(values or {}, nonce=n, exit_codes=exit_codes, argv=argv)
         + SHARED_MARK
-        + "".join(body(f"lib/{lib}.sh") for lib in ("marker", *libs))
-        + body(f"{name}.sh")
+        + "".join(runs(f"lib/{lib}.sh") for lib in ("marker", *libs))
+        + runs(f"{name}.sh")
     )
 
 

@@ -7,7 +7,7 @@ import subprocess
 import pytest
 
 from agent.core import marker
-from agent.core.script_render import SHARED_MARK, body, prelude, render, script_names, split_shared
+from agent.core.script_render import SHARED_MARK, body, prelude, render, runs, script_names, split_shared
 
 
 def _run_sh(text: str) -> str:
@@ -18,7 +18,7 @@ def test_shell_framing_round_trip() -> None:
     nonce = marker.new_nonce()
     text = (
         prelude({}, nonce=nonce)
-        + body("lib/marker.sh")
+        + runs("lib/marker.sh")
         + "T=$(mktemp -d); trap 'rm -rf \"$T\"' EXIT\n"
         + "echo 'a sudo lecture'\n"
         + "gda_header TEST 3 uid=7\n"
@@ -43,7 +43,7 @@ def test_output_without_a_final_newline_keeps_its_last_line() -> None:
     nonce = marker.new_nonce()
     text = (
         prelude({}, nonce=nonce)
-        + body("lib/marker.sh")
+        + runs("lib/marker.sh")
         + "T=$(mktemp -d); trap 'rm -rf \"$T\"' EXIT\n"
         + "gda_header TEST 1\n"
         + "gda_run a - printf 'one\\ntwo'\n"
@@ -138,7 +138,7 @@ def test_every_rendered_script_splits_into_its_values_and_a_shared_part_the_same
         assert one is not None and two is not None, name
         assert one[0] + SHARED_MARK + one[1] == first
         assert one[1] == two[1] and one[0] != two[0], name  # the values differ, the shared part does not
-        assert one[1].endswith(body(f"{name}.sh"))
+        assert one[1].endswith(runs(f"{name}.sh"))
         assert "\nACTION=arm\n" in one[0] and "\nACTION=cancel\n" in two[0]
 
 
@@ -147,6 +147,6 @@ def test_split_shared_takes_the_last_mark_and_only_rendered_text() -> None:
     parts = split_shared(hostile)
     assert parts is not None
     head, shared = parts
-    assert "echo owned" in head and shared.endswith(body("read_file.sh"))  # the value stays in the head
+    assert "echo owned" in head and shared.endswith(runs("read_file.sh"))  # the value stays in the head
     assert split_shared("echo hello\n" + SHARED_MARK + "echo there\n") is None
     assert split_shared("#!/bin/sh\n# guest-disk-agent: x.sh\nN=1\n") is None

@@ -23,11 +23,11 @@ def _run(script: str) -> str:
 
 def test_values_travel_in_the_prelude_only() -> None:
     text = render_netfacts_script("/etc/netplan/it's.yaml", nonce="abcdef0123456789")
-    prelude, _, rest = text.partition(script_render.body("lib/marker.sh"))
+    prelude, _, rest = text.partition(script_render.runs("lib/marker.sh"))
     assert "N=abcdef0123456789\n" in prelude
     assert "NETPLAN_FILE='/etc/netplan/it'\"'\"'s.yaml'\n" in prelude
     assert "set -- " + " ".join(NETPLAN_DIRS) + "\n" in prelude
-    assert rest == script_render.body(f"{SCRIPT}.sh")
+    assert rest == script_render.runs(f"{SCRIPT}.sh")
     assert "netplan/it" not in rest and "@@GDA-NET" not in rest  # the body is fixed text; no private markers
 
 
