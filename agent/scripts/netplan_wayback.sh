@@ -24,16 +24,12 @@ write_stdin() {
 
 # The way back is gone only when its boot unit is: a unit left behind would undo a confirmed change at
 # the next boot.
+# (systemd-run --collect unloads the timer's service even when it ran and failed: no reset-failed here,
+# one systemctl fewer, tens of ms under emulation)
 cancel() {
     systemctl stop "$UNIT.timer" 2>/dev/null
-    # (a service that ran and failed stays listed until reset; meanwhile the files go)
-    systemctl reset-failed "$UNIT.service" >/dev/null 2>&1 </dev/null &
-    rm -f "$wants" "$boot" "$job" || {
-        wait
-        return 1
-    }
+    rm -f "$wants" "$boot" "$job" || return 1
     sync
-    wait
     [ ! -e "$boot" ] && [ ! -L "$wants" ]
 }
 
@@ -124,7 +120,7 @@ UNITFILE
     umask 077
     ln -sf "$boot" "$wants" || return 1
     sync
-    systemd-run --quiet --service-type=oneshot --unit="$UNIT" --on-active="${FIRES_IN}s" \
+    systemd-run --quiet --collect --service-type=oneshot --unit="$UNIT" --on-active="${FIRES_IN}s" \
         /bin/sh "$job" "$UNIT" "$UNIT_DIR" "$@" || {
         rc=$?
         rm -f "$wants" "$boot" "$job"

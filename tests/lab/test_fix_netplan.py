@@ -249,6 +249,13 @@ def test_fix_over_the_console_brings_ssh_back_on_enp0s6(broken: Guest, story: St
     assert len(backups) == 1 and BACKUP.fullmatch(backups[0]), names
     assert backups[0] in r.stdout
     assert broken.root_ssh(f"cat {shlex.quote(backups[0])}") == CLOUD_INIT_NETPLAN
+    # the boot unit's file is gone; systemd keeps what it loaded of it until its next daemon-reload
+    units, files = broken.root_ssh(
+        "systemctl list-units --all --no-legend 'gda-netplan-revert-*' | grep -v -- -boot.service; echo @@; "
+        "ls /etc/systemd/system /etc/systemd/system/multi-user.target.wants /var/lib/guest-disk-agent"
+    ).split("@@\n")
+    assert "gda-netplan-revert" not in units, "the way back's timer and its service are gone once confirmed"
+    assert "gda-netplan-revert" not in files, "and so are its boot unit and its job script"
 
 
 def test_transcript_kept_without_secrets(broken: Guest, story: Story) -> None:

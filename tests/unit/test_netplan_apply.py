@@ -122,7 +122,7 @@ def test_arm_install_backs_up_arms_installs_and_validates_in_one_run(tmp_path: P
     assert Path(f"{cfg}.bak.1").read_text() == "old\n" and cfg.read_text() == "new\n"
     assert not Path(way.staged(str(cfg))).exists() and Path(way.boot_unit).is_file()
     log = calls.read_text()
-    assert "systemd-run --quiet --service-type=oneshot --unit=gda-netplan-revert-t" in log
+    assert "systemd-run --quiet --collect --service-type=oneshot --unit=gda-netplan-revert-t" in log
     assert "netplan generate --root-dir" in log  # validated, in a scratch root of its own
     assert "systemctl stop" not in log
     assert stat.S_IMODE(Path(way.boot_unit).stat().st_mode) == 0o644
