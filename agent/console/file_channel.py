@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import gzip
 import hashlib
 import io
@@ -22,10 +23,10 @@ from typing import TYPE_CHECKING
 from agent.console.console_io import MAX_LINE, log, shell_quote
 from agent.console.recorder import payload_summary
 from agent.errors import ConsoleError
+from agent.transport.protocol import Result
 
 if TYPE_CHECKING:
     from agent.console.session import ConsoleSession
-    from agent.transport.protocol import Result
 
 #: the fewest base64 characters per command write_file() sends (a temp path too long for more is refused)
 MIN_CHUNK_CHARS = 256
@@ -34,6 +35,8 @@ GZIP_OVER = 512
 #: what the shell set-up prints when the guest has gzip, and tar
 GZIP_SEEN = "gda-has-gzip"
 TAR_SEEN = "gda-has-tar"
+#: what write_files() prints between the files being in place and the command that follows them
+WRITTEN = "gda-files-written"
 #: what unpack_files() prints when the folder it is to make is there already
 DIR_TAKEN = "gda-dir-taken"
 
@@ -57,12 +60,22 @@ def write_file(session: ConsoleSession, path: str, data: bytes, mode: int = 0o60
     write_files(session, [(path, data, mode)])
 
 
-def write_files(session: ConsoleSession, files: Sequence[tuple[str, bytes, int]]) -> None:
+def write_files(
+    session: ConsoleSession,
+    files: Sequence[tuple[str, bytes, int]],
+    *,
+    then: str | None = None,
+    timeout: float | None = None,
+) -> Result | None:
     """Write each (path, data, mode) atomically: base64 chunks (of the gzip-compressed data when the
     guest has gzip and the data is larger than :data:`GZIP_OVER`) written to a hidden temp file next to
     the path (mode 0600 from the first); then ONE command decodes each to a second temp file, checks its
     sha256 against the data's, and only then chmods and renames it over its path (both temp files
-    removed), file after file, stopping at the first that does not match."""
+    removed), file after file, stopping at the first that does not match.
+
+    ``then``: a command that runs in the same typed line once every file is in place (``&&``), one round
+    trip fewer on the serial line; its result is returned (its status, and its output after the files'
+    own; ``timeout`` is that line's). Without ``then``: None."""
     q = shlex.quote
     steps: list[str] = []
     temps: list[str] = []
@@ -93,8 +106,15 @@ def write_files(session: ConsoleSession, files: Sequence[tuple[str, bytes, int]]
             for (path, data, _mode), raw in zip(files, sent, strict=True)
             for c in _chunk_commands(session, path, raw, payload_summary(data)[1:-1])
         ]
-        result = _run_chunks_then(session, chunks, " && ".join(f"{{ {step}; }}" for step in steps))
-        if result.status != 0:
+        final = " && ".join(f"{{ {step}; }}" for step in steps)
+        if then is not None:
+            final += f" && echo {WRITTEN} && {{ {then}; }}"
+        result = _run_chunks_then(session, chunks, final, timeout=timeout)
+        _files_output, seen, after = result.output.partition(WRITTEN + "\n")
+        if then is not None and seen:
+            done = True
+            return dataclasses.replace(result, stdout=after)
+        if result.status != 0 or then is not None:
             if "gda-sum:" in result.output:
                 index, _, got = result.output.split("gda-sum:", 1)[1].partition(":")
                 which = files[int(index)][0] if index.isdigit() and int(index) < len(files) else files[0][0]
@@ -106,6 +126,7 @@ def write_files(session: ConsoleSession, files: Sequence[tuple[str, bytes, int]]
             names = ", ".join(p for p, _d, _m in files)
             raise ConsoleError(f"write {names} on the console failed (exit {result.status}): {output}")
         done = True
+        return None
     finally:
         if not done and session.usable:
             try:
@@ -191,7 +212,9 @@ def _chunk_commands(session: ConsoleSession, path: str, raw: bytes, payload: str
     return commands
 
 
-def _run_chunks_then(session: ConsoleSession, chunks: list[tuple[str, str]], final: str) -> Result:
+def _run_chunks_then(
+    session: ConsoleSession, chunks: list[tuple[str, str]], final: str, *, timeout: float | None = None
+) -> Result:
     """Run ``chunks`` (each checked), then ``final``: the last chunk and ``final`` as one typed line
     (``&&``: ``final`` runs only after it was written) when that line fits MAX_LINE, one round trip
     fewer on a slow serial line. ``final``'s result."""
@@ -200,9 +223,9 @@ def _run_chunks_then(session: ConsoleSession, chunks: list[tuple[str, str]], fin
         session.run_checked(cmd, shown=shown)
     joined = f"{last} && {{ {final}; }}"
     if len(f"eval {shell_quote(joined)}") <= MAX_LINE:
-        return session.run(joined, shown=f"{last_shown} && {{ {final}; }}")
+        return session.run(joined, timeout=timeout, shown=f"{last_shown} && {{ {final}; }}")
     session.run_checked(last, shown=last_shown)
-    return session.run(final)
+    return session.run(final, timeout=timeout)
 
 
 def read_file(session: ConsoleSession, path: str) -> bytes:

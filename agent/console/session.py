@@ -24,6 +24,7 @@ import re
 import shlex
 import threading
 import time
+from collections.abc import Sequence
 from types import TracebackType
 
 from agent.console import file_channel
@@ -200,6 +201,15 @@ class ConsoleSession(ConsoleLogin):
     def write_file(self, path: str, data: bytes, mode: int = 0o600) -> None:
         """Write ``data`` to ``path`` atomically, checked (:func:`agent.console.file_channel.write_file`)."""
         file_channel.write_file(self, path, data, mode)
+
+    def write_files(
+        self, files: Sequence[tuple[str, bytes, int]], *, then: str, timeout: float | None = None
+    ) -> Result:
+        """Write ``files`` atomically, checked, then run ``then`` in the same typed line
+        (:func:`agent.console.file_channel.write_files`); ``then``'s result."""
+        result = file_channel.write_files(self, files, then=then, timeout=timeout)
+        assert result is not None  # with then=, always a result
+        return result
 
     def read_file(self, path: str) -> bytes:
         """The content of ``path`` (:func:`agent.console.file_channel.read_file`)."""

@@ -140,11 +140,18 @@ class NetplanApply:
         try:
             if pin_cloud_init:
                 self.cmd.run(f"mkdir -p {shlex.quote(posixpath.dirname(CLOUD_INIT_DISABLE_PATH))}", root=True)
-            for path, (data, mode) in contents.items():
-                staged.append(way.staged(path))
-                self.cmd.write_file(staged[-1], data, mode=mode)
-            started = True
-            r = self.cmd.run(way.script("arm-install"), root=True)  # one run: a round trip on the console
+            files = [(way.staged(path), data, mode) for path, (data, mode) in contents.items()]
+            staged = [path for path, _data, _mode in files]
+            if isinstance(
+                self.cmd, ConsoleCommands
+            ):  # the files and the run: one typed line on a root console
+                started = True
+                r = self.cmd.write_files_then_run(files, way.script("arm-install"))
+            else:
+                for path, data, mode in files:
+                    self.cmd.write_file(path, data, mode=mode)
+                started = True
+                r = self.cmd.run(way.script("arm-install"), root=True)  # one run
         except BaseException:
             self._undo(way, staged, started)
             raise

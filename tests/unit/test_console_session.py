@@ -384,6 +384,32 @@ def test_console_commands_write_and_read_files_as_root(logged_in: ConsoleSession
         commands.read_file(str(short_tmp / "missing"))
 
 
+def test_files_then_a_script_are_one_typed_line_on_a_root_console(
+    fake: StartConsole, session_for: SessionFactory, short_tmp: Path
+) -> None:
+    """fix-netplan's new file and its arm-install: the chunk, the decode and check, and the script go as
+    one line; the script sees the file in place, and its status and output are the result's. A file that
+    cannot be written runs no script."""
+    transcript = io.StringIO()
+    console = session_for(fake(), transcript=transcript)
+    console.login(USER, PASSWORD)
+    commands = ConsoleCommands(console, user="root", label="fake")  # the fake's shell stands in for root's
+    path = short_tmp / ".50-cloud-init.yaml.new"
+    data = b"network:\n  version: 2\n"
+    before = len(typed_lines(transcript))
+    r = commands.write_files_then_run([(str(path), data, 0o600)], f"cat {shlex.quote(str(path))}; exit 5")
+    assert (r.status, r.stdout) == (5, data.decode())
+    assert len(typed_lines(transcript)) == before + 1  # one round trip for the file and the script
+    ran = short_tmp / "ran"
+    with pytest.raises(RemoteError, match="could not write"):
+        commands.write_files_then_run(
+            [(str(short_tmp / "no-such-dir" / "x"), data, 0o600)], f"touch {shlex.quote(str(ran))}"
+        )
+    assert not ran.exists(), "the script does not run when its files are not in place"
+    console.logout()
+    assert [p.name for p in short_tmp.iterdir() if p.name.startswith(".") and p != path] == []
+
+
 def test_a_rendered_script_goes_over_once_per_login_and_its_staged_part_is_removed_at_logout(
     fake: StartConsole, session_for: SessionFactory
 ) -> None:
