@@ -5,7 +5,8 @@
   background) while it backs up the files being changed and arms a transient systemd timer that
   restores them and re-applies the old configuration (armed *before* anything is changed: if the
   controller dies at any point, laptop asleep or console gone, the guest goes back by itself); only then
-  put the staged files in place (mode 0600) and sync. A rejected configuration changes nothing; files
+  put the staged files in place (mode 0600; synced by the confirmation's cancel: until then a reboot
+  restores the old files anyway). A rejected configuration changes nothing; files
   that cannot be put in place are undone at once.
 * :meth:`NetplanApply.with_netplan_try` (on the console): ``netplan try`` in the foreground, confirmed only
   once the controller is back over SSH (Enter on the console, SIGUSR1 over the new connection as the
@@ -129,7 +130,7 @@ class NetplanApply:
     log: Log
 
     def write(self, plan: RepairPlan, stamp: str, *, pin_cloud_init: bool) -> WayBack:
-        """Stage the new files, then back up, arm, install, validate and sync in one run."""
+        """Stage the new files, then back up, arm, validate and install in one run."""
         contents = {path: (text.encode(), 0o600) for path, text in plan.files.items()}
         if pin_cloud_init:
             contents[CLOUD_INIT_DISABLE_PATH] = (cloud_init_disable_config().encode(), 0o644)

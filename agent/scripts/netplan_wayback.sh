@@ -206,7 +206,7 @@ arm)
 arm-install)
     # The whole change in one run (each run is a round trip on the console). The configuration as it
     # will be is validated (in the background: the guest backs up and arms the way back meanwhile);
-    # only when all three worked are the staged files put in place, and synced. A configuration the
+    # only when all three worked are the staged files put in place. A configuration the
     # generator rejects changes nothing (the way back is removed again); files that cannot be put in
     # place are undone at once (the old files back, the way back removed; when even that fails, the
     # armed way back still restores them).
@@ -231,10 +231,10 @@ arm-install)
         cancel || echo "could not remove $boot (it restores the same files)" >&2
         exit "$EXIT_INVALID"
     fi
-    if install_staged "$@"; then
-        sync
-        exit 0
-    fi
+    # No sync after the files are in place: until the change is confirmed, the boot unit (synced by
+    # arm, with the backups) puts the old files back at any reboot, so the new ones need not be on disk
+    # yet; the confirmation's cancel syncs, and that sync writes them too.
+    if install_staged "$@"; then exit 0; fi
     drop_staged "$@"
     if restore_files "$@" && cancel; then exit "$EXIT_INSTALL"; fi
     exit "$EXIT_UNDO"
