@@ -26,6 +26,9 @@ import re
 KEPT_COMMENTS = ("# shellcheck ",)
 #: characters after which a ``#`` begins a comment (the end of the previous word or operator)
 _WORD_BREAK = frozenset(" \t;&|()<>")
+#: the characters that can change the lexer's state, in double quotes and outside them
+_IN_DOUBLE = re.compile(r'[\\"`$]')
+_UNQUOTED = re.compile(r"[\\'\"`$()}<#]")
 _HEREDOC = re.compile(r"<<(-?)[ \t]*(?:'([^']*)'|\"([^\"]*)\"|\\?([A-Za-z0-9_]+))")
 
 
@@ -53,15 +56,21 @@ class _Lexer:
         self.continued = False
         i, n = 0, len(line)
         while i < n:
-            ch = line[i]
             top = self.stack[-1] if self.stack else ""
-            if top == "'":
-                if ch == "'":
-                    self.stack.pop()
-                i += 1
+            if top == "'":  # nothing is special in single quotes but the closing one
+                j = line.find("'", i)
+                if j < 0:
+                    break
+                self.stack.pop()
+                i = j + 1
                 continue
+            found = (_IN_DOUBLE if top == '"' else _UNQUOTED).search(line, i)  # skip the plain characters
+            if found is None:
+                break
+            i = found.start()
+            ch = line[i]
             if ch == "\\":
-                if line.startswith("\\\n", i) and top != "'":
+                if line.startswith("\\\n", i):
                     self.continued = True
                 i += 2
                 continue
