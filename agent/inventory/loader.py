@@ -7,17 +7,12 @@ secret-looking keys are refused anywhere (agent.inventory.inventory_secrets). Al
 
 from __future__ import annotations
 
-import difflib
-import types
-import typing
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Union
+from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from agent.core.yaml_limits import LIMIT_HINT, RUAMEL_LIMITS
@@ -30,13 +25,29 @@ from agent.inventory.groups import (
     fill_console_from_host,
     guest_layers,
     merge_layers,
-    plain_key,
 )
 from agent.inventory.groups import (
     plain as _plain,
 )
-from agent.inventory.inventory_secrets import SECRETS_MESSAGE, is_secret_key
+from agent.inventory.key_check import (
+    KeyChecker,
+    Problem,
+    join_path,
+    key_pos,
+    node_pos,
+    type_name,
+    value_pos,
+)
 from agent.inventory.schema import Guest, Inventory
+
+__all__ = [
+    "DEFAULT_INVENTORY",
+    "InventoryError",
+    "Origins",
+    "Problem",
+    "load_inventory",
+    "load_inventory_with_origins",
+]
 
 Origins = dict[str, dict[tuple[str, ...], str]]
 """Per guest, per setting's key path (``("disk", "serial")``): which layer set it (``guest``, ``group
@@ -45,156 +56,12 @@ NAME``, ``all``); a setting not in it has its default."""
 DEFAULT_INVENTORY = Path("inventory.yaml")
 
 
-@dataclass(frozen=True)
-class Problem:
-    """One thing wrong with the inventory, located in the file (line and column are 1-based)."""
-
-    file: str
-    line: int | None
-    column: int | None
-    key_path: str
-    message: str
-
-    def __str__(self) -> str:
-        where = self.file if self.line is None else f"{self.file}:{self.line}:{self.column}"
-        return f"{where}: {self.key_path}: {self.message}" if self.key_path else f"{where}: {self.message}"
-
-
 class InventoryError(UsageError):
     """The inventory is missing, unreadable or invalid (exit 2); ``problems`` lists each located problem."""
 
     def __init__(self, message: str, hint: str | None = None, problems: tuple[Problem, ...] = ()) -> None:
         super().__init__(message, hint)
         self.problems = problems
-
-
-def _unwrap_optional(annotation: Any) -> Any:
-    """``X | None`` → ``X`` (and strip ``Annotated``), else the annotation itself."""
-    origin = typing.get_origin(annotation)
-    if origin is Annotated:
-        return _unwrap_optional(typing.get_args(annotation)[0])
-    if origin is Union or origin is types.UnionType:
-        args = [a for a in typing.get_args(annotation) if a is not type(None)]
-        if len(args) == 1:
-            return _unwrap_optional(args[0])
-    return annotation
-
-
-def _model_of(annotation: Any) -> type[BaseModel] | None:
-    inner = _unwrap_optional(annotation)
-    return inner if isinstance(inner, type) and issubclass(inner, BaseModel) else None
-
-
-def _mapping_value_model(annotation: Any) -> type[BaseModel] | None:
-    inner = _unwrap_optional(annotation)
-    if typing.get_origin(inner) in (dict, Mapping):
-        return _model_of(typing.get_args(inner)[1])
-    return None
-
-
-def _pos(line_col: object) -> tuple[int | None, int | None]:
-    if isinstance(line_col, (list, tuple)) and len(line_col) >= 2:
-        line, col = line_col[0], line_col[1]
-        if isinstance(line, int) and isinstance(col, int):
-            return line + 1, col + 1
-    return None, None
-
-
-def _key_pos(node: object, key: object) -> tuple[int | None, int | None]:
-    if isinstance(node, CommentedMap):
-        try:
-            return _pos(node.lc.key(key))
-        except (KeyError, TypeError, AttributeError):
-            return _node_pos(node)
-    return None, None
-
-
-def _value_pos(node: object, key: object) -> tuple[int | None, int | None]:
-    if isinstance(node, CommentedMap):
-        try:
-            return _pos(node.lc.value(key))
-        except (KeyError, TypeError, AttributeError):
-            return _key_pos(node, key)
-    if isinstance(node, CommentedSeq) and isinstance(key, int):
-        try:
-            return _pos(node.lc.item(key))
-        except (KeyError, TypeError, AttributeError, IndexError):
-            return _node_pos(node)
-    return None, None
-
-
-def _node_pos(node: object) -> tuple[int | None, int | None]:
-    lc = getattr(node, "lc", None)
-    if lc is not None and isinstance(getattr(lc, "line", None), int):
-        return lc.line + 1, lc.col + 1
-    return None, None
-
-
-def _join(path: tuple[object, ...]) -> str:
-    return ".".join(str(p) for p in path)
-
-
-class _Checker:
-    """Walks the round-trip YAML against the models: unknown keys and secrets, located in the file."""
-
-    def __init__(self, file: str) -> None:
-        self.file = file
-        self.problems: list[Problem] = []
-        # (mapping path, allowed key) for unknown keys that were probably meant as that key: pydantic's
-        # "required key missing" for the same key would only repeat the problem.
-        self.suggested: set[tuple[tuple[object, ...], str]] = set()
-
-    def add(self, where: tuple[int | None, int | None], path: tuple[object, ...], message: str) -> None:
-        self.problems.append(Problem(self.file, where[0], where[1], _join(path), message))
-
-    def check_model(self, node: object, model: type[BaseModel], path: tuple[object, ...]) -> None:
-        if not isinstance(node, Mapping):
-            return  # the type error is pydantic's to report
-        fields = model.model_fields
-        allowed = list(fields)
-        for key, value in node.items():
-            key_path = (*path, key)
-            if not isinstance(key, str):
-                got = repr(key) if isinstance(key, int | float | bool) or key is None else _type_name(key)
-                self.add(_key_pos(node, key), (*path, plain_key(key)), f"keys must be names, got {got}")
-                continue
-            if is_secret_key(key):
-                self.add(_key_pos(node, key), key_path, SECRETS_MESSAGE)
-                continue
-            if key not in fields:
-                close = difflib.get_close_matches(key.lower(), allowed, n=1, cutoff=0.6)
-                hint = f" (did you mean {close[0]!r}?)" if close else ""
-                if close:
-                    self.suggested.add((path, close[0]))
-                self.add(
-                    _key_pos(node, key),
-                    key_path,
-                    f"unknown key {key!r}{hint}; allowed here: {', '.join(allowed)}",
-                )
-                continue
-            annotation = fields[key].annotation
-            sub = _model_of(annotation)
-            if sub is not None:
-                self.check_model(value, sub, key_path)
-                continue
-            item_model = _mapping_value_model(annotation)
-            if item_model is not None and isinstance(value, Mapping):
-                for name, item in value.items():
-                    self.check_model(item, item_model, (*key_path, name))
-            else:
-                self.check_secrets(value, key_path)
-
-    def check_secrets(self, node: object, path: tuple[object, ...]) -> None:
-        """Secret-looking keys anywhere below a non-model value (e.g. ``host: {password: ...}``)."""
-        if isinstance(node, Mapping):
-            for key, value in node.items():
-                if isinstance(key, str) and is_secret_key(key):
-                    self.add(_key_pos(node, key), (*path, key), SECRETS_MESSAGE)
-                else:
-                    self.check_secrets(value, (*path, key))
-        elif isinstance(node, list):
-            for index, item in enumerate(node):
-                self.check_secrets(item, (*path, index))
 
 
 _FRIENDLY = {
@@ -212,7 +79,7 @@ def _describe(error: Mapping[str, Any]) -> str:
         return f"required key {error['loc'][-1]!r} is missing"
     if kind in _FRIENDLY:
         value = error.get("input")
-        message = f"{_FRIENDLY[kind]}, got {_type_name(value)}"
+        message = f"{_FRIENDLY[kind]}, got {type_name(value)}"
         if kind == "string_type" and isinstance(value, (int, float)) and not isinstance(value, bool):
             message += " (quote it so YAML keeps it as text)"
         return message
@@ -220,27 +87,11 @@ def _describe(error: Mapping[str, Any]) -> str:
     return msg.removeprefix("Value error, ")
 
 
-def _type_name(value: object) -> str:
-    if value is None:
-        return "nothing (null)"
-    if isinstance(value, bool):
-        return "true/false"
-    if isinstance(value, (int, float)):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, Mapping):
-        return "a mapping"
-    if isinstance(value, list):
-        return "a list"
-    return type(value).__name__
-
-
 def _locate(root: object, loc: tuple[int | str, ...], kind: str) -> tuple[tuple[int | None, int | None], str]:
     """The file position and dotted key path for a pydantic error location."""
     node: object = root
     path: list[object] = []
-    where = _node_pos(root)
+    where = node_pos(root)
     for index, part in enumerate(loc):
         last = index == len(loc) - 1
         if part == "[key]":
@@ -248,9 +99,9 @@ def _locate(root: object, loc: tuple[int | str, ...], kind: str) -> tuple[tuple[
         if isinstance(node, Mapping) and part in node:
             value = node[part]
             if kind == "[key]" or (last and isinstance(value, Mapping | list)):
-                where = _key_pos(node, part)
+                where = key_pos(node, part)
             else:
-                where = _value_pos(node, part) if last else _key_pos(node, part)
+                where = value_pos(node, part) if last else key_pos(node, part)
             path.append(part)
             node = value
         else:
@@ -258,9 +109,9 @@ def _locate(root: object, loc: tuple[int | str, ...], kind: str) -> tuple[tuple[
                 path.append(part)
             break
     if kind == "missing":
-        where = _node_pos(node) if _node_pos(node)[0] is not None else where
+        where = node_pos(node) if node_pos(node)[0] is not None else where
         path.append(loc[-1])
-    return where, _join(tuple(path))
+    return where, join_path(tuple(path))
 
 
 def _validation_problems(
@@ -302,13 +153,13 @@ def _locate_merged(
                 layer, node, base = anchors[prefix]
                 where, relative = _locate(node, (prefix[-1], *rest[size:]), kind)
                 guest = None if layer.label == "guest" else str(loc[1])
-                return where, f"{_join(base)}.{relative}" if base else relative, guest
+                return where, f"{join_path(base)}.{relative}" if base else relative, guest
     where, key_path = _locate(root, loc, kind)
     return where, key_path, None
 
 
 def _merge_guests(
-    file: str, root: Mapping[Any, Any], checker: _Checker
+    file: str, root: Mapping[Any, Any], checker: KeyChecker
 ) -> tuple[dict[str, Merged], list[Problem]]:
     """Each guest's settings merged from ``all``, its groups and its own entry, and the groups' problems
     (members, cycles; their vars' keys go through ``checker``). Without ``groups:`` a guest is its entry."""
@@ -339,12 +190,12 @@ def _merge_guests(
         group = str(issue.path[0])
         node = groups_node[group]
         if len(issue.path) == 3:
-            where = _value_pos(node.get("members"), issue.path[2])
+            where = value_pos(node.get("members"), issue.path[2])
         elif len(issue.path) == 2:
-            where = _key_pos(node, "members")
+            where = key_pos(node, "members")
         else:
-            where = _key_pos(groups_node, group)
-        problems.append(Problem(file, where[0], where[1], _join(("groups", *issue.path)), issue.message))
+            where = key_pos(groups_node, group)
+        problems.append(Problem(file, where[0], where[1], join_path(("groups", *issue.path)), issue.message))
     merged = {}
     for name, guest in guests_node.items():
         if isinstance(name, str) and isinstance(guest, Mapping):
@@ -406,13 +257,13 @@ def load_inventory_with_origins(path: Path) -> tuple[Inventory, Origins]:
             hint="it needs a guests: mapping (see the repository's inventory.yaml)",
         )
     if not isinstance(root, Mapping):
-        line, col = _node_pos(root)
+        line, col = node_pos(root)
         where = file if line is None else f"{file}:{line}:{col}"
         raise InventoryError(
-            f"{where}: the inventory must be a mapping with a guests: key, got {_type_name(root)}"
+            f"{where}: the inventory must be a mapping with a guests: key, got {type_name(root)}"
         )
 
-    checker = _Checker(file)
+    checker = KeyChecker(file)
     checker.check_model(root, Inventory, ())
     merged, group_problems = _merge_guests(file, root, checker)
     problems = _unique([*checker.problems, *group_problems])
