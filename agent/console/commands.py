@@ -49,10 +49,7 @@ class ConsoleCommands:
         script = self._sourcing_shared(script)
         # No password ever travels on the console, so a script without input of its own keeps the
         # console's terminal as stdin (``tty`` answers, as in a login shell) instead of /dev/null.
-        if root:
-            command = wrap(script, remote_user_is_root=self.is_root, password=None, stdin=b"").command
-        else:
-            command = shell_command(script, reads_stdin=True)
+        command = self._command(script, root=root)
         staged = self._stage(stdin) if stdin is not None else None
         if staged is None:
             r = self.session.run(f"{command} 2>&1", timeout=timeout)
@@ -117,9 +114,7 @@ class ConsoleCommands:
             return self.run(script, root=True, timeout=timeout)
         self.commands_run += 2
         t0 = time.monotonic()
-        command = wrap(
-            self._sourcing_shared(script), remote_user_is_root=True, password=None, stdin=b""
-        ).command
+        command = self._command(self._sourcing_shared(script), root=True)
         try:
             r = self.session.write_files(files, then=f"{command} 2>&1", timeout=timeout)
         except ConsoleTimeout:
@@ -141,8 +136,11 @@ class ConsoleCommands:
     def start(self, script: str, *, root: bool = False) -> RunningCommand:
         """Start ``script`` in the foreground of the console (``netplan try``: it talks to the terminal)."""
         self.commands_run += 1
-        if root:  # stdin=b"": the script reads the terminal
-            return self.session.start(
-                wrap(script, remote_user_is_root=self.is_root, password=None, stdin=b"").command
-            )
-        return self.session.start(shell_command(script, reads_stdin=True))
+        return self.session.start(self._command(script, root=root))
+
+    def _command(self, script: str, *, root: bool) -> str:
+        """The command line that runs ``script`` in a child shell, as root (through the one sudo path, when
+        the console user is not root) or as the console user; its stdin is the console's terminal."""
+        if root:
+            return wrap(script, remote_user_is_root=self.is_root, password=None, stdin=b"").command
+        return shell_command(script, reads_stdin=True)

@@ -66,7 +66,7 @@ def write_files(
     *,
     then: str | None = None,
     timeout: float | None = None,
-) -> Result | None:
+) -> Result:
     """Write each (path, data, mode) atomically: base64 chunks (of the gzip-compressed data when the
     guest has gzip and the data is larger than :data:`GZIP_OVER`) written to a hidden temp file next to
     the path (mode 0600 from the first); then ONE command decodes each to a second temp file, checks its
@@ -75,7 +75,8 @@ def write_files(
 
     ``then``: a command that runs in the same typed line once every file is in place (``&&``), one round
     trip fewer on the serial line; its result is returned (its status, and its output after the files'
-    own; ``timeout`` is that line's). Without ``then``: None."""
+    own; ``timeout`` is that line's). Without ``then``: the result of the line that put the files in place.
+    ConsoleError when a file could not be written (nothing after it runs)."""
     q = shlex.quote
     steps: list[str] = []
     temps: list[str] = []
@@ -110,23 +111,23 @@ def write_files(
         if then is not None:
             final += f" && echo {WRITTEN} && {{ {then}; }}"
         result = _run_chunks_then(session, chunks, final, timeout=timeout)
+        if then is None and result.status == 0:
+            done = True
+            return result
         _files_output, seen, after = result.output.partition(WRITTEN + "\n")
         if then is not None and seen:
             done = True
             return dataclasses.replace(result, stdout=after)
-        if result.status != 0 or then is not None:
-            if "gda-sum:" in result.output:
-                index, _, got = result.output.split("gda-sum:", 1)[1].partition(":")
-                which = files[int(index)][0] if index.isdigit() and int(index) < len(files) else files[0][0]
-                raise ConsoleError(
-                    f"write {which}: the checksum on the guest does not match what was sent "
-                    f"(sent {digests[which][:16]}, got {got.strip()[:16] or 'nothing'})"
-                )
-            output = session.redact(result.output.strip())[-400:]
-            names = ", ".join(p for p, _d, _m in files)
-            raise ConsoleError(f"write {names} on the console failed (exit {result.status}): {output}")
-        done = True
-        return None
+        if "gda-sum:" in result.output:
+            index, _, got = result.output.split("gda-sum:", 1)[1].partition(":")
+            which = files[int(index)][0] if index.isdigit() and int(index) < len(files) else files[0][0]
+            raise ConsoleError(
+                f"write {which}: the checksum on the guest does not match what was sent "
+                f"(sent {digests[which][:16]}, got {got.strip()[:16] or 'nothing'})"
+            )
+        output = session.redact(result.output.strip())[-400:]
+        names = ", ".join(p for p, _d, _m in files)
+        raise ConsoleError(f"write {names} on the console failed (exit {result.status}): {output}")
     finally:
         if not done and session.usable:
             try:

@@ -207,9 +207,7 @@ class ConsoleSession(ConsoleLogin):
     ) -> Result:
         """Write ``files`` atomically, checked, then run ``then`` in the same typed line
         (:func:`agent.console.file_channel.write_files`); ``then``'s result."""
-        result = file_channel.write_files(self, files, then=then, timeout=timeout)
-        assert result is not None  # with then=, always a result
-        return result
+        return file_channel.write_files(self, files, then=then, timeout=timeout)
 
     def read_file(self, path: str) -> bytes:
         """The content of ``path`` (:func:`agent.console.file_channel.read_file`)."""
