@@ -18,7 +18,6 @@ scripts are checked in the tests, so that is a bug found there, never on a guest
 
 from __future__ import annotations
 
-import functools
 import re
 
 #: comment lines that stay: shellcheck's directives (the rendered scripts are checked too)
@@ -137,9 +136,3 @@ def compact(script: str) -> str:
         lexer.feed(line)
     lexer.check_ended()
     return "".join(kept)
-
-
-@functools.cache
-def compacted(script: str) -> str:
-    """:func:`compact`, remembered (the shipped scripts are compacted once per process)."""
-    return compact(script)

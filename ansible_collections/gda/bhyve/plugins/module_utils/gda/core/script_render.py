@@ -31,7 +31,7 @@ from collections.abc import Mapping, Sequence
 from ansible_collections.gda.bhyve.plugins.module_utils.gda import _package_files as resources
 
 from ansible_collections.gda.bhyve.plugins.module_utils.gda.core.marker import new_nonce, validate_nonce
-from ansible_collections.gda.bhyve.plugins.module_utils.gda.core.shell_compact import compacted
+from ansible_collections.gda.bhyve.plugins.module_utils.gda.core.shell_compact import compact
 
 _NAME_RE = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 #: the line between a rendered script's values (its header and prelude) and its shared part (the
@@ -46,9 +46,11 @@ def body(name: str) -> str:
     return resources.files("agent").joinpath("scripts", *name.split("/")).read_text(encoding="utf-8")
 
 
+@functools.cache
 def runs(name: str) -> str:
-    """What of ``agent/scripts/<name>`` a rendered script holds: its text without the comment lines."""
-    return compacted(body(name))
+    """What of ``agent/scripts/<name>`` a rendered script holds: its text without the comment lines
+    (compacted once per process)."""
+    return compact(body(name))
 
 
 def script_names() -> list[str]:
