@@ -15,6 +15,7 @@ from typing import Any
 from invoke.config import Config, merge_dicts
 from invoke.util import yaml  # type: ignore[attr-defined]  # the YAML invoke loads config files with
 
+from agent.core.yaml_limits import error_where
 from agent.errors import UsageError
 from agent.lab.defaults import (
     DEFAULT_CONSOLE_PORT,
@@ -80,9 +81,9 @@ class GdaConfig(Config):
         try:
             return _settings(path, super()._load_yaml(path))
         except yaml.MarkedYAMLError as e:
-            mark = e.problem_mark or e.context_mark
-            where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark is not None else str(path)
-            raise ConfigFileError(f"{where}: not valid YAML: {e.problem or e.context}") from None
+            raise ConfigFileError(
+                f"{error_where(path, e)}: not valid YAML: {e.problem or e.context}"
+            ) from None
         except yaml.YAMLError as e:
             raise ConfigFileError(f"{path}: not valid YAML: {e}") from None
         except UnicodeDecodeError as e:

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
-from agent.core.yaml_limits import LIMIT_HINT, RUAMEL_LIMITS
+from agent.core.yaml_limits import LIMIT_HINT, RUAMEL_LIMITS, error_where
 from agent.errors import UsageError
 from agent.hints import opt
 from agent.inventory.groups import (
@@ -240,10 +240,8 @@ def load_inventory_with_origins(path: Path) -> tuple[Inventory, Origins]:
     try:
         root = yaml.load(text)
     except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        where = f"{file}:{mark.line + 1}:{mark.column + 1}" if mark is not None else file
         detail = "; ".join(part for part in (exc.problem, exc.context) if part)
-        raise InventoryError(f"{where}: YAML syntax error: {detail or exc}") from None
+        raise InventoryError(f"{error_where(file, exc)}: YAML syntax error: {detail or exc}") from None
     except YAMLError as exc:
         raise InventoryError(f"{file}: YAML error: {exc}") from None
     except RUAMEL_LIMITS as exc:

@@ -23,7 +23,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from agent.core.net.interfaces import Interface
-from agent.core.yaml_limits import LIMIT_HINT, RUAMEL_LIMITS
+from agent.core.yaml_limits import LIMIT_HINT, RUAMEL_LIMITS, error_where
 from agent.errors import UsageError
 
 #: Device sections whose keys are netplan IDs (IDs are unique across all of them).
@@ -85,12 +85,10 @@ def parse_file(path: str, text: str) -> NetplanFile:
     try:
         doc = _rt_yaml().load(text)
     except YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         problem = (getattr(exc, "problem", None) if isinstance(exc, MarkedYAMLError) else None) or str(
             exc
         ).splitlines()[0]
-        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark is not None else path
-        raise UsageError(f"{where}: not valid YAML: {problem}") from exc
+        raise UsageError(f"{error_where(path, exc)}: not valid YAML: {problem}") from exc
     except RUAMEL_LIMITS as exc:
         raise UsageError(
             f"{path}: YAML that ruamel.yaml cannot read ({type(exc).__name__}); {LIMIT_HINT}"
