@@ -6,6 +6,8 @@ transports decode them (``replace``) or with ``surrogateescape``."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from hypothesis import strategies as st
 
 NASTY = (
@@ -86,3 +88,18 @@ hostile_text = st.lists(
 def one_line(text: str) -> str:
     """``text`` as a value the shell prints on one line (``read -r``: no newline; the shell drops NUL)."""
     return text.replace("\n", "").replace("\x00", "")
+
+
+#: YAML's odder syntax, for text that must read as YAML or be refused (netplan files, the inventory):
+#: anchors, aliases, a merge key, a complex key, bare indicators, unclosed flows and quotes, comments (one
+#: with a NEL), document markers, directives, block scalars (one whose header has a comment)
+YAML_ODDITIES = ("&a", "*a", "<<: *a", "? a", "- ", ": ", "{", "[", "'", '"\\x', "#", "# \x85", "---",
+                 "...", "%YAML 1.1", "%TAG ! tag:x,2000:", "|-", "|- #", ">")  # fmt: skip
+
+
+def yaml_like_text(lines: Sequence[str]) -> st.SearchStrategy[str]:
+    """Up to 12 parts, each one of ``lines`` or :data:`hostile_text`, joined by a space and a newline in
+    turn (so a part begins a line, or follows another on it)."""
+    return st.lists(st.one_of(st.sampled_from(lines), hostile_text), max_size=12).map(
+        lambda parts: "".join(p + ("\n" if i % 2 else " ") for i, p in enumerate(parts))
+    )

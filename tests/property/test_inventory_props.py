@@ -8,12 +8,11 @@ import tempfile
 from pathlib import Path
 
 from hypothesis import example, given
-from hypothesis import strategies as st
 
 from agent.inventory.loader import InventoryError, load_inventory
 from agent.inventory.schema import Inventory
 from tests.property.conftest import examples
-from tests.property.hostile import hostile_text
+from tests.property.hostile import YAML_ODDITIES, yaml_like_text
 
 INVENTORY_BITS = (
     "guests:",
@@ -29,30 +28,11 @@ INVENTORY_BITS = (
     "      tcp: 127.0.0.1:4555",
     "groups:",
     "hosts:",
-    "&a",
-    "*a",
-    "<<: *a",
-    "? a",
-    "- ",
-    ": ",
-    "{",
-    "[",
-    "'",
-    "#",
-    "# \x85",
-    "---",
-    "%YAML 1.1",
-    "|-",
-    "|- #",
-    ">",
+    *YAML_ODDITIES,
 )
 
 
-@given(
-    st.lists(st.one_of(st.sampled_from(INVENTORY_BITS), hostile_text), max_size=12).map(
-        lambda parts: "".join(p + ("\n" if i % 2 else " ") for i, p in enumerate(parts))
-    )
-)
+@given(yaml_like_text(INVENTORY_BITS))
 @example("# guests:\n|- #\n")  # an AssertionError out of ruamel.yaml (found in a netplan file)
 @example("guests: # \x85a\n\n  # \n")  # a NotImplementedError out of ruamel.yaml
 @example("guests:\n  xdev:\n    port: !!int 0x\n")  # an IndexError out of ruamel.yaml

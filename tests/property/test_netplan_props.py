@@ -26,7 +26,7 @@ from agent.core.net.repair_plan import RepairPlan, plan_repair
 from agent.core.net.yaml_tokens import CannotEdit
 from agent.errors import Refused, UsageError
 from tests.property.conftest import examples
-from tests.property.hostile import hostile_text
+from tests.property.hostile import YAML_ODDITIES, yaml_like_text
 
 OLD = "enp0s5"
 NEW = "ens4"
@@ -247,31 +247,11 @@ YAML_BITS = (
     "!!set {a}",
     "!!python/name:os.system",
     "!custom x",
-    "&a",
-    "*a",
-    "<<: *a",
-    "? a",
-    "- ",
-    ": ",
-    "{",
-    "[",
-    "'",
-    '"\\x',
-    "#",
-    "---",
-    "...",
-    "%YAML 1.1",
-    "%TAG ! tag:x,2000:",
-    "|-",
-    ">",
+    *YAML_ODDITIES,
 )
 
 
-@given(
-    st.lists(st.one_of(st.sampled_from(YAML_BITS), hostile_text), max_size=12).map(
-        lambda parts: "".join(p + ("\n" if i % 2 else " ") for i, p in enumerate(parts))
-    )
-)
+@given(yaml_like_text(YAML_BITS))
 @example("network:\n  version: !!int 0x\n")  # an IndexError out of ruamel.yaml
 @example("network: # \x85a\n\n  # \n")  # a NotImplementedError out of ruamel.yaml
 @example("network: {" + "a: {" * 3000)  # a RecursionError
