@@ -143,9 +143,8 @@ class NetplanApply:
                 self.cmd.run(f"mkdir -p {shlex.quote(posixpath.dirname(CLOUD_INIT_DISABLE_PATH))}", root=True)
             files = [(way.staged(path), data, mode) for path, (data, mode) in contents.items()]
             staged = [path for path, _data, _mode in files]
-            if isinstance(
-                self.cmd, ConsoleCommands
-            ):  # the files and the run: one typed line on a root console
+            if isinstance(self.cmd, ConsoleCommands):
+                # the files and the run as one typed line (on a root console): the run may have begun
                 started = True
                 r = self.cmd.write_files_then_run(files, way.script("arm-install"))
             else:
